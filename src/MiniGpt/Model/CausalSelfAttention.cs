@@ -1,0 +1,44 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Model;
+
+/// <summary>
+/// Multi-head causal self-attention (FORMULAS §4): <c>MultiHead(X) = Concat(head_1, …, head_h) Wᴼ</c>,
+/// <c>head_i = Attention(X W_iQ, X W_iK, X W_iV)</c>. The three projections of every head are one fused
+/// linear layer <c>c_attn</c> (C → 3C); <c>c_proj</c> is Wᴼ, followed by residual dropout.
+/// </summary>
+public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
+{
+    readonly Linear c_attn;
+    readonly Linear c_proj;
+    readonly ScaledDotProductAttention attention;
+    readonly Dropout resid_dropout;
+    readonly int nHead;
+
+    public CausalSelfAttention(GptConfig config, Generator? generator = null) : base(nameof(CausalSelfAttention))
+    {
+        nHead = config.NHead;
+        c_attn = new Linear(config.NEmbd, 3 * config.NEmbd, config.Bias, 0.02, generator);
+        c_proj = new Linear(config.NEmbd, config.NEmbd, config.Bias, config.ResidualInitStd, generator);
+        attention = new ScaledDotProductAttention(causal: true, config.Dropout, config.Fused);
+        resid_dropout = new Dropout(config.Dropout, fused: false);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => Forward(x, cache: null);
+
+    /// <summary>With a cache, x holds only the new positions; their keys and values are appended to it.</summary>
+    public Tensor Forward(Tensor x, LayerKvCache? cache)
+    {
+        long B = x.shape[0], T = x.shape[1], C = x.shape[2], nh = nHead, hs = C / nh;
+        var qkv = c_attn.call(x).split(C, dim: 2);                              // 3 × (B, T, C)
+        var q = qkv[0].view(B, T, nh, hs).transpose(1, 2);                      // (B, nh, T, hs)
+        var k = qkv[1].view(B, T, nh, hs).transpose(1, 2);                      // (B, nh, T, hs)
+        var v = qkv[2].view(B, T, nh, hs).transpose(1, 2);                      // (B, nh, T, hs)
+        if (cache is not null) (k, v) = cache.Append(k, v);                     // (B, nh, Tk, hs)
+        var y = attention.call(q, k, v);                                        // (B, nh, T, hs)
+        y = y.transpose(1, 2).contiguous().view(B, T, C);                       // (B, T, C): heads side by side
+        return resid_dropout.call(c_proj.call(y));                              // (B, T, C)
+    }
+}

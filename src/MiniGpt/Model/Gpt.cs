@@ -1,0 +1,70 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Model;
+
+/// <summary>
+/// A decoder-only Transformer (GPT-2 layout):
+/// <c>h₀ = E[idx] + P[0…T−1]</c>, <c>h_l = Block_l(h_{l−1})</c>, <c>logits = LN_f(h_L) Eᵀ</c>.
+/// The output head reuses the token embedding E (weight tying), so E is one parameter, listed once.
+/// </summary>
+public sealed class Gpt : nn.Module<Tensor, Tensor>
+{
+    // Shape letters: B batch, T time, C n_embd, V vocab, nh heads, hs head size.
+    public GptConfig Config { get; }
+    readonly TokenEmbedding wte;
+    readonly nn.Module<long, long, Tensor> wpe;
+    readonly Dropout drop;
+    readonly ModuleList<Block> h;
+    readonly LayerNorm ln_f;
+    readonly CrossEntropy loss;
+
+    /// <param name="seed">Seeds the initial weights; the same seed gives the same model.</param>
+    public Gpt(GptConfig config, long seed = 1337) : base(nameof(Gpt))
+    {
+        Config = config.Validated();
+        using var g = new Generator((ulong)seed);
+        wte = new TokenEmbedding(config.VocabSize, config.NEmbd, g);
+        wpe = config.PositionEncoding == PositionEncoding.Learned
+            ? new LearnedPositionEmbedding(config.BlockSize, config.NEmbd, g)
+            : new SinusoidalPositionalEncoding(config.BlockSize, config.NEmbd);
+        drop = new Dropout(config.Dropout, fused: false);
+        h = new ModuleList<Block>(Enumerable.Range(0, config.NLayer).Select(_ => new Block(config, g)).ToArray());
+        ln_f = new LayerNorm(config.NEmbd, config.Bias, config.Fused);
+        loss = new CrossEntropy(config.Fused);
+        RegisterComponents();
+    }
+
+    /// <summary>Logits for every position: idx (B, T) → (B, T, V).</summary>
+    public override Tensor forward(Tensor idx) => Forward(idx, cache: null);
+
+    /// <summary>
+    /// With a cache, idx holds only the positions after those already cached; their keys and values are
+    /// added to it and the logits of these positions come back.
+    /// </summary>
+    public Tensor Forward(Tensor idx, KvCache? cache)
+    {
+        long T = idx.shape[1], start = cache?.Length ?? 0;
+        if (start + T > Config.BlockSize)
+            throw new ArgumentException($"sequence of {start + T} tokens exceeds block_size {Config.BlockSize}");
+        var x = drop.call(wte.call(idx) + wpe.call(start, T));                  // (B, T, C)
+        for (int l = 0; l < h.Count; l++)
+            x = h[l].Forward(x, cache?.Layers[l]);                              // (B, T, C)
+        x = ln_f.call(x);                                                       // (B, T, C)
+        return wte.Unembed(x);                                                  // (B, T, V)
+    }
+
+    /// <summary>Mean cross-entropy of next-token prediction over all (B, T) positions.</summary>
+    public Tensor Loss(Tensor logits, Tensor targets) => loss.call(logits, targets);   // ()
+
+    /// <summary>Each trainable parameter once, in registration order (the tied E appears as wte.weight).</summary>
+    public IReadOnlyList<(string Name, Parameter Param)> UniqueParameters()
+    {
+        var seen = new HashSet<IntPtr>();
+        return named_parameters().Where(p => seen.Add(p.parameter.Handle)).Select(p => (p.name, p.parameter)).ToList();
+    }
+
+    /// <summary>The number of trainable scalars, position embedding included.</summary>
+    public long ParameterCount => UniqueParameters().Sum(p => p.Param.numel());
+}

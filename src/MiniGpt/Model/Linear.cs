@@ -1,0 +1,29 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Model;
+
+/// <summary>
+/// Linear transformation (FORMULAS §1): <c>y = W x + b</c>, with <c>W</c> of shape (d_out, d_in).
+/// Applied to row vectors this is <c>y = x Wᵀ + b</c>. GPT-2 initialisation: W ~ N(0, std), b = 0.
+/// </summary>
+public sealed class Linear : nn.Module<Tensor, Tensor>
+{
+    public readonly Parameter weight;   // (d_out, d_in)
+    public readonly Parameter? bias;    // (d_out)
+
+    public Linear(long inFeatures, long outFeatures, bool hasBias, double std = 0.02, Generator? generator = null)
+        : base(nameof(Linear))
+    {
+        weight = nn.Parameter(empty(outFeatures, inFeatures));
+        using (no_grad()) nn.init.normal_(weight, 0.0, std, generator);
+        if (hasBias) bias = nn.Parameter(zeros(outFeatures));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)   // x: (..., d_in)
+    {
+        var y = matmul(x, weight.t());          // (..., d_out)
+        return bias is null ? y : y + bias;     // (..., d_out)
+    }
+}

@@ -1,0 +1,39 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Model;
+
+/// <summary>
+/// Sinusoidal positional encoding (FORMULAS §2):
+/// <c>PE(pos, 2i) = sin(pos / 10000^(2i/d))</c>, <c>PE(pos, 2i+1) = cos(pos / 10000^(2i/d))</c>. No parameters.
+/// </summary>
+public sealed class SinusoidalPositionalEncoding : nn.Module<long, long, Tensor>
+{
+    readonly Tensor table;   // (block_size, C), a non-trainable buffer
+
+    public SinusoidalPositionalEncoding(long blockSize, long d) : base(nameof(SinusoidalPositionalEncoding))
+    {
+        table = Table(blockSize, d, float64).to(float32);
+        register_buffer(nameof(table), table, persistent: false);
+    }
+
+    /// <summary>The encoding table for positions 0 … blockSize−1, width d, in the requested dtype.</summary>
+    public static Tensor Table(long blockSize, long d, ScalarType dtype)
+    {
+        using var _ = NewDisposeScope();
+        var pos = arange(blockSize, dtype: dtype).unsqueeze(1);               // (T, 1)
+        var twoI = arange(0, d, 2, dtype: dtype);                              // (⌈d/2⌉)
+        var angle = pos / pow(10000.0, twoI / d);                              // (T, ⌈d/2⌉)
+        var pe = zeros(blockSize, d, dtype: dtype);                            // (T, d)
+        pe[TensorIndex.Colon, TensorIndex.Slice(0, null, 2)] = sin(angle);
+        pe[TensorIndex.Colon, TensorIndex.Slice(1, null, 2)] = cos(angle).narrow(1, 0, d / 2);
+        return pe.MoveToOuterDisposeScope();
+    }
+
+    public override Tensor forward(long start, long T)
+    {
+        if (start + T > table.shape[0])
+            throw new ArgumentOutOfRangeException(nameof(T), $"positions up to {start + T - 1} exceed block_size {table.shape[0]}");
+        return table.narrow(0, start, T);   // (T, C)
+    }
+}

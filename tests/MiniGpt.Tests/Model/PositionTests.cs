@@ -1,0 +1,60 @@
+using MiniGpt.Model;
+using MiniGpt.Tests.TestSupport;
+using TorchSharp;
+using static TorchSharp.torch;
+using static MiniGpt.Tests.TestSupport.Compare;
+
+namespace MiniGpt.Tests.Model;
+
+public class PositionTests
+{
+    [Fact]
+    public void Sinusoidal_WorkedExample_Section2()
+    {
+        var pe = SinusoidalPositionalEncoding.Table(2, 4, float64);
+        Close(tensor(new[] { 0.841471, 0.540302, 0.0099998, 0.99995 }), pe[1], 1e-5);
+        Close(tensor(new[] { 0.0, 1.0, 0.0, 1.0 }), pe[0], 1e-12);
+    }
+
+    [Fact]
+    public void Sinusoidal_ModuleReturnsTheRowsAskedFor_AndHasNoParameters()
+    {
+        var module = new SinusoidalPositionalEncoding(8, 6);
+        Assert.Empty(module.parameters());
+        Close(SinusoidalPositionalEncoding.Table(8, 6, float64).narrow(0, 3, 2), module.call(3, 2), 1e-6);
+        Assert.Throws<ArgumentOutOfRangeException>(() => module.call(5, 4));
+    }
+
+    [Fact]
+    public void Learned_ReturnsRowsOfItsTable_AndGradientsReachOnlyThoseRows()
+    {
+        var module = new LearnedPositionEmbedding(5, 3, new Generator(1)).to(float64);
+        var rows = module.call(2, 2);                                           // positions 2, 3
+        Close(module.weight.narrow(0, 2, 2), rows, 0);
+        rows.sum().backward();
+        var expected = zeros(5, 3, dtype: float64);
+        expected.narrow(0, 2, 2).fill_(1);
+        Close(expected, module.weight.grad!, 0);
+    }
+
+    [Fact]
+    public void Learned_GradientCheck()
+    {
+        var module = new LearnedPositionEmbedding(4, 3, new Generator(1)).to(float64);
+        var err = GradCheck.MaxError(() => module.call(1, 3).pow(3).sum(), [module.weight]);
+        Assert.True(err < 1e-6, $"max gradient error {err:E3}");
+    }
+
+    [Fact]
+    public void TokenEmbedding_LooksUpRows_AndUnembedIsTheTransposedProduct()
+    {
+        var emb = new TokenEmbedding(4, 2).to(float64);
+        using (no_grad()) emb.weight.copy_(T(new double[,] { { 1, 2 }, { 3, 4 }, { 5, 6 }, { 7, 8 } }));
+        var x = emb.call(tensor(new long[,] { { 2, 0 } }));                    // (1, 2, 2)
+        Close(T(new double[] { 5, 6, 1, 2 }, 1, 2, 2), x, 0);
+        var logits = emb.Unembed(T(new double[] { 1, 0 }, 1, 1, 2));           // row · E[v] for each v
+        Close(T(new double[] { 1, 3, 5, 7 }, 1, 1, 4), logits, 0);
+        var err = GradCheck.MaxError(() => emb.Unembed(emb.call(tensor(new long[,] { { 1, 3 } }))).pow(2).sum(), [emb.weight]);
+        Assert.True(err < 1e-6, $"max gradient error {err:E3}");
+    }
+}
