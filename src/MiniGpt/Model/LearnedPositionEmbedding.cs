@@ -13,7 +13,7 @@ public sealed class LearnedPositionEmbedding : nn.Module<long, long, Tensor>
     public LearnedPositionEmbedding(long blockSize, long nEmbd, Generator? generator = null) : base(nameof(LearnedPositionEmbedding))
     {
         weight = nn.Parameter(empty(blockSize, nEmbd));
-        using (no_grad()) nn.init.normal_(weight, 0.0, 0.02, generator);
+        using (no_grad()) weight.normal_(0.0, 0.02, generator);
         RegisterComponents();
     }
 

@@ -16,7 +16,8 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         : base(nameof(Linear))
     {
         weight = nn.Parameter(empty(outFeatures, inFeatures));
-        using (no_grad()) nn.init.normal_(weight, 0.0, std, generator);
+        // nn.init.normal_ ignores its generator; Tensor.normal_ honours it, so a seed fixes the weights.
+        using (no_grad()) weight.normal_(0.0, std, generator);
         if (hasBias) bias = nn.Parameter(zeros(outFeatures));
         RegisterComponents();
     }

@@ -14,7 +14,7 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
     public TokenEmbedding(long vocabSize, long nEmbd, Generator? generator = null) : base(nameof(TokenEmbedding))
     {
         weight = nn.Parameter(empty(vocabSize, nEmbd));
-        using (no_grad()) nn.init.normal_(weight, 0.0, 0.02, generator);
+        using (no_grad()) weight.normal_(0.0, 0.02, generator);
         RegisterComponents();
     }
 

@@ -14,7 +14,6 @@ public sealed class AdamW : IDisposable
 {
     readonly FlatParameters flat;
     readonly Tensor m, v;          // (N) first and second moments
-    readonly Tensor decayMask;     // (N) 1 where λ applies
     public double Beta1 { get; }
     public double Beta2 { get; }
     public double Eps { get; }
@@ -27,7 +26,6 @@ public sealed class AdamW : IDisposable
         (Beta1, Beta2, Eps, WeightDecay) = (beta1, beta2, eps, weightDecay);
         m = zeros_like(flat.Data);
         v = zeros_like(flat.Data);
-        decayMask = flat.Mask(e => e.Param.dim() >= 2);
     }
 
     /// <summary>One update with learning rate η from the gradients now in the flat buffer.</summary>
@@ -41,7 +39,7 @@ public sealed class AdamW : IDisposable
         m.mul_(Beta1).add_(g, alpha: 1 - Beta1);
         v.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
         double bc1 = 1 - Math.Pow(Beta1, Step), bc2 = 1 - Math.Pow(Beta2, Step);
-        if (WeightDecay != 0) theta.addcmul_(theta, decayMask, value: -lr * WeightDecay);
+        if (WeightDecay != 0) theta.narrow(0, 0, flat.MatrixCount).mul_(1 - lr * WeightDecay);   // matrices lead the buffer
         var denom = (v.sqrt() / Math.Sqrt(bc2)).add_(Eps);
         theta.addcdiv_(m, denom, value: -lr / bc1);
     }
@@ -57,5 +55,5 @@ public sealed class AdamW : IDisposable
         Step = step;
     }
 
-    public void Dispose() { m.Dispose(); v.Dispose(); decayMask.Dispose(); }
+    public void Dispose() { m.Dispose(); v.Dispose(); }
 }

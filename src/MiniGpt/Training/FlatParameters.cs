@@ -8,6 +8,7 @@ namespace MiniGpt.Training;
 /// its .grad become views into them. An optimizer step or a norm then costs a handful of kernels over N
 /// elements instead of several per tensor. Backward accumulates into the views in place, so <see cref="ZeroGrad"/>
 /// must zero the buffer rather than drop the gradients.
+/// Matrices (2-D and up) come first, so those that take weight decay are one prefix of the buffer.
 /// </summary>
 public sealed class FlatParameters : IDisposable
 {
@@ -15,13 +16,15 @@ public sealed class FlatParameters : IDisposable
     public Tensor Grad { get; }   // (N)
     public IReadOnlyList<Entry> Entries { get; }
     public long Count => Data.shape[0];
+    /// <summary>The length of the prefix that holds every matrix (2-D and up) parameter.</summary>
+    public long MatrixCount { get; }
 
     public sealed record Entry(string Name, Parameter Param, long Offset, long Length);
 
     /// <param name="parameters">Each parameter once (a tied weight must not appear twice).</param>
     public FlatParameters(IEnumerable<(string Name, Parameter Param)> parameters)
     {
-        var list = parameters.ToList();
+        var list = parameters.OrderBy(p => p.Param.dim() >= 2 ? 0 : 1).ToList();   // stable: keeps order within each group
         if (list.Count == 0) throw new ArgumentException("no parameters to flatten");
         if (list.Select(p => p.Param.Handle).Distinct().Count() != list.Count)
             throw new ArgumentException("a parameter is listed twice; an optimizer would update it twice");
@@ -36,7 +39,7 @@ public sealed class FlatParameters : IDisposable
         {
             foreach (var (name, p) in list)
             {
-                if (p.device != device || p.dtype != dtype)
+                if (p.device_type != device.type || p.device_index != device.index || p.dtype != dtype)
                     throw new ArgumentException($"parameter {name} is {p.dtype} on {p.device}; expected {dtype} on {device}");
                 long len = p.numel();
                 var slot = Data.narrow(0, offset, len).view(p.shape);
@@ -48,6 +51,7 @@ public sealed class FlatParameters : IDisposable
             }
         }
         Entries = entries;
+        MatrixCount = entries.Where(e => e.Param.dim() >= 2).Sum(e => e.Length);
     }
 
     public void ZeroGrad() => Grad.zero_();
