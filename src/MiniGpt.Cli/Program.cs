@@ -1,1 +1,18 @@
-System.Console.WriteLine("minigpt");
+using System.CommandLine;
+
+namespace MiniGpt.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke(new InvocationConfiguration
+    {
+        // Training saves a final checkpoint on Ctrl+C; System.CommandLine's 2 s default would cut that short.
+        ProcessTerminationTimeout = null,
+    });
+
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("MiniGpt: train small GPT language models with TorchSharp, sample from them, and inspect training.");
+        return root;
+    }
+}

@@ -56,14 +56,6 @@ public sealed class FlatParameters : IDisposable
 
     public void ZeroGrad() => Grad.zero_();
 
-    /// <summary>A (N) tensor holding 1 over the parameters <paramref name="select"/> accepts and 0 elsewhere.</summary>
-    public Tensor Mask(Func<Entry, bool> select)
-    {
-        var m = zeros(Count, dtype: Data.dtype, device: Data.device);
-        foreach (var e in Entries.Where(select)) m.narrow(0, e.Offset, e.Length).fill_(1);
-        return m;
-    }
-
     /// <summary>
     /// Scales g by min(1, maxNorm / (‖g‖ + 1e−6)) on the device, with no host synchronisation;
     /// returns ‖g‖ before clipping as a 0-d tensor.

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace MiniGpt.Tests.Build;
+
+/// <summary>
+/// The build marks libLibTorchSharp.so's GLIBCXX_3.4.32 requirement weak in its own output when the
+/// system's libstdc++ lacks that version (build/WeakenGlibcxxRequirement.cs), and only then; the NuGet
+/// cache's copy is never edited. Checked with binutils' readelf, independently of the build's own parser.
+/// </summary>
+public class NativeLibraryTests
+{
+    const string Version = "GLIBCXX_3.4.32";
+
+    static string? Flags(string library)
+    {
+        var psi = new ProcessStartInfo("readelf", ["-V", "-W", library]) { RedirectStandardOutput = true, UseShellExecute = false };
+        using var p = Process.Start(psi)!;
+        var text = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        var m = Regex.Match(text, $@"Name: {Regex.Escape(Version)}\s+Flags: (\w+)");
+        return m.Success ? m.Groups[1].Value : null;
+    }
+
+    static bool SystemHasVersion()
+    {
+        var lib = new[] { "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6" }
+            .First(File.Exists);
+        var hay = File.ReadAllBytes(lib);
+        var needle = Encoding.ASCII.GetBytes(Version + "\0");
+        return hay.AsSpan().IndexOf(needle) >= 0;
+    }
+
+    static bool HaveReadelf() => File.Exists("/usr/bin/readelf");
+
+    [Fact]
+    public void OutputCopy_IsWeakExactlyWhenTheSystemLacksTheVersion()
+    {
+        if (!OperatingSystem.IsLinux() || !HaveReadelf()) return;   // the fix and the check are Linux-only
+        var output = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        Assert.True(File.Exists(output), $"{output} is missing");
+        Assert.Equal(SystemHasVersion() ? "none" : "WEAK", Flags(output));
+    }
+
+    [Fact]
+    public void NuGetCacheCopy_IsUntouched()
+    {
+        if (!OperatingSystem.IsLinux() || !HaveReadelf()) return;
+        var root = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+                   ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var cached = Path.Combine(root, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        Assert.True(File.Exists(cached), $"{cached} is missing");
+        Assert.Equal("none", Flags(cached));
+    }
+}
