@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MiniGpt.Cli.Commands;
 
 namespace MiniGpt.Cli;
 
@@ -13,6 +14,7 @@ public static class Program
     public static RootCommand BuildRoot()
     {
         var root = new RootCommand("MiniGpt: train small GPT language models with TorchSharp, sample from them, and inspect training.");
+        root.Subcommands.Add(PrepareCommand.Build());
         return root;
     }
 }

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MiniGpt.Data;
+
+namespace MiniGpt.Cli.Commands;
+
+public static class PrepareCommand
+{
+    public static Command Build()
+    {
+        var corpus = new Option<string>("--corpus") { Description = "a UTF-8 text file, or a folder of .txt files", Required = true };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "char | cl100k_base | o200k_base | bpe", DefaultValueFactory = _ => "char" };
+        var vocab = new Option<string?>("--vocab") { Description = "bpe: a GPT-2 style vocab.json" };
+        var merges = new Option<string?>("--merges") { Description = "bpe: the matching merges.txt" };
+        var tiktoken = new Option<string?>("--tiktoken") { Description = "bpe: a .tiktoken rank file instead of --vocab/--merges" };
+        var compact = new Option<bool>("--compact") { Description = "keep only the ids the corpus uses, plus an unknown id" };
+        var valFraction = new Option<double>("--val-fraction") { Description = "the share of the corpus (its end) kept for validation", DefaultValueFactory = _ => 0.1 };
+        var replace = new Option<bool>("--replace-invalid-utf8") { Description = "replace invalid UTF-8 with U+FFFD instead of stopping" };
+        var outDir = new Option<string>("--out") { Description = "the cache folder to write", Required = true };
+        var cmd = new Command("prepare", "Tokenize a corpus into a token cache (train.bin, val.bin, meta.json).")
+        {
+            corpus, tokenizer, vocab, merges, tiktoken, compact, valFraction, replace, outDir,
+        };
+        cmd.SetAction(r => CliErrors.Run(() =>
+        {
+            var o = new PrepareOptions(r.GetValue(corpus)!, r.GetValue(tokenizer)!, r.GetValue(outDir)!, r.GetValue(valFraction),
+                r.GetValue(compact), r.GetValue(vocab), r.GetValue(merges), r.GetValue(tiktoken), r.GetValue(replace));
+            var sw = Stopwatch.StartNew();
+            var meta = CorpusPreparer.Prepare(o, new ConsoleProgress());
+            var seconds = sw.Elapsed.TotalSeconds;
+            Console.WriteLine($"tokenizer {meta.Tokenizer.Kind}{(meta.Tokenizer.CompactIds is null ? "" : " (compact)")}, vocab size {meta.VocabSize}");
+            Console.WriteLine($"train: {meta.TrainTokens:N0} tokens, val: {meta.ValTokens:N0} tokens ({meta.BytesPerToken * 8}-bit ids)");
+            Console.WriteLine($"corpus {meta.CorpusBytes / 1e6:F1} MB in {seconds:F2} s ({meta.CorpusBytes / 1e6 / Math.Max(seconds, 1e-9):F1} MB/s) → {o.OutDir}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>Progress on stderr for corpora that take a while: a line per 10 % of each pass.</summary>
+    sealed class ConsoleProgress : IProgress<PrepareProgress>
+    {
+        readonly Stopwatch clock = Stopwatch.StartNew();
+        string phase = "";
+        int lastDecile = -1;
+
+        public void Report(PrepareProgress p)
+        {
+            if (p.Phase != phase) (phase, lastDecile) = (p.Phase, -1);
+            int decile = p.BytesTotal == 0 ? 10 : (int)(10 * p.BytesDone / p.BytesTotal);
+            if (decile == lastDecile || clock.Elapsed.TotalSeconds < 1) return;
+            lastDecile = decile;
+            Console.Error.WriteLine($"{p.Phase}: {100.0 * p.BytesDone / Math.Max(1, p.BytesTotal):F0}% ({p.BytesDone / 1e6:F0} / {p.BytesTotal / 1e6:F0} MB)");
+        }
+    }
+}

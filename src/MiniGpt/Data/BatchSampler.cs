@@ -1,0 +1,52 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Data;
+
+/// <summary>
+/// nanoGPT's get_batch: B random offsets i in [0, N − T − 1], x = tokens[i … i+T−1], y = tokens[i+1 … i+T].
+/// Offsets come from a seeded <see cref="Xoshiro256"/>, so the same seed gives the same batches and a
+/// saved <see cref="State"/> resumes the same sequence.
+/// </summary>
+public sealed class BatchSampler
+{
+    readonly TokenFileReader tokens;
+    readonly Xoshiro256 rng;
+    readonly long[] buffer;
+    public int BatchSize { get; }
+    public int BlockSize { get; }
+
+    public BatchSampler(TokenFileReader tokens, int batchSize, int blockSize, ulong seed)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch_size must be ≥ 1");
+        if (tokens.Count < blockSize + 1)
+            throw new ArgumentException($"{tokens.Path} holds {tokens.Count} tokens, too few for one block of block_size + 1 = {blockSize + 1}");
+        this.tokens = tokens;
+        BatchSize = batchSize;
+        BlockSize = blockSize;
+        rng = new Xoshiro256(seed);
+        buffer = new long[blockSize + 1];
+    }
+
+    /// <summary>Inputs and targets, each (B, T) int64 on the CPU.</summary>
+    public (Tensor X, Tensor Y) Next()
+    {
+        int B = BatchSize, T = BlockSize;
+        var x = new long[B * T];
+        var y = new long[B * T];
+        for (int b = 0; b < B; b++)
+        {
+            long i = rng.NextInt64(tokens.Count - T);
+            tokens.Read(i, buffer);
+            Array.Copy(buffer, 0, x, b * T, T);
+            Array.Copy(buffer, 1, y, b * T, T);
+        }
+        return (tensor(x, [B, T]), tensor(y, [B, T]));   // (B, T), (B, T)
+    }
+
+    public ulong[] State
+    {
+        get => rng.State;
+        set => rng.State = value;
+    }
+}

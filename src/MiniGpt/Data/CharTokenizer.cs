@@ -1,0 +1,73 @@
+using System.Text;
+
+namespace MiniGpt.Data;
+
+/// <summary>
+/// nanoGPT's shakespeare_char tokenizer: the vocabulary is the sorted set of Unicode scalar values (not
+/// UTF-16 units) in the corpus, and a character's id is its rank in that set.
+/// </summary>
+public sealed class CharTokenizer : ITokenizer
+{
+    readonly int[] chars;                          // id → scalar value
+    readonly Dictionary<int, int> ids = new();     // scalar value → id
+    readonly int[] asciiIds = Enumerable.Repeat(-1, 128).ToArray();
+
+    public CharTokenizer(IEnumerable<int> scalarValues)
+    {
+        chars = scalarValues.Distinct().Order().ToArray();
+        if (chars.Length == 0) throw new ArgumentException("a char vocabulary needs at least one character");
+        for (int i = 0; i < chars.Length; i++)
+        {
+            ids[chars[i]] = i;
+            if (chars[i] < 128) asciiIds[chars[i]] = i;
+        }
+    }
+
+    public static CharTokenizer FromText(string text) => new(text.EnumerateRunes().Select(r => r.Value));
+
+    public static CharTokenizer FromDescription(string chars) => new(chars.EnumerateRunes().Select(r => r.Value));
+
+    public string Kind => "char";
+    public int VocabSize => chars.Length;
+
+    /// <summary>The id of a scalar value, or −1 if it is not in the vocabulary.</summary>
+    public int IdOf(int scalar) => scalar < 128 ? asciiIds[scalar] : ids.GetValueOrDefault(scalar, -1);
+
+    public IReadOnlyList<int> Encode(string text)
+    {
+        var result = new List<int>(text.Length);
+        List<string>? unknown = null;
+        foreach (var r in text.EnumerateRunes())
+        {
+            int id = IdOf(r.Value);
+            if (id < 0) (unknown ??= []).Add(r.ToString());
+            result.Add(id);
+        }
+        if (unknown is not null)
+            throw new UnknownCharactersException(unknown.Distinct().ToList());
+        return result;
+    }
+
+    public string Decode(IEnumerable<int> ids)
+    {
+        var sb = new StringBuilder();
+        foreach (var id in ids)
+        {
+            if ((uint)id >= (uint)chars.Length) throw new ArgumentOutOfRangeException(nameof(ids), $"id {id} is outside the vocabulary of {chars.Length}");
+            sb.Append(new Rune(chars[id]).ToString());
+        }
+        return sb.ToString();
+    }
+
+    public TokenizerDescription Describe()
+        => new("char", Chars: string.Concat(chars.Select(c => new Rune(c).ToString())));
+}
+
+/// <summary>Text holds characters a char vocabulary lacks; the message lists them.</summary>
+public sealed class UnknownCharactersException(IReadOnlyList<string> characters)
+    : ArgumentException($"characters not in the vocabulary: {string.Join(" ", characters.Select(Show))}")
+{
+    public IReadOnlyList<string> Characters { get; } = characters;
+
+    static string Show(string c) => c.Length == 1 && char.IsControl(c[0]) ? $"U+{(int)c[0]:X4}" : $"'{c}'";
+}

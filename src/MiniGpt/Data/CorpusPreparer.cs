@@ -1,0 +1,242 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace MiniGpt.Data;
+
+public sealed record PrepareOptions(
+    string Corpus,
+    string Tokenizer,
+    string OutDir,
+    double ValFraction = 0.1,
+    bool Compact = false,
+    string? VocabFile = null,
+    string? MergesFile = null,
+    string? TiktokenFile = null,
+    bool ReplaceInvalidUtf8 = false,
+    int ChunkBytes = 1 << 20);
+
+/// <summary>Where a prepare run is: phase "scan" (pass 1) or "encode" (pass 2), and bytes read of the total.</summary>
+public sealed record PrepareProgress(string Phase, long BytesDone, long BytesTotal);
+
+/// <summary>
+/// Turns a corpus into a token cache (train.bin, val.bin, meta.json) in two streaming passes, so memory
+/// stays flat whatever the corpus size. Pass 1 hashes the corpus, checks its UTF-8, counts its characters
+/// and (for char) collects the vocabulary; pass 2 tokenizes. The split is nanoGPT's: the first
+/// (1 − val_fraction) of the characters are train, the rest val. Files are written in a staging folder
+/// and moved in only when complete, meta.json last, so an interrupted run never leaves a cache that looks valid.
+/// </summary>
+public static class CorpusPreparer
+{
+    public static TokenCacheMeta Prepare(PrepareOptions o, IProgress<PrepareProgress>? progress = null, CancellationToken ct = default)
+    {
+        if (!Tokenizers.Kinds.Contains(o.Tokenizer)) throw Tokenizers.UnknownKind(o.Tokenizer);
+        if (!(o.ValFraction > 0 && o.ValFraction < 1)) throw new ArgumentException($"val_fraction must be in (0, 1), got {o.ValFraction}");
+        if (o.Compact && o.Tokenizer == "char") throw new ArgumentException("--compact applies to BPE tokenizers; a char vocabulary is already compact");
+        var files = Corpus.ResolveFiles(o.Corpus);
+        // Build (and so validate) a BPE tokenizer before reading a possibly huge corpus.
+        ITokenizer? bpe = o.Tokenizer == "char" ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
+
+        var scan = Scan(files, o, progress, ct);
+        if (scan.Bytes == 0) throw new InvalidDataException($"corpus {o.Corpus} is empty");
+        long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
+        ITokenizer tokenizer = bpe ?? new CharTokenizer(scan.CharSet!);
+
+        Directory.CreateDirectory(o.OutDir);
+        if (Directory.EnumerateFileSystemEntries(o.OutDir).Any() && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName)))
+            throw new IOException($"{o.OutDir} is not empty and holds no token cache; choose an empty or new folder for --out");
+        var staging = Path.Combine(o.OutDir, $".staging-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            int rawBytes = o.Compact ? 4 : TokenFile.BytesPerToken(tokenizer.VocabSize);
+            var trainPath = Path.Combine(staging, TokenCacheMeta.TrainFile);
+            var valPath = Path.Combine(staging, TokenCacheMeta.ValFile);
+            long trainTokens, valTokens;
+            using (var train = new TokenFileWriter(trainPath, rawBytes))
+            using (var val = new TokenFileWriter(valPath, rawBytes))
+            {
+                Encode(files, o, tokenizer, splitAt, scan.Bytes, train, val, progress, ct);
+                train.Complete();
+                val.Complete();
+                (trainTokens, valTokens) = (train.Count, val.Count);
+            }
+            if (o.Compact)
+            {
+                var compact = new CompactTokenizer(tokenizer, UsedIds(trainPath).Union(UsedIds(valPath)));
+                Remap(trainPath, compact);
+                Remap(valPath, compact);
+                tokenizer = compact;
+            }
+            var meta = new TokenCacheMeta(TokenCacheMeta.CurrentFormat, tokenizer.Describe(), tokenizer.VocabSize,
+                TokenFile.BytesPerToken(tokenizer.VocabSize), scan.Bytes, scan.Sha256, files, o.ValFraction,
+                trainTokens, valTokens, splitAt, scan.Chars - splitAt);
+            ct.ThrowIfCancellationRequested();
+            // Invalidate any old cache first; it is valid again only once the new meta.json lands.
+            File.Delete(Path.Combine(o.OutDir, TokenCacheMeta.FileName));
+            File.Move(trainPath, Path.Combine(o.OutDir, TokenCacheMeta.TrainFile), overwrite: true);
+            File.Move(valPath, Path.Combine(o.OutDir, TokenCacheMeta.ValFile), overwrite: true);
+            meta.Save(o.OutDir);
+            return meta;
+        }
+        finally
+        {
+            try { Directory.Delete(staging, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    sealed record ScanResult(long Bytes, long Chars, string Sha256, HashSet<int>? CharSet);
+
+    static ScanResult Scan(IReadOnlyList<string> files, PrepareOptions o, IProgress<PrepareProgress>? progress, CancellationToken ct)
+    {
+        long total = files.Sum(f => new FileInfo(f).Length), bytes = 0, chars = 0;
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var decoder = new Utf8Runes(o.ReplaceInvalidUtf8);
+        var runes = new List<int>(o.ChunkBytes);
+        var seen = o.Tokenizer == "char" ? new bool[0x110000] : null;
+        foreach (var chunk in Corpus.Chunks(files, o.ChunkBytes))
+        {
+            ct.ThrowIfCancellationRequested();
+            sha.AppendData(chunk.Span);
+            runes.Clear();
+            decoder.Decode(chunk.Span, final: false, runes);
+            Count(runes);
+            bytes += chunk.Length;
+            progress?.Report(new("scan", bytes, total));
+        }
+        runes.Clear();
+        decoder.Decode([], final: true, runes);
+        Count(runes);
+        HashSet<int>? set = seen is null ? null : Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet();
+        return new ScanResult(bytes, chars, Convert.ToHexStringLower(sha.GetHashAndReset()), set);
+
+        void Count(List<int> rs)
+        {
+            chars += rs.Count;
+            if (seen is not null) foreach (var r in rs) seen[r] = true;
+        }
+    }
+
+    static void Encode(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
+                       TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
+    {
+        var decoder = new Utf8Runes(o.ReplaceInvalidUtf8);
+        var runes = new List<int>(o.ChunkBytes);
+        var sink = tokenizer is CharTokenizer ch ? (IRuneSink)new CharSink(ch, train, val, splitAt) : new TextSink(tokenizer, train, val, splitAt, o.ChunkBytes);
+        long bytes = 0;
+        foreach (var chunk in Corpus.Chunks(files, o.ChunkBytes))
+        {
+            ct.ThrowIfCancellationRequested();
+            runes.Clear();
+            decoder.Decode(chunk.Span, final: false, runes);
+            sink.Add(runes);
+            bytes += chunk.Length;
+            progress?.Report(new("encode", bytes, total));
+        }
+        runes.Clear();
+        decoder.Decode([], final: true, runes);
+        sink.Add(runes);
+        sink.Finish();
+    }
+
+    interface IRuneSink
+    {
+        void Add(List<int> runes);
+        void Finish();
+    }
+
+    /// <summary>char: one id per scalar value, no text assembled.</summary>
+    sealed class CharSink(CharTokenizer tokenizer, TokenFileWriter train, TokenFileWriter val, long splitAt) : IRuneSink
+    {
+        long index;
+        int[] ids = [];
+
+        public void Add(List<int> runes)
+        {
+            if (ids.Length < runes.Count) ids = new int[runes.Count];
+            for (int i = 0; i < runes.Count; i++) ids[i] = tokenizer.IdOf(runes[i]);
+            int toTrain = (int)Math.Clamp(splitAt - index, 0, runes.Count);
+            train.Write(ids.AsSpan(0, toTrain));
+            val.Write(ids.AsSpan(toTrain, runes.Count - toTrain));
+            index += runes.Count;
+        }
+
+        public void Finish() { }
+    }
+
+    /// <summary>
+    /// BPE: text is gathered and encoded in pieces of about chunkChars characters, each cut after a newline
+    /// that is followed by non-space, so a cut never splits a word or a run of newlines.
+    /// </summary>
+    sealed class TextSink(ITokenizer tokenizer, TokenFileWriter train, TokenFileWriter val, long splitAt, int chunkChars) : IRuneSink
+    {
+        readonly StringBuilder trainText = new(), valText = new();
+        long index;
+
+        public void Add(List<int> runes)
+        {
+            foreach (var r in runes)
+            {
+                (index < splitAt ? trainText : valText).Append(new Rune(r));
+                index++;
+            }
+            Flush(trainText, train, final: false);
+            Flush(valText, val, final: false);
+        }
+
+        public void Finish()
+        {
+            Flush(trainText, train, final: true);
+            Flush(valText, val, final: true);
+        }
+
+        void Flush(StringBuilder text, TokenFileWriter writer, bool final)
+        {
+            if (text.Length == 0 || (!final && text.Length < chunkChars)) return;
+            int cut = final ? text.Length : CutPoint(text);
+            if (cut <= 0) return;
+            writer.Write(tokenizer.Encode(text.ToString(0, cut)).ToArray());
+            text.Remove(0, cut);
+        }
+
+        static int CutPoint(StringBuilder text)
+        {
+            for (int i = text.Length - 2; i >= 0; i--)
+                if (text[i] == '\n' && !char.IsWhiteSpace(text[i + 1])) return i + 1;
+            return -1;   // no safe cut yet: gather more text
+        }
+    }
+
+    static HashSet<int> UsedIds(string path)
+    {
+        using var r = new TokenFileReader(path);
+        var used = new HashSet<int>();
+        var buf = new long[1 << 16];
+        for (long start = 0; start < r.Count; start += buf.Length)
+        {
+            var span = buf.AsSpan(0, (int)Math.Min(buf.Length, r.Count - start));
+            r.Read(start, span);
+            foreach (var id in span) used.Add((int)id);
+        }
+        return used;
+    }
+
+    static void Remap(string path, CompactTokenizer compact)
+    {
+        var remapped = path + ".compact";
+        using (var r = new TokenFileReader(path))
+        using (var w = new TokenFileWriter(remapped, TokenFile.BytesPerToken(compact.VocabSize)))
+        {
+            var buf = new long[1 << 16];
+            var ids = new int[buf.Length];
+            for (long start = 0; start < r.Count; start += buf.Length)
+            {
+                int n = (int)Math.Min(buf.Length, r.Count - start);
+                r.Read(start, buf.AsSpan(0, n));
+                for (int i = 0; i < n; i++) ids[i] = compact.Map((int)buf[i]);
+                w.Write(ids.AsSpan(0, n));
+            }
+            w.Complete();
+        }
+        File.Move(remapped, path, overwrite: true);
+    }
+}

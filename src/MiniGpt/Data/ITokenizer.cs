@@ -1,0 +1,33 @@
+namespace MiniGpt.Data;
+
+/// <summary>Text ↔ token ids. Every tokenizer can describe itself so that a cache or checkpoint can restore it.</summary>
+public interface ITokenizer
+{
+    /// <summary>char, cl100k_base, o200k_base or bpe.</summary>
+    string Kind { get; }
+
+    /// <summary>One more than the largest id it can produce.</summary>
+    int VocabSize { get; }
+
+    IReadOnlyList<int> Encode(string text);
+
+    string Decode(IEnumerable<int> ids);
+
+    TokenizerDescription Describe();
+}
+
+/// <summary>
+/// Everything needed to rebuild a tokenizer, stored in a cache's meta.json and in checkpoints.
+/// </summary>
+/// <param name="Chars">char: the vocabulary, in id order.</param>
+/// <param name="VocabJson">bpe (GPT-2 style): the contents of vocab.json.</param>
+/// <param name="Merges">bpe (GPT-2 style): the contents of merges.txt.</param>
+/// <param name="Tiktoken">bpe: the contents of a .tiktoken file (instead of VocabJson + Merges).</param>
+/// <param name="CompactIds">With a compact vocabulary: the original id of each compact id; the id after the last is "unknown".</param>
+public sealed record TokenizerDescription(
+    string Kind,
+    string? Chars = null,
+    string? VocabJson = null,
+    string? Merges = null,
+    string? Tiktoken = null,
+    int[]? CompactIds = null);

@@ -1,0 +1,106 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
+
+namespace MiniGpt.Data;
+
+/// <summary>
+/// The BPE tokenizers, from Microsoft.ML.Tokenizers: tiktoken's cl100k_base and o200k_base, a GPT-2 style
+/// byte-level BPE from vocab.json + merges.txt, or any .tiktoken rank file.
+/// </summary>
+public sealed class LibraryTokenizer : ITokenizer
+{
+    readonly Tokenizer inner;
+    readonly TokenizerDescription description;
+
+    LibraryTokenizer(Tokenizer inner, TokenizerDescription description, int vocabSize)
+    {
+        this.inner = inner;
+        this.description = description;
+        VocabSize = vocabSize;
+    }
+
+    public string Kind => description.Kind;
+    public int VocabSize { get; }
+
+    public static LibraryTokenizer Tiktoken(string encoding)
+    {
+        var t = TiktokenTokenizer.CreateForEncoding(encoding);
+        // The special tokens follow every rank (cl100k: 100277 ids, o200k: 200019).
+        return new LibraryTokenizer(t, new TokenizerDescription(encoding), t.SpecialTokens!.Values.Max() + 1);
+    }
+
+    /// <summary>GPT-2 style byte-level BPE from the text of vocab.json and merges.txt.</summary>
+    public static LibraryTokenizer Gpt2Bpe(string vocabJson, string merges, string vocabName = "vocab.json", string mergesName = "merges.txt")
+    {
+        BpeTokenizer t;
+        int size;
+        try
+        {
+            var vocab = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(vocabJson)
+                        ?? throw new FormatException("vocab.json is null");
+            if (vocab.Count == 0) throw new FormatException("vocab.json holds no tokens");
+            var mergeLines = merges.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith("#version")).ToList();
+            foreach (var line in mergeLines)
+                if (line.Split(' ').Length != 2) throw new FormatException($"merges line '{Truncate(line)}' is not two symbols");
+            var special = vocab.ContainsKey(EndOfText) ? new Dictionary<string, int> { [EndOfText] = vocab[EndOfText] } : null;
+            t = BpeTokenizer.Create(new BpeOptions(vocab)
+            {
+                Merges = mergeLines,
+                ByteLevel = true,
+                PreTokenizer = new RegexPreTokenizer(Gpt2Pattern(), special),
+                SpecialTokens = special,
+            });
+            size = vocab.Values.Max() + 1;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"cannot read the BPE files {vocabName} and {mergesName}: {e.Message}", e);
+        }
+        return new LibraryTokenizer(t, new TokenizerDescription("bpe", VocabJson: vocabJson, Merges: merges), size);
+    }
+
+    const string EndOfText = "<|endoftext|>";
+
+    // GPT-2's pre-tokenisation pattern (openai/gpt-2 encoder.py).
+    static Regex Gpt2Pattern() => new(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", RegexOptions.Compiled);
+
+    /// <summary>A .tiktoken rank file ("base64-token rank" per line), pre-tokenised with cl100k's pattern.</summary>
+    public static LibraryTokenizer TiktokenFile(string contents, string name = ".tiktoken file")
+    {
+        TiktokenTokenizer t;
+        int maxRank = -1;
+        try
+        {
+            foreach (var line in contents.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var parts = line.Trim().Split(' ');
+                if (parts.Length != 2 || !int.TryParse(parts[1], out int rank) || rank < 0)
+                    throw new FormatException($"line '{Truncate(line)}' is not 'base64-token rank'");
+                Convert.FromBase64String(parts[0]);
+                maxRank = Math.Max(maxRank, rank);
+            }
+            using var s = new MemoryStream(Encoding.UTF8.GetBytes(contents));
+            t = TiktokenTokenizer.Create(s, new RegexPreTokenizer(Cl100kPattern(), null), normalizer: null);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"cannot read the BPE file {name}: {e.Message}", e);
+        }
+        if (maxRank < 0) throw new InvalidDataException($"the BPE file {name} holds no tokens");
+        return new LibraryTokenizer(t, new TokenizerDescription("bpe", Tiktoken: contents), maxRank + 1);
+    }
+
+    static string Truncate(string s) => s.Length > 40 ? s[..40] + "…" : s;
+
+    // cl100k_base's pre-tokenisation pattern (tiktoken's openai_public.py).
+    static Regex Cl100kPattern() => new(
+        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+        RegexOptions.Compiled);
+
+    public IReadOnlyList<int> Encode(string text) => inner.EncodeToIds(text);
+
+    public string Decode(IEnumerable<int> ids) => inner.Decode(ids);
+
+    public TokenizerDescription Describe() => description;
+}

@@ -1,0 +1,50 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MiniGpt.IO;
+
+namespace MiniGpt.Data;
+
+/// <summary>A token cache's meta.json: how the tokens were made, and from what.</summary>
+public sealed record TokenCacheMeta(
+    int FormatVersion,
+    TokenizerDescription Tokenizer,
+    int VocabSize,
+    int BytesPerToken,
+    long CorpusBytes,
+    string CorpusSha256,
+    IReadOnlyList<string> CorpusFiles,
+    double ValFraction,
+    long TrainTokens,
+    long ValTokens,
+    long TrainChars,
+    long ValChars)
+{
+    public const int CurrentFormat = 1;
+    public const string FileName = "meta.json";
+    public const string TrainFile = "train.bin";
+    public const string ValFile = "val.bin";
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    public void Save(string dir) => AtomicFile.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, Json));
+
+    public static TokenCacheMeta Load(string dir)
+    {
+        var path = Path.Combine(dir, FileName);
+        if (!File.Exists(path)) throw new FileNotFoundException($"no token cache at {dir} ({FileName} missing); run 'minigpt prepare'", path);
+        TokenCacheMeta? meta;
+        try { meta = JsonSerializer.Deserialize<TokenCacheMeta>(File.ReadAllText(path), Json); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: damaged metadata: {e.Message}", e); }
+        if (meta is null || meta.Tokenizer is null || meta.CorpusSha256 is null)
+            throw new InvalidDataException($"{path}: damaged metadata: required fields are missing");
+        if (meta.FormatVersion != CurrentFormat)
+            throw new InvalidDataException($"{path}: cache format {meta.FormatVersion}; this MiniGpt reads format {CurrentFormat}. Run 'minigpt prepare' again");
+        return meta;
+    }
+}

@@ -1,0 +1,167 @@
+using System.Buffers.Binary;
+using System.IO.MemoryMappedFiles;
+using System.Text;
+using MiniGpt.IO;
+
+namespace MiniGpt.Data;
+
+/// <summary>
+/// A binary file of token ids. Header (32 bytes, little-endian): magic "MGTOKENS", uint32 version,
+/// uint32 bytes per token (2 = uint16, 4 = uint32), int64 count, uint32 CRC-32C of the 24 bytes before it,
+/// uint32 zero. The ids follow. A damaged header, another version or a length that disagrees with the
+/// count is rejected with the file named.
+/// </summary>
+public static class TokenFile
+{
+    public const int HeaderSize = 32;
+    public const uint Version = 1;
+    static readonly byte[] Magic = Encoding.ASCII.GetBytes("MGTOKENS");
+
+    /// <summary>uint16 when every id fits, otherwise uint32.</summary>
+    public static int BytesPerToken(int vocabSize) => vocabSize <= 65536 ? 2 : 4;
+
+    public static byte[] Header(int bytesPerToken, long count)
+    {
+        var h = new byte[HeaderSize];
+        Magic.CopyTo(h, 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(8), Version);
+        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(12), (uint)bytesPerToken);
+        BinaryPrimitives.WriteInt64LittleEndian(h.AsSpan(16), count);
+        BinaryPrimitives.WriteUInt32LittleEndian(h.AsSpan(24), Crc32C.Compute(h.AsSpan(0, 24)));
+        return h;
+    }
+
+    /// <summary>Checks the header and the file's length; returns (bytes per token, count).</summary>
+    public static (int BytesPerToken, long Count) ReadHeader(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"token file {path} not found", path);
+        var h = new byte[HeaderSize];
+        long length;
+        using (var f = File.OpenRead(path))
+        {
+            length = f.Length;
+            if (f.ReadAtLeast(h, HeaderSize, throwOnEndOfStream: false) < HeaderSize)
+                throw new InvalidDataException($"{path}: {length} bytes, too short for a token file header");
+        }
+        if (!h.AsSpan(0, 8).SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a MiniGpt token file (bad magic)");
+        if (BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(24)) != Crc32C.Compute(h.AsSpan(0, 24)))
+            throw new InvalidDataException($"{path}: header checksum mismatch; the file is damaged");
+        uint version = BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(8));
+        if (version != Version) throw new InvalidDataException($"{path}: token file version {version}; this MiniGpt reads version {Version}");
+        int bpt = (int)BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(12));
+        if (bpt != 2 && bpt != 4) throw new InvalidDataException($"{path}: {bpt} bytes per token; expected 2 or 4");
+        long count = BinaryPrimitives.ReadInt64LittleEndian(h.AsSpan(16));
+        long expected = HeaderSize + count * bpt;
+        if (count < 0 || length != expected)
+            throw new InvalidDataException($"{path}: header says {count} tokens ({expected} bytes) but the file has {length} bytes; it is truncated or damaged");
+        return (bpt, count);
+    }
+}
+
+/// <summary>Streams ids into a token file, atomically: nothing appears at the path until <see cref="Complete"/>.</summary>
+public sealed class TokenFileWriter : IDisposable
+{
+    readonly string path, tmp;
+    readonly FileStream file;
+    readonly int bytesPerToken;
+    readonly byte[] buffer = new byte[1 << 16];
+    int used;
+    bool completed;
+
+    public long Count { get; private set; }
+
+    public TokenFileWriter(string path, int bytesPerToken)
+    {
+        this.path = path;
+        this.bytesPerToken = bytesPerToken;
+        tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        file = new FileStream(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+        file.Write(new byte[TokenFile.HeaderSize]);   // the real header is written once the count is known
+    }
+
+    public void Write(ReadOnlySpan<int> ids)
+    {
+        foreach (var id in ids)
+        {
+            if (used + bytesPerToken > buffer.Length) FlushBuffer();
+            if (bytesPerToken == 2)
+            {
+                if ((uint)id > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(ids), $"id {id} does not fit uint16");
+                BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(used), (ushort)id);
+            }
+            else BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(used), (uint)id);
+            used += bytesPerToken;
+        }
+        Count += ids.Length;
+    }
+
+    void FlushBuffer()
+    {
+        file.Write(buffer, 0, used);
+        used = 0;
+    }
+
+    public void Complete()
+    {
+        FlushBuffer();
+        file.Position = 0;
+        file.Write(TokenFile.Header(bytesPerToken, Count));
+        file.Flush(flushToDisk: true);
+        file.Dispose();
+        File.Move(tmp, path, overwrite: true);
+        completed = true;
+    }
+
+    public void Dispose()
+    {
+        if (completed) return;
+        file.Dispose();
+        try { File.Delete(tmp); } catch (IOException) { }
+    }
+}
+
+/// <summary>A token file mapped into memory; ids are read without loading the file.</summary>
+public sealed class TokenFileReader : IDisposable
+{
+    readonly MemoryMappedFile map;
+    readonly MemoryMappedViewAccessor view;
+    public string Path { get; }
+    public int BytesPerToken { get; }
+    public long Count { get; }
+
+    public TokenFileReader(string path)
+    {
+        Path = path;
+        (BytesPerToken, Count) = TokenFile.ReadHeader(path);
+        map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+    }
+
+    /// <summary>Copies ids [start, start + dest.Length) into dest.</summary>
+    public void Read(long start, Span<long> dest)
+    {
+        if (start < 0 || start + dest.Length > Count) throw new ArgumentOutOfRangeException(nameof(start), $"tokens {start}…{start + dest.Length} outside 0…{Count}");
+        long offset = TokenFile.HeaderSize + start * BytesPerToken;
+        if (BytesPerToken == 2)
+        {
+            var tmp = new ushort[dest.Length];
+            view.ReadArray(offset, tmp, 0, tmp.Length);
+            for (int i = 0; i < tmp.Length; i++) dest[i] = tmp[i];
+        }
+        else
+        {
+            var tmp = new uint[dest.Length];
+            view.ReadArray(offset, tmp, 0, tmp.Length);
+            for (int i = 0; i < tmp.Length; i++) dest[i] = tmp[i];
+        }
+    }
+
+    public long[] ReadAll()
+    {
+        var all = new long[Count];
+        Read(0, all);
+        return all;
+    }
+
+    public void Dispose() { view.Dispose(); map.Dispose(); }
+}

@@ -1,0 +1,36 @@
+namespace MiniGpt.IO;
+
+/// <summary>
+/// Writes a file so that readers see either the old complete file or the new complete one: the bytes go
+/// to a temporary file beside it, are flushed to disk, and only then renamed over the target. If writing
+/// fails, the temporary file is removed and the target is untouched.
+/// </summary>
+public static class AtomicFile
+{
+    /// <param name="wrap">Lets tests put a failing stream in between; null in normal use.</param>
+    public static void Write(string path, Action<Stream> write, Func<Stream, Stream>? wrap = null)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                var stream = wrap?.Invoke(file) ?? file;
+                write(stream);
+                stream.Flush();
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    public static void WriteAllText(string path, string text)
+        => Write(path, s => { using var w = new StreamWriter(s, leaveOpen: true); w.Write(text); });
+}

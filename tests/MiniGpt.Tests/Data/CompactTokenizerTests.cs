@@ -1,0 +1,33 @@
+using MiniGpt.Data;
+using MiniGpt.Tests.TestSupport;
+
+namespace MiniGpt.Tests.Data;
+
+public class CompactTokenizerTests
+{
+    [Fact]
+    public void Compact_RoundTripsTheCorpus_WithDenseIds()
+    {
+        var inner = Tokenizers.CreateBpe("cl100k_base");
+        var used = inner.Encode(SmallBpe.MultiByteText);
+        var t = new CompactTokenizer(inner, used);
+        var ids = t.Encode(SmallBpe.MultiByteText);
+        Assert.Equal(used.Distinct().Count() + 1, t.VocabSize);
+        Assert.All(ids, id => Assert.InRange(id, 0, t.VocabSize - 2));   // nothing unknown in the corpus itself
+        Assert.Equal(SmallBpe.MultiByteText, t.Decode(ids));
+        var restored = Tokenizers.FromDescription(t.Describe());
+        Assert.Equal(ids, restored.Encode(SmallBpe.MultiByteText));
+        Assert.Equal(t.VocabSize, restored.VocabSize);
+    }
+
+    [Fact]
+    public void TextOutsideTheCorpus_MapsToUnknown_AndDecodesAsReplacementCharacter()
+    {
+        var inner = Tokenizers.CreateBpe("cl100k_base");
+        var t = new CompactTokenizer(inner, inner.Encode("hello world"));
+        var ids = t.Encode("hello zebra");
+        Assert.Contains(t.UnknownId, ids);
+        Assert.StartsWith("hello", t.Decode(ids));
+        Assert.Contains('\uFFFD', t.Decode(ids));
+    }
+}

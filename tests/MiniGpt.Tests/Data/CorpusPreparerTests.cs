@@ -1,0 +1,143 @@
+using System.Text;
+using MiniGpt.Data;
+using MiniGpt.Tests.TestSupport;
+
+namespace MiniGpt.Tests.Data;
+
+public class CorpusPreparerTests
+{
+    static readonly string Shakespeare = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "data", "tinyshakespeare.txt");
+
+    [Fact]
+    public void BundledCorpus_CharSplit_MatchesNanoGpt()
+    {
+        using var dir = new TempDir();
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(Shakespeare, "char", dir.Path));
+        // nanoGPT's data/shakespeare_char/prepare.py: vocab 65, 1,003,854 train and 111,540 val tokens.
+        Assert.Equal(65, meta.VocabSize);
+        Assert.Equal(1_003_854, meta.TrainTokens);
+        Assert.Equal(111_540, meta.ValTokens);
+        Assert.Equal(1_115_394, meta.CorpusBytes);
+        using var cache = TokenCache.Open(dir.Path, "char");
+        var text = File.ReadAllText(Shakespeare);
+        Assert.Equal(text[..200], cache.Tokenizer.Decode(cache.Train.ReadAll().Take(200).Select(i => (int)i)));
+        Assert.Equal(text[1_003_854..(1_003_854 + 100)], cache.Tokenizer.Decode(cache.Val.ReadAll().Take(100).Select(i => (int)i)));
+    }
+
+    [Theory]
+    [InlineData(0.1, 90, 10)]
+    [InlineData(0.25, 75, 25)]
+    public void SplitSizes_CountCharactersNotBytes(double valFraction, int train, int val)
+    {
+        using var dir = new TempDir();
+        // 100 scalar values, many of them multi-byte.
+        var text = string.Concat(Enumerable.Repeat("aé日😀b", 20));
+        var corpus = dir.File("c.txt", text);
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, "char", Path.Combine(dir.Path, "out"), valFraction, ChunkBytes: 7));
+        Assert.Equal(train, meta.TrainTokens);
+        Assert.Equal(val, meta.ValTokens);
+        using var cache = TokenCache.Open(Path.Combine(dir.Path, "out"));
+        Assert.Equal(text, cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
+    }
+
+    [Fact]
+    public void SmallChunks_GiveTheSameCacheAsOneChunk()
+    {
+        using var dir = new TempDir();
+        var corpus = dir.File("c.txt", string.Concat(Enumerable.Repeat(SmallBpe.MultiByteText + "\n", 30)));
+        foreach (var tok in new[] { "char", "cl100k_base" })
+        {
+            CorpusPreparer.Prepare(new PrepareOptions(corpus, tok, Path.Combine(dir.Path, tok + "1"), ChunkBytes: 1 << 20));
+            CorpusPreparer.Prepare(new PrepareOptions(corpus, tok, Path.Combine(dir.Path, tok + "2"), ChunkBytes: 5));
+            using var a = TokenCache.Open(Path.Combine(dir.Path, tok + "1"));
+            using var b = TokenCache.Open(Path.Combine(dir.Path, tok + "2"));
+            Assert.Equal(a.Train.ReadAll(), b.Train.ReadAll());
+            Assert.Equal(a.Val.ReadAll(), b.Val.ReadAll());
+        }
+    }
+
+    [Fact]
+    public void CompactCl100k_RoundTripsTheCorpus()
+    {
+        using var dir = new TempDir();
+        var text = string.Concat(Enumerable.Repeat(SmallBpe.MultiByteText + "\n", 10));
+        var corpus = dir.File("c.txt", text);
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, "cl100k_base", Path.Combine(dir.Path, "out"), Compact: true));
+        Assert.True(meta.VocabSize < 100, $"compact vocabulary has {meta.VocabSize} ids");
+        using var cache = TokenCache.Open(Path.Combine(dir.Path, "out"), "cl100k_base");
+        var ids = cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i).ToList();
+        Assert.All(ids, id => Assert.InRange(id, 0, meta.VocabSize - 2));
+        Assert.Equal(text, cache.Tokenizer.Decode(ids));
+    }
+
+    [Fact]
+    public void FolderOfTextFiles_IsOneCorpus_InPathOrder()
+    {
+        using var dir = new TempDir();
+        dir.File("corpus/b.txt", "world\n");
+        dir.File("corpus/a.txt", "hello ");
+        dir.File("corpus/ignored.md", "not text");
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(Path.Combine(dir.Path, "corpus"), "char", Path.Combine(dir.Path, "out"), 0.5));
+        Assert.Equal(2, meta.CorpusFiles.Count);
+        using var cache = TokenCache.Open(Path.Combine(dir.Path, "out"));
+        Assert.Equal("hello world\n", cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
+    }
+
+    [Fact]
+    public void BadCorpora_GiveClearErrors()
+    {
+        using var dir = new TempDir();
+        var outDir = Path.Combine(dir.Path, "out");
+        var missing = Assert.Throws<FileNotFoundException>(() => CorpusPreparer.Prepare(new PrepareOptions("/nope/corpus.txt", "char", outDir)));
+        Assert.Contains("/nope/corpus.txt", missing.Message);
+        var empty = Assert.Throws<InvalidDataException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("empty.txt", ""), "char", outDir)));
+        Assert.Contains("empty", empty.Message);
+        var tok = Assert.Throws<ArgumentException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("ok.txt", "abc"), "words", outDir)));
+        Assert.Contains("unknown tokenizer 'words'", tok.Message);
+        Assert.False(File.Exists(Path.Combine(outDir, TokenCacheMeta.FileName)));
+    }
+
+    [Fact]
+    public void InvalidUtf8_IsRejectedWithItsOffset_OrReplacedOnRequest()
+    {
+        using var dir = new TempDir();
+        var corpus = dir.File("bad.txt");
+        File.WriteAllBytes(corpus, [.. Encoding.UTF8.GetBytes("abcdef"), 0xFF, .. Encoding.UTF8.GetBytes("ghij")]);
+        var ex = Assert.Throws<InvalidDataException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, "char", Path.Combine(dir.Path, "a"), ChunkBytes: 4)));
+        Assert.Contains("byte offset 6", ex.Message);
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, "char", Path.Combine(dir.Path, "b"), 0.5, ReplaceInvalidUtf8: true));
+        using var cache = TokenCache.Open(Path.Combine(dir.Path, "b"));
+        Assert.Equal("abcdef\uFFFDghij", cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
+    }
+
+    [Fact]
+    public void InterruptedPrepare_KeepsThePreviousCache_AndLeavesNoStaging()
+    {
+        using var dir = new TempDir();
+        var outDir = Path.Combine(dir.Path, "out");
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "first corpus\n"), "char", outDir));
+        var before = File.ReadAllBytes(Path.Combine(outDir, TokenCacheMeta.TrainFile));
+        using var cts = new CancellationTokenSource();
+        var stopInEncode = new Progress(p => { if (p.Phase == "encode") cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => CorpusPreparer.Prepare(
+            new PrepareOptions(dir.File("b.txt", new string('x', 50_000)), "char", outDir, ChunkBytes: 1000), stopInEncode, cts.Token));
+        using var cache = TokenCache.Open(outDir);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, TokenCacheMeta.TrainFile)));
+        Assert.Equal(["meta.json", "train.bin", "val.bin"], Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void OutFolderWithOtherFiles_IsNotUsed()
+    {
+        using var dir = new TempDir();
+        dir.File("mine/notes.txt", "keep me");
+        var ex = Assert.Throws<IOException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "abc"), "char", Path.Combine(dir.Path, "mine"))));
+        Assert.Contains("not empty", ex.Message);
+        Assert.Equal("keep me", File.ReadAllText(Path.Combine(dir.Path, "mine", "notes.txt")));
+    }
+
+    sealed class Progress(Action<PrepareProgress> onReport) : IProgress<PrepareProgress>
+    {
+        public void Report(PrepareProgress value) => onReport(value);
+    }
+}

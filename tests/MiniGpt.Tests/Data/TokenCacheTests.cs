@@ -1,0 +1,45 @@
+using MiniGpt.Data;
+using MiniGpt.Tests.TestSupport;
+
+namespace MiniGpt.Tests.Data;
+
+public class TokenCacheTests
+{
+    static string Prepared(TempDir dir)
+    {
+        var outDir = Path.Combine(dir.Path, "cache");
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("c.txt", "some text for a cache\n"), "char", outDir));
+        return outDir;
+    }
+
+    [Fact]
+    public void DifferentTokenizer_IsRejected_NamingBoth()
+    {
+        using var dir = new TempDir();
+        var ex = Assert.Throws<InvalidDataException>(() => TokenCache.Open(Prepared(dir), "cl100k_base"));
+        Assert.Contains("'char'", ex.Message);
+        Assert.Contains("'cl100k_base'", ex.Message);
+    }
+
+    [Fact]
+    public void DamagedOrOtherVersionMetadata_IsRejected()
+    {
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        var metaPath = Path.Combine(cache, TokenCacheMeta.FileName);
+        var good = File.ReadAllText(metaPath);
+        File.WriteAllText(metaPath, good[..(good.Length / 2)]);
+        Assert.Contains(metaPath, Assert.Throws<InvalidDataException>(() => TokenCache.Open(cache)).Message);
+        File.WriteAllText(metaPath, good.Replace("\"format_version\": 1", "\"format_version\": 99"));
+        Assert.Contains("format 99", Assert.Throws<InvalidDataException>(() => TokenCache.Open(cache)).Message);
+        File.WriteAllText(metaPath, good.Replace("\"train_tokens\": 19", "\"train_tokens\": 18"));
+        Assert.Contains("inconsistent", Assert.Throws<InvalidDataException>(() => TokenCache.Open(cache)).Message);
+    }
+
+    [Fact]
+    public void MissingCache_SaysToPrepare()
+    {
+        using var dir = new TempDir();
+        Assert.Contains("minigpt prepare", Assert.Throws<FileNotFoundException>(() => TokenCache.Open(dir.Path)).Message);
+    }
+}

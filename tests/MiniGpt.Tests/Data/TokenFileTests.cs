@@ -1,0 +1,75 @@
+using MiniGpt.Data;
+using MiniGpt.Tests.TestSupport;
+
+namespace MiniGpt.Tests.Data;
+
+public class TokenFileTests
+{
+    static string Write(TempDir dir, int bytesPerToken, params int[] ids)
+    {
+        var path = dir.File($"t{bytesPerToken}.bin");
+        using var w = new TokenFileWriter(path, bytesPerToken);
+        w.Write(ids);
+        w.Complete();
+        return path;
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void RoundTrip(int bytesPerToken)
+    {
+        using var dir = new TempDir();
+        int big = bytesPerToken == 2 ? 65535 : 1_000_000;
+        var path = Write(dir, bytesPerToken, 0, 7, big, 3);
+        using var r = new TokenFileReader(path);
+        Assert.Equal(4, r.Count);
+        Assert.Equal([0L, 7, big, 3], r.ReadAll());
+        Assert.Equal(TokenFile.HeaderSize + 4 * bytesPerToken, new FileInfo(path).Length);
+    }
+
+    [Fact]
+    public void EveryOneByteHeaderCorruption_IsRejected()
+    {
+        using var dir = new TempDir();
+        var path = Write(dir, 2, 1, 2, 3);
+        var good = File.ReadAllBytes(path);
+        for (int i = 0; i < TokenFile.HeaderSize - 4; i++)   // the last 4 bytes are reserved padding
+        {
+            var bad = (byte[])good.Clone();
+            bad[i] ^= 0x01;
+            File.WriteAllBytes(path, bad);
+            var ex = Assert.Throws<InvalidDataException>(() => TokenFile.ReadHeader(path));
+            Assert.Contains(path, ex.Message);
+        }
+    }
+
+    [Fact]
+    public void TruncatedFile_IsRejected_WithBothSizes()
+    {
+        using var dir = new TempDir();
+        var path = Write(dir, 2, Enumerable.Range(0, 100).ToArray());
+        using (var f = new FileStream(path, FileMode.Open)) f.SetLength(f.Length - 3);
+        var ex = Assert.Throws<InvalidDataException>(() => new TokenFileReader(path));
+        Assert.Contains("100 tokens", ex.Message);
+        Assert.Contains("229 bytes", ex.Message);
+    }
+
+    [Fact]
+    public void AbandonedWriter_LeavesNothingAtThePath()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("never.bin");
+        using (var w = new TokenFileWriter(path, 2)) w.Write([1, 2, 3]);   // disposed without Complete()
+        Assert.False(File.Exists(path));
+        Assert.Empty(Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void IdTooLargeForUInt16_IsRefused()
+    {
+        using var dir = new TempDir();
+        using var w = new TokenFileWriter(dir.File("x.bin"), 2);
+        Assert.Throws<ArgumentOutOfRangeException>(() => w.Write([70000]));
+    }
+}
