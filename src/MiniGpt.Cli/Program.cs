@@ -15,6 +15,7 @@ public static class Program
     {
         var root = new RootCommand("MiniGpt: train small GPT language models with TorchSharp, sample from them, and inspect training.");
         root.Subcommands.Add(PrepareCommand.Build());
+        root.Subcommands.Add(TrainCommand.Build());
         return root;
     }
 }

@@ -52,11 +52,25 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         for (int l = 0; l < h.Count; l++)
             x = h[l].Forward(x, cache?.Layers[l]);                              // (B, T, C)
         x = ln_f.call(x);                                                       // (B, T, C)
-        return wte.Unembed(x);                                                  // (B, T, V)
+        return wte.Unembed(x, ComputeDtype);                                    // (B, T, V)
     }
 
-    /// <summary>Mean cross-entropy of next-token prediction over all (B, T) positions.</summary>
-    public Tensor Loss(Tensor logits, Tensor targets) => loss.call(logits, targets);   // ()
+    /// <summary>Mean cross-entropy of next-token prediction over all (B, T) positions; float32 under mixed precision.</summary>
+    public Tensor Loss(Tensor logits, Tensor targets)
+        => loss.call(ComputeDtype is null ? logits : logits.to(float32), targets);   // ()
+
+    /// <summary>
+    /// Mixed precision by hand (TorchSharp has no autocast): every matrix product runs in
+    /// <paramref name="dtype"/> (bfloat16), while parameters, LayerNorm, the residual stream and the loss stay
+    /// float32. Null returns to plain float32.
+    /// </summary>
+    public void UseComputeDtype(ScalarType? dtype)
+    {
+        ComputeDtype = dtype;
+        foreach (var m in modules().OfType<Linear>()) m.ComputeDtype = dtype;
+    }
+
+    public ScalarType? ComputeDtype { get; private set; }
 
     /// <summary>Each trainable parameter once, in registration order (the tied E appears as wte.weight).</summary>
     public IReadOnlyList<(string Name, Parameter Param)> UniqueParameters()

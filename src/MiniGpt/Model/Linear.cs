@@ -6,6 +6,8 @@ namespace MiniGpt.Model;
 /// <summary>
 /// Linear transformation (FORMULAS §1): <c>y = W x + b</c>, with <c>W</c> of shape (d_out, d_in).
 /// Applied to row vectors this is <c>y = x Wᵀ + b</c>. GPT-2 initialisation: W ~ N(0, std), b = 0.
+/// With a <see cref="ComputeDtype"/> (bfloat16 mixed precision) x, W and b are cast for the product while the
+/// parameters stay float32, so gradients flow back to float32 master weights through the casts.
 /// </summary>
 public sealed class Linear : nn.Module<Tensor, Tensor>
 {
@@ -22,8 +24,15 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    public ScalarType? ComputeDtype { get; set; }
+
     public override Tensor forward(Tensor x)   // x: (..., d_in)
     {
+        if (ComputeDtype is { } cd && (x.dtype != cd || weight.dtype != cd))
+        {
+            var yc = matmul(x.to(cd), weight.to(cd).t());          // (..., d_out) in cd
+            return bias is null ? yc : yc + bias.to(cd);           // (..., d_out)
+        }
         var y = matmul(x, weight.t());          // (..., d_out)
         return bias is null ? y : y + bias;     // (..., d_out)
     }

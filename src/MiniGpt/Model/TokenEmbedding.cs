@@ -23,5 +23,7 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
                  .view([.. idx.shape, weight.shape[1]]);  // (B, T, C)
 
     /// <summary>The tied output head: <c>logits = h Eᵀ</c>.</summary>
-    public Tensor Unembed(Tensor h) => matmul(h, weight.t());   // (B, T, V)
+    public Tensor Unembed(Tensor h, ScalarType? computeDtype = null)
+        => computeDtype is { } cd ? matmul(h.to(cd), weight.to(cd).t())   // (B, T, V) in cd
+                                  : matmul(h, weight.t());                 // (B, T, V)
 }

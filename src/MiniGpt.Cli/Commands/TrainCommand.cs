@@ -1,0 +1,76 @@
+using System.CommandLine;
+using MiniGpt.Cli.Hosting;
+using MiniGpt.Training;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace MiniGpt.Cli.Commands;
+
+public static class TrainCommand
+{
+    public const string DefaultConfig = "configs/shakespeare-char-cpu.json";
+
+    public static Command Build()
+    {
+        var config = new Option<string>("--config") { Description = $"a JSON config (default {DefaultConfig})", DefaultValueFactory = _ => DefaultConfig };
+        var resume = new Option<bool>("--resume") { Description = "continue from <out_dir>/last.ckpt (same as --init_from resume)" };
+        var cmd = new Command("train", "Train a GPT on a token cache as a hosted worker. Any config key can be overridden: --max_iters 200.")
+        {
+            config, resume,
+        };
+        cmd.TreatUnmatchedTokensAsErrors = false;   // the --key value overrides
+        cmd.SetAction(r =>
+        {
+            TrainConfig c;
+            try
+            {
+                var overrides = Overrides.Parse(r.UnmatchedTokens);
+                if (r.GetValue(resume)) overrides.Add(new("init_from", "resume"));
+                c = TrainConfigBinder.Load(r.GetValue(config), overrides);
+            }
+            catch (Exception e) when (e is ConfigException or ArgumentException or FileNotFoundException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            return RunHost(c);
+        });
+        return cmd;
+    }
+
+    static int RunHost(TrainConfig config)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton<RunOutcome>();
+        builder.Services.AddHostedService<TrainingWorker>();
+        // Ctrl+C waits for the final checkpoint; the default 30 s could cut a large save short.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(10));
+        using var host = builder.Build();
+        var outcome = host.Services.GetRequiredService<RunOutcome>();   // Run() disposes the services
+        host.Run();
+        return outcome.ExitCode;
+    }
+}
+
+/// <summary>Reads <c>--key value</c> and <c>--key=value</c> pairs; anything else is an error.</summary>
+public static class Overrides
+{
+    public static List<KeyValuePair<string, string>> Parse(IReadOnlyList<string> tokens)
+    {
+        var result = new List<KeyValuePair<string, string>>();
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            var t = tokens[i];
+            if (!t.StartsWith("--") || t.Length == 2) throw new ArgumentException($"unexpected argument '{t}'; overrides look like --max_iters 200");
+            var body = t[2..];
+            int eq = body.IndexOf('=');
+            if (eq >= 0) { result.Add(new(body[..eq], body[(eq + 1)..])); continue; }
+            if (i + 1 >= tokens.Count) throw new ArgumentException($"override --{body} has no value");
+            result.Add(new(body, tokens[++i]));
+        }
+        return result;
+    }
+}

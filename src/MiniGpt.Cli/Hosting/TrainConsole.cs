@@ -1,0 +1,57 @@
+using MiniGpt.Data;
+using MiniGpt.Training;
+
+namespace MiniGpt.Cli.Hosting;
+
+/// <summary>
+/// Training progress on the console: on a terminal a status line rewritten in place, when redirected one
+/// plain line per log interval. Evaluations and checkpoints always get their own line.
+/// </summary>
+public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
+{
+    readonly bool live = !Console.IsOutputRedirected;
+    bool statusShown;
+
+    public IProgress<PrepareProgress> PrepareProgress { get; } = new Progress<PrepareProgress>(_ => { });
+
+    public void Start(Trainer t)
+    {
+        Console.WriteLine($"minigpt train: {t.Model.ParameterCount / 1e6:F2}M parameters, {config.NLayer} layers × {config.NHead} heads × {config.NEmbd}, " +
+                          $"block {config.BlockSize}, batch {config.BatchSize}×{config.GradientAccumulationSteps}, {t.Device.type.ToString().ToLowerInvariant()} {config.Dtype}");
+        Console.WriteLine($"data {config.DataDir} → out {config.OutDir}" + (t.Iter > 0 ? $" (resumed at step {t.Iter})" : ""));
+    }
+
+    public void Report(TrainProgress p)
+    {
+        switch (p.Kind)
+        {
+            case "step":
+                var line = $"iter {p.Iter,6}/{p.MaxIters}  loss {p.Loss:F4}  lr {p.Lr:E2}  {p.MsPerIter,7:F1} ms/iter  {p.TokensPerSec,9:N0} tok/s  ETA {p.Eta:hh\\:mm\\:ss}";
+                if (live) { Console.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 110) : 110)); statusShown = true; }
+                else Console.WriteLine(line);
+                break;
+            case "eval":
+                EndStatus();
+                Console.WriteLine($"step {p.Iter}: train loss {p.Loss:F4}, val loss {p.ValLoss:F4}");
+                break;
+            case "checkpoint":
+                EndStatus();
+                Console.WriteLine($"saved {p.Path}");
+                break;
+        }
+    }
+
+    void EndStatus()
+    {
+        if (statusShown) Console.WriteLine();
+        statusShown = false;
+    }
+
+    public void Finish(TrainResult r, Trainer t)
+    {
+        EndStatus();
+        Console.WriteLine(r.Interrupted
+            ? $"interrupted at step {r.FinalIter}; resume with: minigpt train --config <same config> --resume"
+            : $"done at step {r.FinalIter}: best val loss {r.BestValLoss:F4}; checkpoints in {config.OutDir}");
+    }
+}

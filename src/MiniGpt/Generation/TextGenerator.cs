@@ -1,0 +1,62 @@
+using MiniGpt.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Generation;
+
+/// <summary>
+/// Autoregressive sampling from a <see cref="Gpt"/>. With the KV cache each new token costs one position's
+/// forward pass. The context is the last block_size tokens (nanoGPT's crop): once it slides, absolute
+/// positions shift under every cached key, so the window is recomputed, which keeps cached and uncached
+/// logits equal at every step.
+/// </summary>
+public sealed class TextGenerator(Gpt model, bool useKvCache = true)
+{
+    /// <summary>Yields new token ids one at a time.</summary>
+    public IEnumerable<int> Generate(IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions options, Generator generator)
+    {
+        foreach (var (id, _) in GenerateWithLogits(prompt, maxNewTokens, options, generator)) yield return id;
+    }
+
+    /// <summary>As <see cref="Generate"/>, with the logits (V, float32, CPU) each token was drawn from.</summary>
+    public IEnumerable<(int Id, Tensor Logits)> GenerateWithLogits(IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions options, Generator generator)
+    {
+        if (prompt.Count == 0) throw new ArgumentException("the prompt needs at least one token");
+        var bad = options.Problems();
+        if (bad.Count > 0) throw new ArgumentException(string.Join("; ", bad));
+        int blockSize = model.Config.BlockSize;
+        var context = prompt.ToList();
+        var device = model.parameters().First().device;
+        bool wasTraining = model.training;
+        model.eval();
+        using var cache = useKvCache ? new KvCache(model.Config, 1, float32, device) : null;
+        try
+        {
+            for (int n = 0; n < maxNewTokens; n++)
+            {
+                Tensor logits;
+                using (var scope = NewDisposeScope())
+                using (no_grad())
+                {
+                    int[] feed;
+                    if (cache is null || context.Count > blockSize || cache.Length == 0)
+                    {
+                        cache?.Reset();
+                        feed = context.Skip(Math.Max(0, context.Count - blockSize)).ToArray();   // the whole window
+                    }
+                    else feed = [context[^1]];                                                  // only the new token
+                    var idx = tensor(feed.Select(i => (long)i).ToArray(), [1, feed.Length], device: device);   // (1, t)
+                    var all = model.Forward(idx, cache);                                       // (1, t, V)
+                    logits = all[0, -1].to(float32).cpu().MoveToOuterDisposeScope();            // (V)
+                }
+                int next = Sampling.Next(logits, options, generator);
+                context.Add(next);
+                yield return (next, logits);
+            }
+        }
+        finally
+        {
+            if (wasTraining) model.train();
+        }
+    }
+}

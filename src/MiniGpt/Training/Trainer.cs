@@ -1,0 +1,270 @@
+using System.Diagnostics;
+using MiniGpt.Data;
+using MiniGpt.Generation;
+using MiniGpt.Model;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Training;
+
+/// <summary>A progress report: Kind is "step" (every log_interval), "eval" or "checkpoint".</summary>
+public sealed record TrainProgress(string Kind, int Iter, int MaxIters, double Loss, double Lr, double GradNorm,
+    double MsPerIter, double TokensPerSec, double Mfu, TimeSpan Eta, double? ValLoss = null, string? Path = null);
+
+public sealed record TrainResult(int FinalIter, double BestValLoss, bool Interrupted, IReadOnlyList<EvalRecord> Evals, IReadOnlyList<float> StepLosses);
+
+/// <summary>The loss or gradient became NaN or Inf; no optimizer step was taken with it.</summary>
+public sealed class TrainingDivergedException(int step, string what)
+    : Exception($"training diverged at step {step}: {what} is not finite; the last good checkpoint was kept")
+{
+    public int Step { get; } = step;
+}
+
+/// <summary>
+/// nanoGPT's train.py as a class: AdamW over a flat buffer, warmup + cosine learning rate, gradient
+/// accumulation and clipping, evaluation every eval_interval with `last` and `best` checkpoints, and exact
+/// resume from `last`. Runs on the CPU or CUDA, in float32 or bfloat16 mixed precision.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    public TrainConfig Config { get; }
+    public Gpt Model { get; }
+    public Device Device { get; }
+    public string LastPath => Path.Combine(Config.OutDir, "last.ckpt");
+    public string BestPath => Path.Combine(Config.OutDir, "best.ckpt");
+
+    readonly TrainingData data;
+    readonly FlatParameters flat;
+    readonly AdamW optimizer;
+    readonly Func<Stream, Stream>? checkpointWrap;
+    readonly double flopsPerIter;
+    int iter;
+    double bestValLoss = double.PositiveInfinity;
+    long tokensSeen;
+    double elapsedBefore;   // seconds trained before this process (resume)
+
+    /// <param name="checkpointWrap">Test hook: wraps the checkpoint file stream (to simulate a full disk).</param>
+    public Trainer(TrainConfig config, Func<Stream, Stream>? checkpointWrap = null, IProgress<PrepareProgress>? prepareProgress = null)
+    {
+        var problems = config.Problems();
+        if (problems.Count > 0) throw new ConfigException(problems);
+        Config = config;
+        this.checkpointWrap = checkpointWrap;
+        Device = ResolveDevice(config.Device);
+        if (Device.type == DeviceType.CUDA) torch.backends.cuda.matmul.allow_tf32 = true;   // fp32 matmuls ~2× faster
+        random.manual_seed(config.Seed);
+        data = TrainingData.Open(config, prepareProgress);
+        var gptConfig = config.ToGptConfig(data.Cache.Meta.VocabSize);
+        Model = new Gpt(gptConfig, config.Seed);
+        Model.to(Device);
+        if (config.Dtype == "bfloat16") Model.UseComputeDtype(ScalarType.BFloat16);
+        flat = new FlatParameters(Model.UniqueParameters());
+        optimizer = new AdamW(flat, config.Beta1, config.Beta2, 1e-8, config.WeightDecay);
+        // nanoGPT's estimate: 6N + 12·L·H·Q·T FLOPs per token (forward and backward).
+        double n = Model.ParameterCount, L = config.NLayer, H = config.NHead, Q = config.NEmbd / config.NHead, T = config.BlockSize;
+        flopsPerIter = (6 * n + 12 * L * H * Q * T) * config.TokensPerIter;
+        if (config.InitFrom == "resume") Resume();
+        Model.train();
+    }
+
+    public static Device ResolveDevice(string device) => device switch
+    {
+        "cpu" => CPU,
+        "cuda" when !cuda.is_available() => throw new ConfigException(["device = cuda: no CUDA device or CUDA libtorch is available"]),
+        "cuda" => CUDA,
+        _ => cuda.is_available() ? CUDA : CPU,
+    };
+
+    public int Iter => iter;
+
+    public TrainResult Run(IProgress<TrainProgress>? progress = null, CancellationToken ct = default)
+    {
+        var c = Config;
+        var log = new RunLog(c.OutDir);
+        var evals = new List<EvalRecord>();
+        var losses = new List<float>();
+        var clock = Stopwatch.StartNew();
+        var window = Stopwatch.StartNew();
+        int windowStart = iter;
+        bool interrupted = false;
+        while (true)
+        {
+            double lr = LearningRateSchedule.At(iter, c);
+            if (iter % c.EvalInterval == 0 || iter == c.MaxIters)
+            {
+                var record = Evaluate(lr, clock, log, progress);
+                evals.Add(record);
+                if (c.EvalOnly) break;
+                window.Restart();   // keep evaluation out of ms/iter
+                windowStart = iter;
+            }
+            if (iter >= c.MaxIters) break;
+            if (ct.IsCancellationRequested)
+            {
+                SaveCheckpoint(LastPath, clock);
+                progress?.Report(new("checkpoint", iter, c.MaxIters, double.NaN, lr, double.NaN, 0, 0, 0, TimeSpan.Zero, Path: LastPath));
+                interrupted = true;
+                break;
+            }
+            using (var scope = NewDisposeScope())
+            {
+                var (loss, norm) = Step(lr);
+                iter++;
+                tokensSeen += c.TokensPerIter;
+                if (iter % c.LogInterval == 0 || iter == c.MaxIters)
+                {
+                    float lossValue = loss.item<float>(), normValue = norm.item<float>();   // the only host syncs in training
+                    double dt = window.Elapsed.TotalSeconds / Math.Max(1, iter - windowStart);
+                    window.Restart();
+                    windowStart = iter;
+                    double tokPerSec = c.TokensPerIter / dt, mfu = flopsPerIter / dt / c.PeakFlops;
+                    var eta = TimeSpan.FromSeconds(dt * (c.MaxIters - iter));
+                    log.Scalar("train/loss", lossValue, iter);
+                    log.Scalar("lr", lr, iter);
+                    log.Scalar("grad_norm", normValue, iter);
+                    log.Scalar("tokens_per_sec", tokPerSec, iter);
+                    log.Scalar("mfu", mfu, iter);
+                    progress?.Report(new("step", iter, c.MaxIters, lossValue, lr, normValue, dt * 1000, tokPerSec, mfu, eta));
+                }
+                if (Device.type == DeviceType.CPU) losses.Add(loss.item<float>());
+            }
+        }
+        return new TrainResult(iter, bestValLoss, interrupted, evals, losses);
+    }
+
+    /// <summary>One optimizer step over gradient_accumulation_steps micro-batches; returns (mean loss, ‖g‖).</summary>
+    public (Tensor Loss, Tensor GradNorm) Step(double lr)
+    {
+        var c = Config;
+        flat.ZeroGrad();
+        var lossSum = zeros(1, device: Device);
+        for (int micro = 0; micro < c.GradientAccumulationSteps; micro++)
+        {
+            using var scope = NewDisposeScope();
+            var (x, y) = data.Train.Next();
+            var loss = Model.Loss(Model.call(x.to(Device)), y.to(Device)) / c.GradientAccumulationSteps;
+            loss.backward();
+            lossSum.add_(loss.detach());
+        }
+        var norm = c.GradClip > 0 ? flat.ClipGradNorm(c.GradClip) : flat.Grad.norm();
+        // The check needs the norm on the host. Stopping before the update keeps every weight finite.
+        if (!float.IsFinite(norm.item<float>()))
+            throw new TrainingDivergedException(iter, float.IsFinite(lossSum.item<float>()) ? "the gradient" : "the loss");
+        optimizer.StepWith(lr);
+        return (lossSum.squeeze(), norm);
+    }
+
+    EvalRecord Evaluate(double lr, Stopwatch clock, RunLog log, IProgress<TrainProgress>? progress)
+    {
+        var c = Config;
+        double trainLoss = LossEstimator.Estimate(Model, data.EvalTrain, c.EvalIters, Device);
+        double valLoss = LossEstimator.Estimate(Model, data.EvalVal, c.EvalIters, Device);
+        double elapsed = elapsedBefore + clock.Elapsed.TotalSeconds;
+        var record = new EvalRecord(iter, trainLoss, valLoss, lr, tokensSeen / Math.Max(elapsed, 1e-9), elapsed);
+        log.Eval(record);
+        if (c.SampleTokens > 0) log.Text("sample", Sample(c.SampleTokens), iter);
+        progress?.Report(new("eval", iter, c.MaxIters, trainLoss, lr, double.NaN, 0, 0, 0, TimeSpan.Zero, valLoss));
+        if (c.EvalOnly) return record;
+        if (valLoss < bestValLoss)
+        {
+            bestValLoss = valLoss;
+            if (iter > 0)
+            {
+                SaveCheckpoint(BestPath, clock);
+                progress?.Report(new("checkpoint", iter, c.MaxIters, trainLoss, lr, double.NaN, 0, 0, 0, TimeSpan.Zero, valLoss, BestPath));
+            }
+        }
+        SaveCheckpoint(LastPath, clock);
+        return record;
+    }
+
+    /// <summary>A text sample from a newline (or token 0), with its own generator so training's randomness is untouched.</summary>
+    public string Sample(int tokens)
+    {
+        var tok = data.Cache.Tokenizer;
+        int start;
+        try { start = tok.Encode("\n").FirstOrDefault(); }
+        catch (ArgumentException) { start = 0; }
+        using var g = new Generator((ulong)(Config.Seed + iter));
+        var ids = new TextGenerator(Model).Generate([start], tokens, new SamplingOptions(0.8, TopK: 200), g).ToList();
+        return tok.Decode(ids);
+    }
+
+    public void SaveCheckpoint(string path, Stopwatch? clock = null)
+    {
+        var tensors = new Dictionary<string, Tensor>();
+        foreach (var e in flat.Entries) tensors["model/" + e.Name] = e.Param.detach().to(float32).cpu();
+        var (m, v, step) = optimizer.State;
+        tensors["optim/m"] = m.cpu();
+        tensors["optim/v"] = v.cpu();
+        using var rng = random.get_rng_state();
+        var state = new CheckpointState
+        {
+            Config = Config,
+            Tokenizer = data.Cache.Meta.Tokenizer,
+            VocabSize = data.Cache.Meta.VocabSize,
+            Step = iter,
+            BestValLoss = bestValLoss,
+            OptimizerStep = step,
+            TokensSeen = tokensSeen,
+            ElapsedSeconds = elapsedBefore + (clock?.Elapsed.TotalSeconds ?? 0),
+            TorchRngState = rng.bytes.ToArray(),
+            TrainSamplerState = data.Train.State,
+            EvalTrainSamplerState = data.EvalTrain.State,
+            EvalValSamplerState = data.EvalVal.State,
+            Tensors = tensors,
+        };
+        Directory.CreateDirectory(Config.OutDir);
+        Checkpoint.Save(path, state, checkpointWrap);
+    }
+
+    void Resume()
+    {
+        var s = Checkpoint.Load(LastPath);
+        var mismatches = ArchitectureMismatches(s.Config, Config);
+        if (s.VocabSize != data.Cache.Meta.VocabSize || s.Tokenizer.Kind != data.Cache.Meta.Tokenizer.Kind)
+            mismatches.Add($"tokenizer: checkpoint has {s.Tokenizer.Kind} with {s.VocabSize} ids, the data has {data.Cache.Meta.Tokenizer.Kind} with {data.Cache.Meta.VocabSize}");
+        else if (System.Text.Json.JsonSerializer.Serialize(s.Tokenizer) != System.Text.Json.JsonSerializer.Serialize(data.Cache.Meta.Tokenizer))
+            mismatches.Add("tokenizer: the checkpoint's vocabulary differs from the data's");
+        if (mismatches.Count > 0)
+            throw new InvalidDataException($"cannot resume from {LastPath}: " + string.Join("; ", mismatches));
+        using (no_grad())
+            foreach (var e in flat.Entries)
+            {
+                if (!s.Tensors.TryGetValue("model/" + e.Name, out var t)) throw new InvalidDataException($"cannot resume from {LastPath}: it lacks parameter {e.Name}");
+                e.Param.copy_(t);
+            }
+        optimizer.LoadState(s.Tensors["optim/m"].to(Device), s.Tensors["optim/v"].to(Device), s.OptimizerStep);
+        using (var rng = tensor(s.TorchRngState, ScalarType.Byte)) random.set_rng_state(rng);
+        data.Train.State = s.TrainSamplerState;
+        data.EvalTrain.State = s.EvalTrainSamplerState;
+        data.EvalVal.State = s.EvalValSamplerState;
+        iter = s.Step;
+        bestValLoss = s.BestValLoss;
+        tokensSeen = s.TokensSeen;
+        elapsedBefore = s.ElapsedSeconds;
+        foreach (var t in s.Tensors.Values) t.Dispose();
+    }
+
+    static List<string> ArchitectureMismatches(TrainConfig saved, TrainConfig now)
+    {
+        var m = new List<string>();
+        void Check<T>(string key, T a, T b) { if (!EqualityComparer<T>.Default.Equals(a, b)) m.Add($"{key}: checkpoint has {a}, the config asks for {b}"); }
+        Check("n_layer", saved.NLayer, now.NLayer);
+        Check("n_head", saved.NHead, now.NHead);
+        Check("n_embd", saved.NEmbd, now.NEmbd);
+        Check("block_size", saved.BlockSize, now.BlockSize);
+        Check("bias", saved.Bias, now.Bias);
+        Check("position_encoding", saved.PositionEncoding, now.PositionEncoding);
+        Check("tokenizer", saved.Tokenizer, now.Tokenizer);
+        return m;
+    }
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        flat.Dispose();
+        Model.Dispose();
+        data.Dispose();
+    }
+}
