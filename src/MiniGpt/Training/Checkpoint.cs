@@ -21,8 +21,6 @@ public sealed record CheckpointState
     public required double ElapsedSeconds { get; init; }
     public required byte[] TorchRngState { get; init; }
     public required ulong[] TrainSamplerState { get; init; }
-    public required ulong[] EvalTrainSamplerState { get; init; }
-    public required ulong[] EvalValSamplerState { get; init; }
     /// <summary>"model/&lt;parameter name&gt;" for each parameter, plus "optim/m" and "optim/v"; float32 on the CPU.</summary>
     public required IReadOnlyDictionary<string, Tensor> Tensors { get; init; }
 }
@@ -43,8 +41,7 @@ public static class Checkpoint
 
     sealed record Meta(
         JsonElement Config, TokenizerDescription Tokenizer, int VocabSize, int Step, double BestValLoss, long OptimizerStep,
-        long TokensSeen, double ElapsedSeconds, string TorchRngState, ulong[] TrainSamplerState, ulong[] EvalTrainSamplerState,
-        ulong[] EvalValSamplerState, List<TensorEntry> Tensors);
+        long TokensSeen, double ElapsedSeconds, string TorchRngState, ulong[] TrainSamplerState, List<TensorEntry> Tensors);
 
     /// <param name="wrap">Lets tests put a failing stream under the writer; null in normal use.</param>
     public static void Save(string path, CheckpointState s, Func<Stream, Stream>? wrap = null)
@@ -60,7 +57,7 @@ public static class Checkpoint
         }
         var meta = new Meta(JsonDocument.Parse(TrainConfigBinder.ToJson(s.Config)).RootElement, s.Tokenizer, s.VocabSize, s.Step,
             s.BestValLoss, s.OptimizerStep, s.TokensSeen, s.ElapsedSeconds, Convert.ToBase64String(s.TorchRngState),
-            s.TrainSamplerState, s.EvalTrainSamplerState, s.EvalValSamplerState, entries);
+            s.TrainSamplerState, entries);
         var json = JsonSerializer.SerializeToUtf8Bytes(meta, TokenCacheMeta.Json);
 
         long payloadLength = 4 + json.Length + offset;
@@ -120,8 +117,6 @@ public static class Checkpoint
             ElapsedSeconds = meta.ElapsedSeconds,
             TorchRngState = Convert.FromBase64String(meta.TorchRngState),
             TrainSamplerState = meta.TrainSamplerState,
-            EvalTrainSamplerState = meta.EvalTrainSamplerState,
-            EvalValSamplerState = meta.EvalValSamplerState,
             Tensors = tensors,
         };
     }

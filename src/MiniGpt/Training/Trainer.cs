@@ -157,8 +157,8 @@ public sealed class Trainer : IDisposable
     EvalRecord Evaluate(double lr, Stopwatch clock, RunLog log, IProgress<TrainProgress>? progress)
     {
         var c = Config;
-        double trainLoss = LossEstimator.Estimate(Model, data.EvalTrain, c.EvalIters, Device);
-        double valLoss = LossEstimator.Estimate(Model, data.EvalVal, c.EvalIters, Device);
+        double trainLoss = LossEstimator.Estimate(Model, data.EvalBatches("train", iter), c.EvalIters, Device);
+        double valLoss = LossEstimator.Estimate(Model, data.EvalBatches("val", iter), c.EvalIters, Device);
         double elapsed = elapsedBefore + clock.Elapsed.TotalSeconds;
         var record = new EvalRecord(iter, trainLoss, valLoss, lr, tokensSeen / Math.Max(elapsed, 1e-9), elapsed);
         log.Eval(record);
@@ -210,8 +210,6 @@ public sealed class Trainer : IDisposable
             ElapsedSeconds = elapsedBefore + (clock?.Elapsed.TotalSeconds ?? 0),
             TorchRngState = rng.bytes.ToArray(),
             TrainSamplerState = data.Train.State,
-            EvalTrainSamplerState = data.EvalTrain.State,
-            EvalValSamplerState = data.EvalVal.State,
             Tensors = tensors,
         };
         Directory.CreateDirectory(Config.OutDir);
@@ -237,8 +235,6 @@ public sealed class Trainer : IDisposable
         optimizer.LoadState(s.Tensors["optim/m"].to(Device), s.Tensors["optim/v"].to(Device), s.OptimizerStep);
         using (var rng = tensor(s.TorchRngState, ScalarType.Byte)) random.set_rng_state(rng);
         data.Train.State = s.TrainSamplerState;
-        data.EvalTrain.State = s.EvalTrainSamplerState;
-        data.EvalVal.State = s.EvalValSamplerState;
         iter = s.Step;
         bestValLoss = s.BestValLoss;
         tokensSeen = s.TokensSeen;

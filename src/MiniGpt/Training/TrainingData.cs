@@ -4,26 +4,30 @@ namespace MiniGpt.Training;
 
 /// <summary>
 /// The token cache a run trains on, prepared from <see cref="TrainConfig.Corpus"/> when data_dir holds none,
-/// and its three samplers: training batches, and the train and val batches of evaluation, each with its own
-/// random stream so evaluating never changes which batches training sees.
+/// and its samplers. Evaluation draws from streams seeded by the step, so it never changes which batches
+/// training sees, and an evaluation at step k sees the same batches whatever ran before it.
 /// </summary>
 public sealed class TrainingData : IDisposable
 {
     public TokenCache Cache { get; }
     public BatchSampler Train { get; }
-    public BatchSampler EvalTrain { get; }
-    public BatchSampler EvalVal { get; }
+    readonly TrainConfig config;
 
     TrainingData(TokenCache cache, TrainConfig c)
     {
         Cache = cache;
-        ulong seed = (ulong)c.Seed;
+        config = c;
         foreach (var (split, reader) in new[] { ("train", cache.Train), ("val", cache.Val) })
             if (reader.Count < c.BlockSize + 1)
                 throw new ConfigException([$"block_size = {c.BlockSize}: the {split} split of {cache.Dir} holds {reader.Count} tokens, fewer than block_size + 1 = {c.BlockSize + 1}"]);
-        Train = new BatchSampler(cache.Train, c.BatchSize, c.BlockSize, seed);
-        EvalTrain = new BatchSampler(cache.Train, c.BatchSize, c.BlockSize, seed ^ 0x5EED_0001);
-        EvalVal = new BatchSampler(cache.Val, c.BatchSize, c.BlockSize, seed ^ 0x5EED_0002);
+        Train = new BatchSampler(cache.Train, c.BatchSize, c.BlockSize, (ulong)c.Seed);
+    }
+
+    /// <summary>The batches evaluation at <paramref name="step"/> uses for a split ("train" or "val").</summary>
+    public BatchSampler EvalBatches(string split, int step)
+    {
+        ulong seed = (ulong)config.Seed * 0x9E3779B97F4A7C15 ^ (ulong)step << 1 ^ (split == "val" ? 1UL : 0UL);
+        return new BatchSampler(split == "val" ? Cache.Val : Cache.Train, config.BatchSize, config.BlockSize, seed);
     }
 
     public static TrainingData Open(TrainConfig c, IProgress<PrepareProgress>? progress = null, CancellationToken ct = default)

@@ -1,0 +1,111 @@
+using MiniGpt.Data;
+using MiniGpt.Tests.TestSupport;
+using MiniGpt.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Tests.Training;
+
+public class CheckpointTests
+{
+    static CheckpointState State(int step = 42) => new()
+    {
+        Config = new TrainConfig { NLayer = 3, MaxIters = 77, Dropout = 0.25 },
+        Tokenizer = new TokenizerDescription("char", Chars: "abc日😀"),
+        VocabSize = 5,
+        Step = step,
+        BestValLoss = 1.2345,
+        OptimizerStep = 40,
+        TokensSeen = 123_456,
+        ElapsedSeconds = 9.5,
+        TorchRngState = [1, 2, 3, 250],
+        TrainSamplerState = [1, 2, 3, ulong.MaxValue],
+        Tensors = new Dictionary<string, Tensor>
+        {
+            ["model/w"] = arange(6, dtype: float32).reshape(2, 3),
+            ["optim/m"] = tensor(new float[] { 0.5f, -1.5f }),
+        },
+    };
+
+    [Fact]
+    public void RoundTrip_KeepsEveryState()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        var s = State();
+        Checkpoint.Save(path, s);
+        var r = Checkpoint.Load(path);
+        Assert.Equal(s.Config, r.Config);
+        Assert.Equal(s.Tokenizer.Chars, r.Tokenizer.Chars);
+        Assert.Equal((s.VocabSize, s.Step, s.BestValLoss, s.OptimizerStep, s.TokensSeen, s.ElapsedSeconds),
+                     (r.VocabSize, r.Step, r.BestValLoss, r.OptimizerStep, r.TokensSeen, r.ElapsedSeconds));
+        Assert.Equal(s.TorchRngState, r.TorchRngState);
+        Assert.Equal(s.TrainSamplerState, r.TrainSamplerState);
+        Assert.Equal(s.Tensors.Keys.Order(), r.Tensors.Keys.Order());
+        foreach (var (k, t) in s.Tensors) Assert.True(t.equal(r.Tensors[k]).all().item<bool>(), k);
+        Assert.Equal(new long[] { 2, 3 }, r.Tensors["model/w"].shape);
+    }
+
+    [Fact]
+    public void OneFlippedByte_AnywhereInTheFile_IsReportedWithTheFile()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        Checkpoint.Save(path, State());
+        var good = File.ReadAllBytes(path);
+        foreach (var at in new[] { 0, 9, 17, 26, 40, good.Length / 2, good.Length - 1 })
+        {
+            var bad = (byte[])good.Clone();
+            bad[at] ^= 0x10;
+            File.WriteAllBytes(path, bad);
+            var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+            Assert.Contains(path, ex.Message);
+        }
+    }
+
+    [Fact]
+    public void HalfAFile_IsReportedAsTruncated()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        Checkpoint.Save(path, State());
+        var good = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, good[..(good.Length / 2)]);
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        Assert.Contains("truncated", ex.Message);
+        Assert.Contains(path, ex.Message);
+    }
+
+    [Fact]
+    public void CrashMidWrite_LeavesThePreviousCheckpointLoadable()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        Checkpoint.Save(path, State(step: 1));
+        Assert.Throws<IOException>(() => Checkpoint.Save(path, State(step: 2), s => new FailingStream(s, failAfter: 100)));
+        Assert.Equal(1, Checkpoint.Load(path).Step);
+        Assert.Single(Directory.GetFiles(dir.Path));   // no temporary file left behind
+    }
+}
+
+/// <summary>A stream that accepts a number of bytes and then fails as a full disk would.</summary>
+public sealed class FailingStream(Stream inner, long failAfter) : Stream
+{
+    long written;
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        if (written + buffer.Length > failAfter) throw new IOException("No space left on device (simulated)");
+        inner.Write(buffer);
+        written += buffer.Length;
+    }
+    public override void Flush() => inner.Flush();
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => written;
+    public override long Position { get => written; set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+}

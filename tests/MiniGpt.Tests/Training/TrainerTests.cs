@@ -1,0 +1,140 @@
+using MiniGpt.Tests.TestSupport;
+using MiniGpt.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Tests.Training;
+
+public class TrainerTests
+{
+    static TrainResult Train(TrainConfig c, Func<Stream, Stream>? wrap = null)
+    {
+        using var t = new Trainer(c, wrap);
+        return t.Run();
+    }
+
+    [Fact]
+    public void SameSeed_SameLosses_DifferentSeed_DifferentLosses()
+    {
+        using var dir = new TempDir();
+        var a = Train(TinyRun.Config(dir, "a"));
+        var b = Train(TinyRun.Config(dir, "b"));
+        var c = Train(TinyRun.Config(dir, "c") with { Seed = 8 });
+        Assert.Equal(20, a.StepLosses.Count);
+        Assert.Equal(a.StepLosses, b.StepLosses);
+        Assert.NotEqual(a.StepLosses, c.StepLosses);
+        Assert.True(a.StepLosses[^1] < a.StepLosses[0] - 0.3, $"loss should fall: {a.StepLosses[0]} → {a.StepLosses[^1]}");
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.2)]   // dropout draws from torch's generator, whose state the checkpoint carries
+    public void Resume_IsBitExact(double dropout)
+    {
+        using var dir = new TempDir();
+        var whole = Train(TinyRun.Config(dir, "whole") with { Dropout = dropout, MaxIters = 20, EvalInterval = 7 });
+        var first = Train(TinyRun.Config(dir, "split") with { Dropout = dropout, MaxIters = 10, EvalInterval = 7 });
+        // Everything from the first half is disposed; the second half starts from last.ckpt in new objects.
+        var second = Train(TinyRun.Config(dir, "split") with { Dropout = dropout, MaxIters = 20, EvalInterval = 7, InitFrom = "resume" });
+        Assert.Equal(whole.StepLosses, first.StepLosses.Concat(second.StepLosses));
+        Assert.Equal(whole.Evals.Last().ValLoss, second.Evals.Last().ValLoss);
+    }
+
+    [Fact]
+    public void Resume_WithAnotherArchitecture_NamesTheMismatch()
+    {
+        using var dir = new TempDir();
+        Train(TinyRun.Config(dir));
+        var ex = Assert.Throws<InvalidDataException>(() => new Trainer(TinyRun.Config(dir) with { NEmbd = 32, InitFrom = "resume" }));
+        Assert.Contains("n_embd: checkpoint has 16, the config asks for 32", ex.Message);
+        Assert.Contains("last.ckpt", ex.Message);
+    }
+
+    [Fact]
+    public void Resume_FromACorruptCheckpoint_FailsNamingIt_InsteadOfStartingOver()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir);
+        Train(c);
+        var last = Path.Combine(c.OutDir, "last.ckpt");
+        var bytes = File.ReadAllBytes(last);
+        bytes[bytes.Length / 2] ^= 1;
+        File.WriteAllBytes(last, bytes);
+        var ex = Assert.Throws<InvalidDataException>(() => new Trainer(c with { InitFrom = "resume" }));
+        Assert.Contains(last, ex.Message);
+    }
+
+    [Fact]
+    public void NaN_StopsBeforeTheOptimizerStep_AndKeepsTheLastCheckpoint()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir);
+        using var t = new Trainer(c);
+        t.Run();                                                    // 20 steps, last.ckpt at step 20
+        var last = Path.Combine(c.OutDir, "last.ckpt");
+        var saved = File.ReadAllBytes(last);
+        var p = t.Model.UniqueParameters().First(p => p.Name.Contains("ln_f")).Param;
+        using (no_grad()) p[0] = float.NaN;
+        var others = t.Model.UniqueParameters().Where(q => q.Param.Handle != p.Handle).Select(q => q.Param.clone()).ToList();
+        var ex = Assert.Throws<TrainingDivergedException>(() => t.Step(1e-3));
+        Assert.Equal(20, ex.Step);
+        Assert.Contains("step 20", ex.Message);
+        foreach (var (before, (_, now)) in others.Zip(t.Model.UniqueParameters().Where(q => q.Param.Handle != p.Handle)))
+            Assert.True(before.equal(now).all().item<bool>(), "a weight moved although the step was refused");
+        Assert.Equal(saved, File.ReadAllBytes(last));
+    }
+
+    [Fact]
+    public void FailedCheckpointWrite_KeepsThePreviousOne_AndSurfaces()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 10 };
+        Train(c);
+        var last = Path.Combine(c.OutDir, "last.ckpt");
+        Assert.Equal(10, Checkpoint.Load(last).Step);
+        Assert.Throws<IOException>(() => Train(c with { MaxIters = 20, InitFrom = "resume" }, s => new FailingStream(s, failAfter: 1000)));
+        Assert.Equal(10, Checkpoint.Load(last).Step);
+    }
+
+    [Fact]
+    public void Run_WritesCheckpointsMetricsAndTensorBoardEvents()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir);
+        var r = Train(c);
+        Assert.Equal([0, 10, 20], r.Evals.Select(e => e.Step));
+        Assert.Equal(r.Evals.Select(e => e.Step), RunLog.ReadMetrics(c.OutDir).Select(e => e.Step));
+        Assert.True(File.Exists(Path.Combine(c.OutDir, "last.ckpt")));
+        var best = Checkpoint.Load(Path.Combine(c.OutDir, "best.ckpt"));
+        Assert.Equal(r.Evals.Where(e => e.Step > 0).MinBy(e => e.ValLoss)!.Step, best.Step);
+        Assert.Equal(r.BestValLoss, best.BestValLoss);
+        Assert.NotEmpty(Directory.GetFiles(c.OutDir, "events.out.tfevents.*"));
+    }
+
+    [Fact]
+    public void GradientAccumulation_OfTwoHalfBatches_EqualsOneFullBatchStep()
+    {
+        // With the same examples, mean over 2 micro-batches of 2 = mean over one batch of 4 (no dropout).
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 1 };
+        using var full = new Trainer(c with { OutDir = Path.Combine(dir.Path, "full") });
+        using var accum = new Trainer(c with { OutDir = Path.Combine(dir.Path, "accum"), BatchSize = 2, GradientAccumulationSteps = 2 });
+        // Both draw offsets from the same seed: 4 offsets for one batch of 4, or 2 + 2 for two batches of 2.
+        var (lf, nf) = full.Step(1e-3);
+        var (la, na) = accum.Step(1e-3);
+        Assert.Equal(lf.item<float>(), la.item<float>(), 5);
+        Assert.Equal(nf.item<float>(), na.item<float>(), 4);
+    }
+
+    [Fact]
+    public void MemoryStaysFlat_NoTensorsLeakPerStep()
+    {
+        using var dir = new TempDir();
+        using var t = new Trainer(TinyRun.Config(dir) with { MaxIters = 200, EvalInterval = 1000 });
+        var stats = DisposeScopeManager.Statistics;
+        for (int i = 0; i < 10; i++) using (NewDisposeScope()) t.Step(1e-3);
+        long live = stats.ThreadTotalLiveCount;
+        for (int i = 0; i < 100; i++) using (NewDisposeScope()) t.Step(1e-3);
+        Assert.Equal(live, stats.ThreadTotalLiveCount);
+    }
+}
