@@ -3,8 +3,8 @@
 test_gpt2.c): fixed weights, one batch, the logits, the loss, every parameter's gradient, and the losses
 of 5 AdamW steps, for a tiny GPT.
 
-The reference model below is written from the formulas independently of MiniGpt's C# code; only the
-parameter names are shared so that the test can load the weights.
+The reference model (reference_gpt.py) is written from the formulas independently of MiniGpt's C# code;
+only the parameter names are shared so that the test can load the weights.
 
 Run with Debian's PyTorch (apt-get install python3-torch):
     /usr/bin/python3 scripts/make_golden_fixture.py tests/MiniGpt.Tests/Fixtures/gpt_tiny_golden.bin
@@ -13,62 +13,19 @@ File layout: b"MGPTGOLD", uint32 little-endian header length, a UTF-8 JSON heade
 little-endian tensor data at the offsets (in floats) the header gives.
 """
 import json
-import math
+import os
 import struct
 import sys
 
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_gpt import forward, init_params  # noqa: E402
+
 CONFIG = dict(vocab_size=65, block_size=16, n_layer=2, n_head=2, n_embd=32, bias=True, dropout=0.0)
 ADAMW = dict(lr=1e-2, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.1, steps=5)
 B, T = 4, 16
-
-
-def init_params(cfg, gen):
-    C, V, L = cfg["n_embd"], cfg["vocab_size"], cfg["n_layer"]
-    normal = lambda *shape, std=0.02: (torch.randn(*shape, generator=gen) * std)
-    p = {"wte.weight": normal(V, C), "wpe.weight": normal(cfg["block_size"], C)}
-    resid_std = 0.02 / math.sqrt(2 * L)
-    for l in range(L):
-        h = f"h.{l}."
-        p[h + "ln_1.weight"] = 1 + 0.1 * torch.randn(C, generator=gen)   # perturbed so γ, β matter
-        p[h + "ln_1.bias"] = 0.1 * torch.randn(C, generator=gen)
-        p[h + "attn.c_attn.weight"] = normal(3 * C, C)
-        p[h + "attn.c_attn.bias"] = 0.1 * torch.randn(3 * C, generator=gen)
-        p[h + "attn.c_proj.weight"] = normal(C, C, std=resid_std)
-        p[h + "attn.c_proj.bias"] = 0.1 * torch.randn(C, generator=gen)
-        p[h + "ln_2.weight"] = 1 + 0.1 * torch.randn(C, generator=gen)
-        p[h + "ln_2.bias"] = 0.1 * torch.randn(C, generator=gen)
-        p[h + "mlp.c_fc.weight"] = normal(4 * C, C)
-        p[h + "mlp.c_fc.bias"] = 0.1 * torch.randn(4 * C, generator=gen)
-        p[h + "mlp.c_proj.weight"] = normal(C, 4 * C, std=resid_std)
-        p[h + "mlp.c_proj.bias"] = 0.1 * torch.randn(C, generator=gen)
-    p["ln_f.weight"] = 1 + 0.1 * torch.randn(C, generator=gen)
-    p["ln_f.bias"] = 0.1 * torch.randn(C, generator=gen)
-    return {k: v.clone().requires_grad_(True) for k, v in p.items()}
-
-
-def forward(p, idx, cfg):
-    Bb, Tt = idx.shape
-    C, nh, L = cfg["n_embd"], cfg["n_head"], cfg["n_layer"]
-    hs = C // nh
-    x = p["wte.weight"][idx] + p["wpe.weight"][:Tt]
-    mask = torch.tril(torch.ones(Tt, Tt, dtype=torch.bool))
-    for l in range(L):
-        h = f"h.{l}."
-        a = F.layer_norm(x, (C,), p[h + "ln_1.weight"], p[h + "ln_1.bias"], 1e-5)
-        q, k, v = (a @ p[h + "attn.c_attn.weight"].T + p[h + "attn.c_attn.bias"]).split(C, dim=2)
-        q, k, v = (t.view(Bb, Tt, nh, hs).transpose(1, 2) for t in (q, k, v))
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(hs)
-        att = torch.softmax(att.masked_fill(~mask, float("-inf")), dim=-1)
-        y = (att @ v).transpose(1, 2).reshape(Bb, Tt, C)
-        x = x + y @ p[h + "attn.c_proj.weight"].T + p[h + "attn.c_proj.bias"]
-        m = F.layer_norm(x, (C,), p[h + "ln_2.weight"], p[h + "ln_2.bias"], 1e-5)
-        m = F.gelu(m @ p[h + "mlp.c_fc.weight"].T + p[h + "mlp.c_fc.bias"])
-        x = x + m @ p[h + "mlp.c_proj.weight"].T + p[h + "mlp.c_proj.bias"]
-    x = F.layer_norm(x, (C,), p["ln_f.weight"], p["ln_f.bias"], 1e-5)
-    return x @ p["wte.weight"].T   # tied head
 
 
 def main(out_path):

@@ -14,6 +14,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     readonly Linear c_proj;
     readonly ScaledDotProductAttention attention;
     readonly Dropout resid_dropout;
+    readonly RotaryEmbedding? rotary;
     readonly int nHead;
 
     public CausalSelfAttention(GptConfig config, Generator? generator = null) : base(nameof(CausalSelfAttention))
@@ -23,6 +24,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         c_proj = new Linear(config.NEmbd, config.NEmbd, config.Bias, config.ResidualInitStd, generator);
         attention = new ScaledDotProductAttention(causal: true, config.Dropout, config.Fused);
         resid_dropout = new Dropout(config.Dropout, fused: false);
+        if (config.PositionEncoding == PositionEncoding.Rotary) rotary = new RotaryEmbedding(config.HeadSize, config.BlockSize);
         RegisterComponents();
     }
 
@@ -36,6 +38,12 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         var q = qkv[0].view(B, T, nh, hs).transpose(1, 2);                      // (B, nh, T, hs)
         var k = qkv[1].view(B, T, nh, hs).transpose(1, 2);                      // (B, nh, T, hs)
         var v = qkv[2].view(B, T, nh, hs).transpose(1, 2);                      // (B, nh, T, hs)
+        if (rotary is not null)
+        {
+            long start = cache?.Length ?? 0;
+            q = rotary.call(q, start);                                          // (B, nh, T, hs)
+            k = rotary.call(k, start);                                          // (B, nh, T, hs)
+        }
         if (cache is not null) (k, v) = cache.Append(k, v);                     // (B, nh, Tk, hs)
         var y = attention.call(q, k, v);                                        // (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C);                       // (B, T, C): heads side by side

@@ -6,7 +6,8 @@ namespace MiniGpt.Model;
 
 /// <summary>
 /// A decoder-only Transformer (GPT-2 layout):
-/// <c>h₀ = E[idx] + P[0…T−1]</c>, <c>h_l = Block_l(h_{l−1})</c>, <c>logits = LN_f(h_L) Eᵀ</c>.
+/// <c>h₀ = E[idx] + P[0…T−1]</c>, <c>h_l = Block_l(h_{l−1})</c>, <c>logits = LN_f(h_L) Eᵀ</c>
+/// (with rotary positions, P is absent and the positions enter each attention layer instead).
 /// The output head reuses the token embedding E (weight tying), so E is one parameter, listed once.
 /// </summary>
 public sealed class Gpt : nn.Module<Tensor, Tensor>
@@ -14,7 +15,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     // Shape letters: B batch, T time, C n_embd, V vocab, nh heads, hs head size.
     public GptConfig Config { get; }
     readonly TokenEmbedding wte;
-    readonly nn.Module<long, long, Tensor> wpe;
+    readonly nn.Module<long, long, Tensor>? wpe;   // none with rotary positions, which act inside attention
     readonly Dropout drop;
     readonly ModuleList<Block> h;
     readonly LayerNorm ln_f;
@@ -26,9 +27,12 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         Config = config.Validated();
         using var g = new Generator((ulong)seed);
         wte = new TokenEmbedding(config.VocabSize, config.NEmbd, g);
-        wpe = config.PositionEncoding == PositionEncoding.Learned
-            ? new LearnedPositionEmbedding(config.BlockSize, config.NEmbd, g)
-            : new SinusoidalPositionalEncoding(config.BlockSize, config.NEmbd);
+        wpe = config.PositionEncoding switch
+        {
+            PositionEncoding.Learned => new LearnedPositionEmbedding(config.BlockSize, config.NEmbd, g),
+            PositionEncoding.Sinusoidal => new SinusoidalPositionalEncoding(config.BlockSize, config.NEmbd),
+            _ => null,
+        };
         drop = new Dropout(config.Dropout, fused: false);
         h = new ModuleList<Block>(Enumerable.Range(0, config.NLayer).Select(_ => new Block(config, g)).ToArray());
         ln_f = new LayerNorm(config.NEmbd, config.Bias, config.Fused);
@@ -48,7 +52,8 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         long T = idx.shape[1], start = cache?.Length ?? 0;
         if (start + T > Config.BlockSize)
             throw new ArgumentException($"sequence of {start + T} tokens exceeds block_size {Config.BlockSize}");
-        var x = drop.call(wte.call(idx) + wpe.call(start, T));                  // (B, T, C)
+        var tok = wte.call(idx);                                                // (B, T, C)
+        var x = drop.call(wpe is null ? tok : tok + wpe.call(start, T));        // (B, T, C)
         for (int l = 0; l < h.Count; l++)
             x = h[l].Forward(x, cache?.Layers[l]);                              // (B, T, C)
         x = ln_f.call(x);                                                       // (B, T, C)

@@ -1,6 +1,6 @@
 namespace MiniGpt.Model;
 
-public enum PositionEncoding { Learned, Sinusoidal }
+public enum PositionEncoding { Learned, Sinusoidal, Rotary }
 
 /// <summary>The model's shape. Names follow nanoGPT's GPTConfig.</summary>
 /// <param name="Fused">Use TorchSharp's fused kernels (layer_norm, gelu, scaled_dot_product_attention,
@@ -33,6 +33,8 @@ public sealed record GptConfig(
         else if (NHead >= 1 && NEmbd % NHead != 0) p.Add($"n_embd ({NEmbd}) must be divisible by n_head ({NHead})");
         if (!(Dropout >= 0 && Dropout < 1)) p.Add($"dropout must be in [0, 1), got {Dropout}");
         if (PositionEncoding == PositionEncoding.Sinusoidal && NEmbd % 2 != 0) p.Add($"n_embd ({NEmbd}) must be even for sinusoidal positions");
+        if (PositionEncoding == PositionEncoding.Rotary && NHead >= 1 && NEmbd % NHead == 0 && HeadSize % 2 != 0)
+            p.Add($"head size n_embd / n_head ({HeadSize}) must be even for rotary positions");
         return p;
     }
 

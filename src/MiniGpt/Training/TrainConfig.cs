@@ -57,7 +57,12 @@ public sealed record TrainConfig
     public double PeakFlops { get; init; } = 989e12;
 
     public GptConfig ToGptConfig(int vocabSize) => new(vocabSize, BlockSize, NLayer, NHead, NEmbd, Dropout, Bias, Fused,
-        PositionEncoding == "sinusoidal" ? Model.PositionEncoding.Sinusoidal : Model.PositionEncoding.Learned);
+        PositionEncoding switch
+        {
+            "sinusoidal" => Model.PositionEncoding.Sinusoidal,
+            "rotary" => Model.PositionEncoding.Rotary,
+            _ => Model.PositionEncoding.Learned,
+        });
 
     public int TokensPerIter => GradientAccumulationSteps * BatchSize * BlockSize;
 
@@ -93,10 +98,12 @@ public sealed record TrainConfig
         Require(InitFrom is "scratch" or "resume", "init_from", InitFrom, "must be scratch or resume");
         Require(Device is "auto" or "cpu" or "cuda", "device", Device, "must be auto, cpu or cuda");
         Require(Dtype is "float32" or "bfloat16", "dtype", Dtype, "must be float32 or bfloat16");
-        Require(PositionEncoding is "learned" or "sinusoidal", "position_encoding", PositionEncoding, "must be learned or sinusoidal");
+        Require(PositionEncoding is "learned" or "sinusoidal" or "rotary", "position_encoding", PositionEncoding, "must be learned, sinusoidal or rotary");
         Require(!string.IsNullOrWhiteSpace(OutDir), "out_dir", $"'{OutDir}'", "must name a folder");
         Require(!string.IsNullOrWhiteSpace(DataDir), "data_dir", $"'{DataDir}'", "must name a folder");
         if (PositionEncoding == "sinusoidal") Require(NEmbd % 2 == 0, "n_embd", NEmbd, "must be even for sinusoidal positions");
+        if (PositionEncoding == "rotary" && NHead >= 1 && NEmbd % NHead == 0)
+            Require(NEmbd / NHead % 2 == 0, "n_embd", NEmbd, $"must give an even head size (n_embd / n_head) for rotary positions");
         return p;
     }
 }

@@ -26,6 +26,15 @@ public class GptTests
     }
 
     [Fact]
+    public void RotaryModel_HasNoPositionTable()
+    {
+        var learned = new Gpt(new GptConfig(VocabSize: 65, BlockSize: 256, NLayer: 6, NHead: 6, NEmbd: 384));
+        var rotary = new Gpt(new GptConfig(VocabSize: 65, BlockSize: 256, NLayer: 6, NHead: 6, NEmbd: 384, PositionEncoding: PositionEncoding.Rotary));
+        Assert.Equal(learned.ParameterCount - 256 * 384, rotary.ParameterCount);
+        Assert.DoesNotContain(rotary.UniqueParameters(), p => p.Name.Contains("wpe"));
+    }
+
+    [Fact]
     public void TiedWeight_IsListedOnce_AndReceivesBothGradients()
     {
         var model = new Gpt(Tiny());
@@ -46,11 +55,12 @@ public class GptTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Causality_ChangingTokenTPlus1_LeavesEarlierOutputsBitIdentical(bool fused)
+    [InlineData(true, PositionEncoding.Learned)]
+    [InlineData(false, PositionEncoding.Learned)]
+    [InlineData(true, PositionEncoding.Rotary)]
+    public void Causality_ChangingTokenTPlus1_LeavesEarlierOutputsBitIdentical(bool fused, PositionEncoding pe)
     {
-        var model = new Gpt(Tiny(fused));
+        var model = new Gpt(Tiny(fused, pe));
         model.eval();
         var idx = Tokens(1, 2, 8, 11);
         var changed = idx.clone();
@@ -66,6 +76,7 @@ public class GptTests
     [Theory]
     [InlineData(PositionEncoding.Learned)]
     [InlineData(PositionEncoding.Sinusoidal)]
+    [InlineData(PositionEncoding.Rotary)]
     public void Fused_EqualsExplicit_WholeModel_ForwardAndBackward(PositionEncoding pe)
     {
         foreach (var (dtype, tol) in new[] { (float32, 1e-5), (float64, 1e-10) })

@@ -1,0 +1,41 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Model;
+
+/// <summary>
+/// Rotary position embedding (RoFormer; the half-split layout of GPT-NeoX and LLaMA): each query and key
+/// at position m is rotated pairwise, <c>[x₁, x₂] ↦ [x₁ cos mθ − x₂ sin mθ, x₂ cos mθ + x₁ sin mθ]</c>, where
+/// x₁, x₂ are the two halves of a head and <c>θ_i = 10000^(−2i/hs)</c>. Then <c>⟨R_m q, R_n k⟩</c> depends on
+/// m − n only: attention sees relative positions, and there is no position table to learn.
+/// </summary>
+public sealed class RotaryEmbedding : nn.Module<Tensor, long, Tensor>
+{
+    readonly Tensor cos, sin;   // (block_size, hs/2), non-trainable
+
+    public RotaryEmbedding(long headSize, long blockSize, double theta = 10000.0) : base(nameof(RotaryEmbedding))
+    {
+        if (headSize % 2 != 0) throw new ArgumentException($"rotary embedding needs an even head size, got {headSize}");
+        using var _ = NewDisposeScope();
+        var inv = pow(theta, -arange(0, headSize, 2, dtype: float64) / headSize);      // (hs/2)
+        var angle = outer(arange(blockSize, dtype: float64), inv);                      // (T, hs/2)
+        cos = angle.cos().to(float32).MoveToOuterDisposeScope();
+        sin = angle.sin().to(float32).MoveToOuterDisposeScope();
+        register_buffer(nameof(cos), cos, persistent: false);
+        register_buffer(nameof(sin), sin, persistent: false);
+    }
+
+    /// <param name="x">(B, nh, T, hs) queries or keys</param>
+    /// <param name="start">the absolute position of x's first row</param>
+    public override Tensor forward(Tensor x, long start)
+    {
+        long T = x.shape[^2], half = x.shape[^1] / 2;
+        if (start + T > cos.shape[0])
+            throw new ArgumentOutOfRangeException(nameof(start), $"positions up to {start + T - 1} exceed block_size {cos.shape[0]}");
+        var c = cos.narrow(0, start, T).to(x.dtype);                                    // (T, hs/2)
+        var s = sin.narrow(0, start, T).to(x.dtype);                                    // (T, hs/2)
+        var x1 = x.narrow(-1, 0, half);                                                 // (B, nh, T, hs/2)
+        var x2 = x.narrow(-1, half, half);                                              // (B, nh, T, hs/2)
+        return cat([x1 * c - x2 * s, x2 * c + x1 * s], -1);                             // (B, nh, T, hs)
+    }
+}

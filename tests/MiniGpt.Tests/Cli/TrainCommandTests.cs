@@ -1,0 +1,65 @@
+using System.Text.Json;
+using MiniGpt.Tests.TestSupport;
+using MiniGpt.Training;
+
+namespace MiniGpt.Tests.Cli;
+
+public class TrainCommandTests
+{
+    static string WriteConfig(TempDir dir, int maxIters, int logInterval = 1)
+    {
+        TinyRun.Corpus(dir);
+        var json = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["out_dir"] = "out", ["data_dir"] = "cache", ["corpus"] = "corpus.txt",
+            ["eval_interval"] = 1_000_000, ["eval_iters"] = 2, ["log_interval"] = logInterval, ["sample_tokens"] = 0,
+            ["batch_size"] = 4, ["block_size"] = 16, ["n_layer"] = 2, ["n_head"] = 2, ["n_embd"] = 16,
+            ["max_iters"] = maxIters, ["warmup_iters"] = 2, ["lr_decay_iters"] = 1_000_000, ["device"] = "cpu",
+        });
+        return dir.File("tiny.json", json);
+    }
+
+    [Fact]
+    public void SigInt_SavesAFinalCheckpoint_ExitsZero_AndResumeContinues()
+    {
+        using var dir = new TempDir();
+        WriteConfig(dir, maxIters: 1_000_000);
+        using var run = new CliProcess(dir.Path, "train", "--config", "tiny.json");
+        int signalled = 0;
+        run.Line += line => { if (line.StartsWith("iter") && Interlocked.Exchange(ref signalled, 1) == 0) run.Signal("INT"); };
+        int code = run.WaitForExit(TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, $"exit code {code}\n{run.Stdout}\n{run.Stderr}");
+        Assert.Contains("interrupted at step", run.Stdout);
+        var last = Path.Combine(dir.Path, "out", "last.ckpt");
+        int step = Checkpoint.Load(last).Step;
+        Assert.True(step >= 1, $"the final checkpoint is at step {step}");
+
+        var (code2, stdout2, stderr2) = CliProcess.Run(dir.Path, "train", "--config", "tiny.json", "--resume", "--max_iters", (step + 3).ToString());
+        Assert.True(code2 == 0, $"resume exit code {code2}\n{stdout2}\n{stderr2}");
+        Assert.Contains($"resumed at step {step}", stdout2);
+        Assert.Contains($"done at step {step + 3}", stdout2);
+        Assert.Equal(step + 3, Checkpoint.Load(last).Step);
+    }
+
+    [Fact]
+    public void BadConfig_ExitsNonZero_NamingTheKeyBeforeTraining()
+    {
+        using var dir = new TempDir();
+        WriteConfig(dir, maxIters: 5);
+        var (code, stdout, stderr) = CliProcess.Run(dir.Path, "train", "--config", "tiny.json", "--n_embd", "30", "--n_head", "4");
+        Assert.Equal(2, code);
+        Assert.Contains("n_embd = 30: must be divisible by n_head (4)", stderr);
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "out")));
+        Assert.Equal("", stdout);
+    }
+
+    [Fact]
+    public void MissingData_ExitsNonZero_WithAClearMessage()
+    {
+        using var dir = new TempDir();
+        WriteConfig(dir, maxIters: 5);
+        var (code, _, stderr) = CliProcess.Run(dir.Path, "train", "--config", "tiny.json", "--corpus", "nowhere.txt");
+        Assert.Equal(1, code);
+        Assert.Contains("nowhere.txt", stderr);
+    }
+}

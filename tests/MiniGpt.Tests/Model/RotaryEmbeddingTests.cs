@@ -1,0 +1,51 @@
+using MiniGpt.Model;
+using MiniGpt.Tests.TestSupport;
+using TorchSharp;
+using static TorchSharp.torch;
+using static MiniGpt.Tests.TestSupport.Compare;
+
+namespace MiniGpt.Tests.Model;
+
+public class RotaryEmbeddingTests
+{
+    [Fact]
+    public void HandComputedCase_RotatesEachPairByPositionTimesFrequency()
+    {
+        // hs = 4: θ = [1, 10000^(−1/2) = 0.01]. Position 1 rotates (x₀, x₂) by 1 rad and (x₁, x₃) by 0.01 rad.
+        var rope = new RotaryEmbedding(4, 3);
+        var x = T(new double[] { 1, 1, 0, 0, 1, 1, 0, 0 }, 1, 1, 2, 4);           // positions 0 and 1
+        var y = rope.call(x, 0);
+        var expected = T(new double[]
+        {
+            1, 1, 0, 0,                                                          // position 0: unchanged
+            Math.Cos(1), Math.Cos(0.01), Math.Sin(1), Math.Sin(0.01),           // [0.540302, 0.99995, 0.841471, 0.0099998]
+        }, 1, 1, 2, 4);
+        Close(expected, y, 1e-6);
+        Close(expected.narrow(2, 1, 1), rope.call(x.narrow(2, 1, 1), 1), 1e-6);   // the same row at start 1
+    }
+
+    [Fact]
+    public void DotProduct_DependsOnlyOnRelativePosition_AndNormsAreKept()
+    {
+        var rope = new RotaryEmbedding(8, 16);
+        var q = GradCheck.Input(1, 1, 1, 1, 8).detach();
+        var k = GradCheck.Input(2, 1, 1, 1, 8).detach();
+        double Score(long m, long n) => (rope.call(q, m) * rope.call(k, n)).sum().item<double>();
+        Assert.Equal(Score(3, 1), Score(12, 10), 5);
+        Assert.Equal(Score(0, 0), Score(9, 9), 5);
+        Assert.NotEqual(Score(3, 1), Score(3, 2), 3);
+        Close(q.norm(), rope.call(q, 7).norm(), 1e-6);
+    }
+
+    [Fact]
+    public void GradientCheck()
+    {
+        var rope = new RotaryEmbedding(4, 6).to(float64);
+        var x = GradCheck.Input(3, 1, 2, 3, 4);
+        var err = GradCheck.MaxError(() => rope.call(x, 2).pow(3).sum(), [x]);
+        Assert.True(err < 1e-6, $"max gradient error {err:E3}");
+    }
+
+    [Fact]
+    public void OddHeadSize_IsRejected() => Assert.Throws<ArgumentException>(() => new RotaryEmbedding(3, 4));
+}

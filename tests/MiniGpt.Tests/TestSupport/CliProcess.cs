@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace MiniGpt.Tests.TestSupport;
+
+/// <summary>Runs the built minigpt executable (minigpt.dll beside the tests) as a separate process.</summary>
+public sealed class CliProcess : IDisposable
+{
+    readonly Process process;
+    readonly StringBuilder stdout = new(), stderr = new();
+    readonly object gate = new();
+    public event Action<string>? Line;
+
+    public CliProcess(string workingDir, params string[] args)
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var psi = new ProcessStartInfo(host) { WorkingDirectory = workingDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "minigpt.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        process = new Process { StartInfo = psi };
+        process.OutputDataReceived += (_, e) => { if (e.Data is null) return; lock (gate) stdout.AppendLine(e.Data); Line?.Invoke(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is null) return; lock (gate) stderr.AppendLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Id => process.Id;
+    public string Stdout { get { lock (gate) return stdout.ToString(); } }
+    public string Stderr { get { lock (gate) return stderr.ToString(); } }
+
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!process.WaitForExit(timeout)) { process.Kill(entireProcessTree: true); throw new TimeoutException($"minigpt did not exit within {timeout}; output:\n{Stdout}\n{Stderr}"); }
+        process.WaitForExit();   // drains the output events
+        return process.ExitCode;
+    }
+
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", process.Id.ToString()])!;
+        kill.WaitForExit();
+    }
+
+    public static (int Code, string Stdout, string Stderr) Run(string workingDir, params string[] args)
+    {
+        using var p = new CliProcess(workingDir, args);
+        int code = p.WaitForExit(TimeSpan.FromMinutes(2));
+        return (code, p.Stdout, p.Stderr);
+    }
+
+    public void Dispose() { if (!process.HasExited) process.Kill(entireProcessTree: true); process.Dispose(); }
+}
