@@ -16,6 +16,8 @@ public static class Program
         var root = new RootCommand("MiniGpt: train small GPT language models with TorchSharp, sample from them, and inspect training.");
         root.Subcommands.Add(PrepareCommand.Build());
         root.Subcommands.Add(TrainCommand.Build());
+        root.Subcommands.Add(GenerateCommand.Build());
+        root.Subcommands.Add(EvalCommand.Build());
         return root;
     }
 }

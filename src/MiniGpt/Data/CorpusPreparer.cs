@@ -51,11 +51,11 @@ public static class CorpusPreparer
             int rawBytes = o.Compact ? 4 : TokenFile.BytesPerToken(tokenizer.VocabSize);
             var trainPath = Path.Combine(staging, TokenCacheMeta.TrainFile);
             var valPath = Path.Combine(staging, TokenCacheMeta.ValFile);
-            long trainTokens, valTokens;
+            long trainTokens, valTokens, trainBytes;
             using (var train = new TokenFileWriter(trainPath, rawBytes))
             using (var val = new TokenFileWriter(valPath, rawBytes))
             {
-                Encode(files, o, tokenizer, splitAt, scan.Bytes, train, val, progress, ct);
+                trainBytes = Encode(files, o, tokenizer, splitAt, scan.Bytes, train, val, progress, ct);
                 train.Complete();
                 val.Complete();
                 (trainTokens, valTokens) = (train.Count, val.Count);
@@ -69,7 +69,7 @@ public static class CorpusPreparer
             }
             var meta = new TokenCacheMeta(TokenCacheMeta.CurrentFormat, tokenizer.Describe(), tokenizer.VocabSize,
                 TokenFile.BytesPerToken(tokenizer.VocabSize), scan.Bytes, scan.Sha256, files, o.ValFraction,
-                trainTokens, valTokens, splitAt, scan.Chars - splitAt);
+                trainTokens, valTokens, splitAt, scan.Chars - splitAt, trainBytes, scan.Bytes - trainBytes);
             ct.ThrowIfCancellationRequested();
             // Invalidate any old cache first; it is valid again only once the new meta.json lands.
             File.Delete(Path.Combine(o.OutDir, TokenCacheMeta.FileName));
@@ -116,7 +116,8 @@ public static class CorpusPreparer
         }
     }
 
-    static void Encode(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
+    /// <summary>Tokenizes both splits; returns the UTF-8 length of the train split.</summary>
+    static long Encode(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
                        TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
         var decoder = new Utf8Runes(o.ReplaceInvalidUtf8);
@@ -136,13 +137,17 @@ public static class CorpusPreparer
         decoder.Decode([], final: true, runes);
         sink.Add(runes);
         sink.Finish();
+        return sink.TrainBytes;
     }
 
     interface IRuneSink
     {
         void Add(List<int> runes);
         void Finish();
+        long TrainBytes { get; }
     }
+
+    static int Utf8Length(int scalar) => scalar < 0x80 ? 1 : scalar < 0x800 ? 2 : scalar < 0x10000 ? 3 : 4;
 
     /// <summary>char: one id per scalar value, no text assembled.</summary>
     sealed class CharSink(CharTokenizer tokenizer, TokenFileWriter train, TokenFileWriter val, long splitAt) : IRuneSink
@@ -155,12 +160,15 @@ public static class CorpusPreparer
             if (ids.Length < runes.Count) ids = new int[runes.Count];
             for (int i = 0; i < runes.Count; i++) ids[i] = tokenizer.IdOf(runes[i]);
             int toTrain = (int)Math.Clamp(splitAt - index, 0, runes.Count);
+            for (int i = 0; i < toTrain; i++) TrainBytes += Utf8Length(runes[i]);
             train.Write(ids.AsSpan(0, toTrain));
             val.Write(ids.AsSpan(toTrain, runes.Count - toTrain));
             index += runes.Count;
         }
 
         public void Finish() { }
+
+        public long TrainBytes { get; private set; }
     }
 
     /// <summary>
@@ -176,12 +184,15 @@ public static class CorpusPreparer
         {
             foreach (var r in runes)
             {
-                (index < splitAt ? trainText : valText).Append(new Rune(r));
+                if (index < splitAt) { trainText.Append(new Rune(r)); TrainBytes += Utf8Length(r); }
+                else valText.Append(new Rune(r));
                 index++;
             }
             Flush(trainText, train, final: false);
             Flush(valText, val, final: false);
         }
+
+        public long TrainBytes { get; private set; }
 
         public void Finish()
         {

@@ -17,9 +17,11 @@ public sealed record TokenCacheMeta(
     long TrainTokens,
     long ValTokens,
     long TrainChars,
-    long ValChars)
+    long ValChars,
+    long TrainBytes,
+    long ValBytes)
 {
-    public const int CurrentFormat = 1;
+    public const int CurrentFormat = 2;
     public const string FileName = "meta.json";
     public const string TrainFile = "train.bin";
     public const string ValFile = "val.bin";

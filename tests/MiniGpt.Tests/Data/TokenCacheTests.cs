@@ -30,7 +30,7 @@ public class TokenCacheTests
         var good = File.ReadAllText(metaPath);
         File.WriteAllText(metaPath, good[..(good.Length / 2)]);
         Assert.Contains(metaPath, Assert.Throws<InvalidDataException>(() => TokenCache.Open(cache)).Message);
-        File.WriteAllText(metaPath, good.Replace("\"format_version\": 1", "\"format_version\": 99"));
+        File.WriteAllText(metaPath, good.Replace("\"format_version\": 2", "\"format_version\": 99"));
         Assert.Contains("format 99", Assert.Throws<InvalidDataException>(() => TokenCache.Open(cache)).Message);
         File.WriteAllText(metaPath, good.Replace("\"train_tokens\": 19", "\"train_tokens\": 18"));
         Assert.Contains("inconsistent", Assert.Throws<InvalidDataException>(() => TokenCache.Open(cache)).Message);

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Diagnostics;
+using MiniGpt.Generation;
+using TorchSharp;
+
+namespace MiniGpt.Cli.Commands;
+
+public static class GenerateCommand
+{
+    public static Command Build()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "a run's out dir (its best.ckpt, else last.ckpt) or a .ckpt file", Required = true };
+        var prompt = new Option<string?>("--prompt") { Description = "text to continue (default: a newline)" };
+        var promptFile = new Option<string?>("--prompt-file") { Description = "read the prompt from a file" };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate per sample", DefaultValueFactory = _ => 500 };
+        var temperature = new Option<double>("--temperature") { Description = "0 is greedy", DefaultValueFactory = _ => 0.8 };
+        var topK = new Option<int?>("--top-k") { Description = "sample only from the k most likely tokens" };
+        var topP = new Option<double?>("--top-p") { Description = "sample only from the smallest set of tokens with this much probability" };
+        var samples = new Option<int>("--num-samples") { Description = "independent samples to print", DefaultValueFactory = _ => 1 };
+        var seed = new Option<long>("--seed") { Description = "the same seed gives the same text", DefaultValueFactory = _ => 1337 };
+        var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context for every token" };
+        var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
+        var cmd = new Command("generate", "Stream text from a trained checkpoint.")
+        {
+            checkpoint, prompt, promptFile, maxNew, temperature, topK, topP, samples, seed, noCache, device,
+        };
+        cmd.SetAction(r => CliErrors.Run(() =>
+        {
+            var options = new SamplingOptions(r.GetValue(temperature), r.GetValue(topK), r.GetValue(topP));
+            var problems = options.Problems().ToList();
+            if (r.GetValue(maxNew) < 0) problems.Add($"max-new-tokens = {r.GetValue(maxNew)}: must be ≥ 0");
+            if (r.GetValue(samples) < 1) problems.Add($"num-samples = {r.GetValue(samples)}: must be ≥ 1");
+            if (r.GetValue(prompt) is not null && r.GetValue(promptFile) is not null) problems.Add("give --prompt or --prompt-file, not both");
+            if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
+            var text = r.GetValue(promptFile) is { } pf
+                ? (File.Exists(pf) ? File.ReadAllText(pf) : throw new FileNotFoundException($"prompt file {pf} not found", pf))
+                : r.GetValue(prompt) ?? "";
+            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, r.GetValue(device)!);
+            var ids = m.EncodePrompt(text);
+            if (ids.Count > m.Config.BlockSize) ids = ids.Skip(ids.Count - m.Config.BlockSize).ToList();   // keep the last block
+            var generator = new TextGenerator(m.Model, useKvCache: !r.GetValue(noCache));
+            using var rng = new torch.Generator((ulong)r.GetValue(seed));
+            var stdout = Console.Out;
+            for (int s = 0; s < r.GetValue(samples); s++)
+            {
+                if (s > 0) stdout.Write("\n---------------\n");
+                stdout.Write(text);
+                var decoder = new StreamingDecoder(m.Tokenizer);
+                var clock = Stopwatch.StartNew();
+                double firstToken = 0;
+                int count = 0;
+                foreach (var id in generator.Generate(ids, r.GetValue(maxNew), options, rng))
+                {
+                    if (count++ == 0) firstToken = clock.Elapsed.TotalMilliseconds;
+                    stdout.Write(decoder.Push(id));
+                    stdout.Flush();
+                }
+                stdout.Write(decoder.Flush());
+                stdout.Flush();
+                double seconds = clock.Elapsed.TotalSeconds;
+                Console.Error.WriteLine($"\n[sample {s + 1}: {count} tokens in {seconds:F2} s, {count / Math.Max(seconds, 1e-9):F1} tokens/s, first token after {firstToken:F1} ms, KV cache {(r.GetValue(noCache) ? "off" : "on")}]");
+            }
+            stdout.WriteLine();
+            return 0;
+        }));
+        return cmd;
+    }
+}

@@ -1,0 +1,62 @@
+using MiniGpt.Data;
+using MiniGpt.Model;
+using MiniGpt.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Generation;
+
+/// <summary>A model, its tokenizer and its training config, restored from a checkpoint for sampling or evaluation.</summary>
+public sealed class TrainedModel : IDisposable
+{
+    public Gpt Model { get; }
+    public ITokenizer Tokenizer { get; }
+    public TrainConfig Config { get; }
+    public int Step { get; }
+    public string Path { get; }
+    public Device Device { get; }
+
+    TrainedModel(Gpt model, ITokenizer tokenizer, TrainConfig config, int step, string path, Device device)
+        => (Model, Tokenizer, Config, Step, Path, Device) = (model, tokenizer, config, step, path, device);
+
+    /// <summary>A folder is read as its best.ckpt, or last.ckpt if there is no best; a file is read as it is.</summary>
+    public static string Resolve(string checkpoint)
+    {
+        if (File.Exists(checkpoint)) return checkpoint;
+        if (Directory.Exists(checkpoint))
+        {
+            foreach (var name in new[] { "best.ckpt", "last.ckpt" })
+                if (File.Exists(System.IO.Path.Combine(checkpoint, name))) return System.IO.Path.Combine(checkpoint, name);
+            throw new FileNotFoundException($"no best.ckpt or last.ckpt in {checkpoint}", checkpoint);
+        }
+        throw new FileNotFoundException($"checkpoint {checkpoint} not found", checkpoint);
+    }
+
+    public static TrainedModel Load(string checkpoint, string device = "auto")
+    {
+        var path = Resolve(checkpoint);
+        var s = Checkpoint.Load(path);
+        var dev = Trainer.ResolveDevice(device);
+        var model = new Gpt(s.Config.ToGptConfig(s.VocabSize), s.Config.Seed);
+        using (no_grad())
+            foreach (var (name, p) in model.UniqueParameters())
+            {
+                if (!s.Tensors.TryGetValue("model/" + name, out var t)) throw new InvalidDataException($"checkpoint {path} lacks parameter {name}");
+                p.copy_(t);
+            }
+        foreach (var t in s.Tensors.Values) t.Dispose();
+        model.to(dev);
+        model.eval();
+        return new TrainedModel(model, Tokenizers.FromDescription(s.Tokenizer), s.Config, s.Step, path, dev);
+    }
+
+    /// <summary>The prompt's ids; an empty prompt starts from a newline (or id 0 when the vocabulary has none).</summary>
+    public IReadOnlyList<int> EncodePrompt(string prompt)
+    {
+        if (prompt.Length > 0) return Tokenizer.Encode(prompt);
+        try { return [Tokenizer.Encode("\n").First()]; }
+        catch (ArgumentException) { return [0]; }
+    }
+
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,51 @@
+using MiniGpt.Tests.TestSupport;
+using MiniGpt.Training;
+
+namespace MiniGpt.Tests.Cli;
+
+public class GenerateCommandTests
+{
+    static string TrainedCheckpoint(TempDir dir)
+    {
+        var c = TinyRun.Config(dir) with { MaxIters = 5 };
+        using (var t = new Trainer(c)) t.Run();
+        return c.OutDir;
+    }
+
+    [Fact]
+    public void Generate_StreamsTheRequestedTokens_SameSeedSameText()
+    {
+        using var dir = new TempDir();
+        var ckpt = TrainedCheckpoint(dir);
+        var a = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, "--prompt", "the ", "--max-new-tokens", "30", "--seed", "3", "--device", "cpu");
+        var b = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, "--prompt", "the ", "--max-new-tokens", "30", "--seed", "3", "--device", "cpu", "--no-kv-cache");
+        Assert.True(a.Code == 0, a.Stderr);
+        Assert.StartsWith("the ", a.Stdout);
+        Assert.Equal("the ".Length + 30 + 1, a.Stdout.Length);   // char model: one character per token, then a newline
+        Assert.Equal(a.Stdout, b.Stdout);
+        Assert.Contains("tokens/s", a.Stderr);
+        Assert.Contains("first token after", a.Stderr);
+    }
+
+    [Fact]
+    public void BadInput_ExitsNonZero_NamingTheProblem()
+    {
+        using var dir = new TempDir();
+        var ckpt = TrainedCheckpoint(dir);
+        var unknown = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, "--prompt", "QZ日", "--device", "cpu");
+        Assert.Equal(1, unknown.Code);
+        Assert.Contains("'Q' 'Z' '日'", unknown.Stderr);
+        var missing = CliProcess.Run(dir.Path, "generate", "--checkpoint", Path.Combine(dir.Path, "nope"));
+        Assert.Equal(1, missing.Code);
+        Assert.Contains("nope", missing.Stderr);
+        var file = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, "--prompt-file", "absent.txt");
+        Assert.Equal(1, file.Code);
+        Assert.Contains("absent.txt", file.Stderr);
+        foreach (var (flag, value, key) in new[] { ("--temperature", "-1", "temperature"), ("--top-p", "1.5", "top-p"), ("--top-k", "0", "top-k"), ("--max-new-tokens", "-3", "max-new-tokens") })
+        {
+            var r = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, flag, value);
+            Assert.Equal(1, r.Code);
+            Assert.Contains(key, r.Stderr);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using MiniGpt.Generation;
+using MiniGpt.Tests.TestSupport;
+using MiniGpt.Training;
+
+namespace MiniGpt.Tests.Generation;
+
+public class EvaluationTests
+{
+    [Fact]
+    public void EvalOnValSplit_EqualsTheTrainersEvalLoss_ForTheSameBatches()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir);
+        TrainResult r;
+        using (var t = new Trainer(c)) r = t.Run();
+        using var m = TrainedModel.Load(Path.Combine(c.OutDir, "last.ckpt"), "cpu");
+        var report = Evaluation.OnSplit(m, "val", c.EvalIters);
+        Assert.Equal(r.Evals.Last().ValLoss, report.Loss, 6);
+        Assert.Equal(Math.Exp(report.Loss), report.Perplexity, 9);
+        // char tokens are characters, so bits per character is the loss in bits
+        Assert.Equal("character", report.Unit);
+        Assert.Equal(report.Loss / Math.Log(2), report.BitsPerUnit, 9);
+    }
+
+    [Fact]
+    public void EvalOnText_CoversEveryToken_AndRejectsTooShortText()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 5 };
+        using (var t = new Trainer(c)) t.Run();
+        using var m = TrainedModel.Load(c.OutDir, "cpu");
+        const string text = "the quick brown fox jumps over the lazy dog. line 3: the quick";
+        var report = Evaluation.OnText(m, dir.File("eval.txt", text));
+        Assert.Equal(text.Length - 1, report.Tokens);   // every character but the first is predicted
+        Assert.InRange(report.Loss, 0.5, 5.0);
+        var ex = Assert.Throws<ArgumentException>(() => Evaluation.OnText(m, dir.File("short.txt", "t")));
+        Assert.Contains("too short", ex.Message);
+    }
+
+    [Fact]
+    public void MissingOrCorruptCheckpoints_AreNamed()
+    {
+        using var dir = new TempDir();
+        Assert.Contains(dir.Path, Assert.Throws<FileNotFoundException>(() => TrainedModel.Load(dir.Path)).Message);
+        var bad = dir.File("x.ckpt", "not a checkpoint at all, just text");
+        Assert.Contains(bad, Assert.Throws<InvalidDataException>(() => TrainedModel.Load(bad)).Message);
+    }
+}

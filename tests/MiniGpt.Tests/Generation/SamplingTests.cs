@@ -1,0 +1,49 @@
+using MiniGpt.Generation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Tests.Generation;
+
+public class SamplingTests
+{
+    static readonly Tensor Logits = log(tensor(new[] { 0.05, 0.30, 0.15, 0.50 }, dtype: float32));
+
+    static HashSet<int> Draw(SamplingOptions o, int n = 2000)
+    {
+        using var g = new Generator(11);
+        return Enumerable.Range(0, n).Select(_ => Sampling.Next(Logits, o, g)).ToHashSet();
+    }
+
+    [Fact]
+    public void TopK_NeverSamplesOutsideTheKBest() => Assert.Equal([1, 3], Draw(new SamplingOptions(1.0, TopK: 2)).Order());
+
+    [Fact]
+    public void TopP_NeverSamplesOutsideTheNucleus()
+    {
+        // Sorted: 0.50 (id 3), 0.30 (id 1), 0.15, 0.05. Mass before id 1 is 0.5 < 0.7, before the next 0.8 ≥ 0.7.
+        Assert.Equal([1, 3], Draw(new SamplingOptions(1.0, TopP: 0.7)).Order());
+        Assert.Equal([3], Draw(new SamplingOptions(1.0, TopP: 0.5)).Order());
+        Assert.Equal([0, 1, 2, 3], Draw(new SamplingOptions(1.0, TopP: 1.0)).Order());
+    }
+
+    [Fact]
+    public void TopKAndTopP_Combine() => Assert.Equal([3], Draw(new SamplingOptions(1.0, TopK: 3, TopP: 0.4)).Order());
+
+    [Fact]
+    public void Unfiltered_FollowsTheProbabilities()
+    {
+        using var g = new Generator(5);
+        var counts = new int[4];
+        for (int i = 0; i < 20_000; i++) counts[Sampling.Next(Logits, new SamplingOptions(1.0), g)]++;
+        Assert.InRange(counts[3] / 20_000.0, 0.48, 0.52);
+        Assert.InRange(counts[0] / 20_000.0, 0.04, 0.06);
+    }
+
+    [Theory]
+    [InlineData(-0.1, null, null, "temperature")]
+    [InlineData(1.0, 0, null, "top-k")]
+    [InlineData(1.0, null, 0.0, "top-p")]
+    [InlineData(1.0, null, 1.5, "top-p")]
+    public void BadOptions_AreNamed(double t, int? k, double? p, string key)
+        => Assert.Contains(new SamplingOptions(t, k, p).Problems(), m => m.StartsWith(key));
+}

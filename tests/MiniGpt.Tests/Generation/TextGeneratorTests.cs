@@ -1,0 +1,61 @@
+using MiniGpt.Generation;
+using MiniGpt.Model;
+using MiniGpt.Tests.TestSupport;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Tests.Generation;
+
+public class TextGeneratorTests
+{
+    static Gpt Model(PositionEncoding pe = PositionEncoding.Learned, bool fused = true)
+        => new(new GptConfig(VocabSize: 13, BlockSize: 8, NLayer: 2, NHead: 2, NEmbd: 16, Fused: fused, PositionEncoding: pe), seed: 5);
+
+    [Theory]
+    [InlineData(PositionEncoding.Learned, true)]
+    [InlineData(PositionEncoding.Learned, false)]
+    [InlineData(PositionEncoding.Rotary, true)]
+    public void KvCache_GivesTheSameLogitsAtEveryStep_PastBlockSizeToo(PositionEncoding pe, bool fused)
+    {
+        var model = Model(pe, fused);
+        // Greedy, so both paths pick the same tokens as long as their logits agree.
+        var greedy = new SamplingOptions(Temperature: 0);
+        var cached = new TextGenerator(model, useKvCache: true).GenerateWithLogits([1, 2, 3], 20, greedy, new Generator(1)).ToList();
+        var plain = new TextGenerator(model, useKvCache: false).GenerateWithLogits([1, 2, 3], 20, greedy, new Generator(1)).ToList();
+        Assert.Equal(plain.Select(p => p.Id), cached.Select(c => c.Id));   // 3 + 20 tokens: past block_size 8
+        double worst = cached.Zip(plain).Max(p => Compare.MaxAbsDiff(p.First.Logits, p.Second.Logits));
+        Assert.True(worst <= 1e-5, $"cached and uncached logits differ by {worst:E2}");
+    }
+
+    [Fact]
+    public void SameSeed_SameText_DifferentSeed_DifferentText()
+    {
+        var g = new TextGenerator(Model());
+        var o = new SamplingOptions(Temperature: 1.0);
+        var a = g.Generate([1], 40, o, new Generator(7)).ToList();
+        var b = g.Generate([1], 40, o, new Generator(7)).ToList();
+        var c = g.Generate([1], 40, o, new Generator(8)).ToList();
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+
+    [Fact]
+    public void TemperatureZero_IsArgmax()
+    {
+        var steps = new TextGenerator(Model()).GenerateWithLogits([4, 5], 12, new SamplingOptions(0), new Generator(1)).ToList();
+        Assert.All(steps, s => Assert.Equal(s.Logits.argmax().item<long>(), s.Id));
+    }
+
+    [Fact]
+    public void GenerationLeavesTheModelsTrainingModeAndTheGlobalGeneratorAlone()
+    {
+        var model = Model();
+        model.train();
+        manual_seed(3);
+        var expected = rand(3);
+        manual_seed(3);
+        _ = new TextGenerator(model).Generate([1], 5, new SamplingOptions(1.0), new Generator(2)).ToList();
+        Assert.True(model.training);
+        Assert.True(expected.equal(rand(3)).all().item<bool>());
+    }
+}
