@@ -18,6 +18,7 @@ public static class Program
         root.Subcommands.Add(TrainCommand.Build());
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(EvalCommand.Build());
+        root.Subcommands.Add(BenchCommand.Build());
         return root;
     }
 }

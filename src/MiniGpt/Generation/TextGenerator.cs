@@ -29,7 +29,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true)
         var device = model.parameters().First().device;
         bool wasTraining = model.training;
         model.eval();
-        using var cache = useKvCache ? new KvCache(model.Config, 1, float32, device) : null;
+        using var cache = useKvCache ? new KvCache(model.Config, 1, model.ComputeDtype ?? float32, device) : null;   // keys and values come out of c_attn in the compute dtype
         try
         {
             for (int n = 0; n < maxNewTokens; n++)

@@ -36,6 +36,7 @@ public sealed class Trainer : IDisposable
     readonly TrainingData data;
     readonly FlatParameters flat;
     readonly AdamW optimizer;
+    readonly TrainingStep step;
     readonly Func<Stream, Stream>? checkpointWrap;
     readonly double flopsPerIter;
     int iter;
@@ -60,12 +61,15 @@ public sealed class Trainer : IDisposable
         if (config.Dtype == "bfloat16") Model.UseComputeDtype(ScalarType.BFloat16);
         flat = new FlatParameters(Model.UniqueParameters());
         optimizer = new AdamW(flat, config.Beta1, config.Beta2, 1e-8, config.WeightDecay);
-        // nanoGPT's estimate: 6N + 12·L·H·Q·T FLOPs per token (forward and backward).
-        double n = Model.ParameterCount, L = config.NLayer, H = config.NHead, Q = config.NEmbd / config.NHead, T = config.BlockSize;
-        flopsPerIter = (6 * n + 12 * L * H * Q * T) * config.TokensPerIter;
+        step = new TrainingStep(Model, flat, optimizer, config.GradientAccumulationSteps, config.GradClip, Device);
+        flopsPerIter = FlopsPerToken(Model.ParameterCount, config) * config.TokensPerIter;
         if (config.InitFrom == "resume") Resume();
         Model.train();
     }
+
+    /// <summary>nanoGPT's estimate of training FLOPs per token, forward and backward: 6N + 12·L·H·Q·T.</summary>
+    public static double FlopsPerToken(long parameters, TrainConfig c)
+        => 6.0 * parameters + 12.0 * c.NLayer * c.NHead * (c.NEmbd / c.NHead) * c.BlockSize;
 
     public static Device ResolveDevice(string device) => device switch
     {
@@ -132,27 +136,8 @@ public sealed class Trainer : IDisposable
         return new TrainResult(iter, bestValLoss, interrupted, evals, losses);
     }
 
-    /// <summary>One optimizer step over gradient_accumulation_steps micro-batches; returns (mean loss, ‖g‖).</summary>
-    public (Tensor Loss, Tensor GradNorm) Step(double lr)
-    {
-        var c = Config;
-        flat.ZeroGrad();
-        var lossSum = zeros(1, device: Device);
-        for (int micro = 0; micro < c.GradientAccumulationSteps; micro++)
-        {
-            using var scope = NewDisposeScope();
-            var (x, y) = data.Train.Next();
-            var loss = Model.Loss(Model.call(x.to(Device)), y.to(Device)) / c.GradientAccumulationSteps;
-            loss.backward();
-            lossSum.add_(loss.detach());
-        }
-        var norm = c.GradClip > 0 ? flat.ClipGradNorm(c.GradClip) : flat.Grad.norm();
-        // The check needs the norm on the host. Stopping before the update keeps every weight finite.
-        if (!float.IsFinite(norm.item<float>()))
-            throw new TrainingDivergedException(iter, float.IsFinite(lossSum.item<float>()) ? "the gradient" : "the loss");
-        optimizer.StepWith(lr);
-        return (lossSum.squeeze(), norm);
-    }
+    /// <summary>One optimizer step on the next training batches; returns (mean loss, ‖g‖).</summary>
+    public (Tensor Loss, Tensor GradNorm) Step(double lr) => step.Run(data.Train.Next, lr, iter);
 
     EvalRecord Evaluate(double lr, Stopwatch clock, RunLog log, IProgress<TrainProgress>? progress)
     {
@@ -194,7 +179,7 @@ public sealed class Trainer : IDisposable
     {
         var tensors = new Dictionary<string, Tensor>();
         foreach (var e in flat.Entries) tensors["model/" + e.Name] = e.Param.detach().to(float32).cpu();
-        var (m, v, step) = optimizer.State;
+        var (m, v, optimizerStep) = optimizer.State;
         tensors["optim/m"] = m.cpu();
         tensors["optim/v"] = v.cpu();
         using var rng = random.get_rng_state();
@@ -205,7 +190,7 @@ public sealed class Trainer : IDisposable
             VocabSize = data.Cache.Meta.VocabSize,
             Step = iter,
             BestValLoss = bestValLoss,
-            OptimizerStep = step,
+            OptimizerStep = optimizerStep,
             TokensSeen = tokensSeen,
             ElapsedSeconds = elapsedBefore + (clock?.Elapsed.TotalSeconds ?? 0),
             TorchRngState = rng.bytes.ToArray(),

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using MiniGpt.Training;
+
+namespace MiniGpt.Cli.Commands;
+
+public static class BenchCommand
+{
+    public static Command Build()
+    {
+        var config = new Option<string>("--config") { Description = "the config whose model and batch to time", DefaultValueFactory = _ => TrainCommand.DefaultConfig };
+        var iters = new Option<int>("--iters") { Description = "timed steps", DefaultValueFactory = _ => 50 };
+        var warmup = new Option<int>("--warmup") { Description = "untimed steps first", DefaultValueFactory = _ => 10 };
+        var device = new Option<string?>("--device") { Description = "cpu | cuda (default: the config's)" };
+        var dtype = new Option<string?>("--dtype") { Description = "float32 | bfloat16 (default: the config's)" };
+        var peak = new Option<double?>("--peak-flops") { Description = "the device's peak FLOP/s for mfu (default: the config's peak_flops; H100 dense bf16 is 989e12)" };
+        var vocab = new Option<int>("--vocab-size") { Description = "vocabulary of the random batches", DefaultValueFactory = _ => 65 };
+        var cmd = new Command("bench", "Time training steps on random batches and print JSON: ms_per_iter (median), tokens_per_sec, mfu, parameters, memory.")
+        {
+            config, iters, warmup, device, dtype, peak, vocab,
+        };
+        cmd.SetAction(r => CliErrors.Run(() =>
+        {
+            var overrides = new List<KeyValuePair<string, string>>();
+            if (r.GetValue(device) is { } d) overrides.Add(new("device", d));
+            if (r.GetValue(dtype) is { } t) overrides.Add(new("dtype", t));
+            if (r.GetValue(peak) is { } p) overrides.Add(new("peak_flops", p.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+            TrainConfig c;
+            try { c = TrainConfigBinder.Load(r.GetValue(config), overrides); }
+            catch (ConfigException e) { throw new ArgumentException(e.Message, e); }
+            var result = StepBenchmark.Run(c, r.GetValue(vocab), r.GetValue(iters), r.GetValue(warmup));
+            var (memory, source) = result.Device == "cuda" ? (GpuMemoryUsedBytes(), "nvidia-smi memory.used") : (PeakRssBytes(), "peak RSS (VmHWM)");
+            var json = new Dictionary<string, object?>
+            {
+                ["config"] = r.GetValue(config), ["device"] = result.Device, ["dtype"] = result.Dtype, ["parameters"] = result.Parameters,
+                ["batch_size"] = c.BatchSize, ["block_size"] = c.BlockSize, ["gradient_accumulation_steps"] = c.GradientAccumulationSteps,
+                ["iters"] = result.Iters, ["warmup"] = result.Warmup,
+                ["ms_per_iter"] = Math.Round(result.MsPerIter, 3), ["ms_per_iter_mean"] = Math.Round(result.MsPerIterMean, 3),
+                ["tokens_per_sec"] = Math.Round(result.TokensPerSec), ["mfu"] = Math.Round(result.Mfu, 5),
+                ["peak_flops"] = result.PeakFlops, ["flops_per_token"] = result.FlopsPerToken, ["flops_formula"] = result.FlopsFormula,
+                ["memory_bytes"] = memory, ["memory_source"] = source,
+            };
+            Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    static long? PeakRssBytes()
+    {
+        var line = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:")) : null;
+        return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    static long? GpuMemoryUsedBytes()
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo("nvidia-smi", "--query-gpu=memory.used --format=csv,noheader,nounits") { RedirectStandardOutput = true })!;
+            var text = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return long.Parse(text.Split('\n')[0].Trim()) * 1024 * 1024;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or FormatException or InvalidOperationException)
+        {
+            return null;   // no nvidia-smi: the JSON says null rather than guessing
+        }
+    }
+}

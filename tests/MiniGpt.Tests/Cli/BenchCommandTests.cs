@@ -1,0 +1,38 @@
+using System.Text.Json;
+using MiniGpt.Tests.TestSupport;
+
+namespace MiniGpt.Tests.Cli;
+
+public class BenchCommandTests
+{
+    static readonly string TinyConfig = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "configs", "tiny.json"));
+
+    [Fact]
+    public void Bench_PrintsJsonWithTheMeasuredFields()
+    {
+        using var dir = new TempDir();
+        var (code, stdout, stderr) = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--iters", "5", "--warmup", "1", "--device", "cpu", "--peak-flops", "1e12");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var j = doc.RootElement;
+        Assert.Equal("cpu", j.GetProperty("device").GetString());
+        Assert.Equal(5, j.GetProperty("iters").GetInt32());
+        double ms = j.GetProperty("ms_per_iter").GetDouble(), tps = j.GetProperty("tokens_per_sec").GetDouble();
+        Assert.True(ms > 0);
+        Assert.Equal(4 * 16 / (ms / 1000), tps, 0.5 + tps * 0.001);          // batch 4 × block 16 from tiny.json
+        long n = j.GetProperty("parameters").GetInt64();
+        Assert.Equal(6.0 * n + 12.0 * 2 * 2 * 8 * 16, j.GetProperty("flops_per_token").GetDouble());
+        double mfu = j.GetProperty("flops_per_token").GetDouble() * tps / 1e12;
+        Assert.InRange(j.GetProperty("mfu").GetDouble(), mfu * 0.999 - 1e-5, mfu * 1.001 + 1e-5);
+        Assert.True(j.GetProperty("memory_bytes").GetInt64() > 10_000_000, "peak RSS should be reported on the CPU");
+    }
+
+    [Fact]
+    public void Bench_RejectsABadDtype()
+    {
+        using var dir = new TempDir();
+        var (code, _, stderr) = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--dtype", "float8");
+        Assert.Equal(1, code);
+        Assert.Contains("dtype = float8", stderr);
+    }
+}
