@@ -12,7 +12,20 @@ public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
     readonly bool live = !Console.IsOutputRedirected;
     bool statusShown;
 
-    public IProgress<PrepareProgress> PrepareProgress { get; } = new Progress<PrepareProgress>(_ => { });
+    bool preparing;
+
+    /// <summary>Says once that a token cache is being prepared, since that pass happens before training starts.</summary>
+    public IProgress<PrepareProgress> PrepareProgress => new SyncProgress<PrepareProgress>(p =>
+    {
+        if (preparing) return;
+        preparing = true;
+        Console.WriteLine($"preparing the token cache {config.DataDir} from {config.Corpus} ({config.Tokenizer})");
+    });
+
+    sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
 
     public void Start(Trainer t)
     {

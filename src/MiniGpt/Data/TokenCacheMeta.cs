@@ -36,6 +36,22 @@ public sealed record TokenCacheMeta(
 
     public void Save(string dir) => AtomicFile.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, Json));
 
+    /// <summary>True when dir holds a meta.json of another format version (or one too damaged to tell).</summary>
+    public static bool IsOutdated(string dir)
+    {
+        var path = Path.Combine(dir, FileName);
+        if (!File.Exists(path)) return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            return !doc.RootElement.TryGetProperty("format_version", out var v) || v.GetInt32() != CurrentFormat;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            return true;
+        }
+    }
+
     public static TokenCacheMeta Load(string dir)
     {
         var path = Path.Combine(dir, FileName);

@@ -32,7 +32,9 @@ public sealed class TrainingData : IDisposable
 
     public static TrainingData Open(TrainConfig c, IProgress<PrepareProgress>? progress = null, CancellationToken ct = default)
     {
-        if (!File.Exists(Path.Combine(c.DataDir, TokenCacheMeta.FileName)))
+        bool missing = !File.Exists(Path.Combine(c.DataDir, TokenCacheMeta.FileName));
+        // A cache from an older MiniGpt is rebuilt from the corpus it names; without a corpus, Open explains.
+        if (missing || (c.Corpus is not null && TokenCacheMeta.IsOutdated(c.DataDir)))
         {
             if (c.Corpus is null)
                 throw new FileNotFoundException($"no token cache in data_dir {c.DataDir} and no corpus to prepare one from; run 'minigpt prepare' or set corpus");

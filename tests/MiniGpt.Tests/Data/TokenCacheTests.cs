@@ -37,6 +37,19 @@ public class TokenCacheTests
     }
 
     [Fact]
+    public void OutdatedCache_IsRebuiltFromTheCorpus_WhenTrainingNamesOne()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir);
+        using (MiniGpt.Training.TrainingData.Open(c)) { }
+        var metaPath = Path.Combine(c.DataDir, TokenCacheMeta.FileName);
+        File.WriteAllText(metaPath, File.ReadAllText(metaPath).Replace($"\"format_version\": {TokenCacheMeta.CurrentFormat}", "\"format_version\": 1"));
+        Assert.True(TokenCacheMeta.IsOutdated(c.DataDir));
+        using (var data = MiniGpt.Training.TrainingData.Open(c)) Assert.Equal(TokenCacheMeta.CurrentFormat, data.Cache.Meta.FormatVersion);
+        Assert.False(TokenCacheMeta.IsOutdated(c.DataDir));
+    }
+
+    [Fact]
     public void MissingCache_SaysToPrepare()
     {
         using var dir = new TempDir();
