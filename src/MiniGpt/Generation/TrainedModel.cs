@@ -38,12 +38,7 @@ public sealed class TrainedModel : IDisposable
         var s = Checkpoint.Load(path);
         var dev = Trainer.ResolveDevice(device);
         var model = new Gpt(s.Config.ToGptConfig(s.VocabSize), s.Config.Seed);
-        using (no_grad())
-            foreach (var (name, p) in model.UniqueParameters())
-            {
-                if (!s.Tensors.TryGetValue("model/" + name, out var t)) throw new InvalidDataException($"checkpoint {path} lacks parameter {name}");
-                p.copy_(t);
-            }
+        Checkpoint.CopyWeightsInto(s, model, path);
         foreach (var t in s.Tensors.Values) t.Dispose();
         model.to(dev);
         model.eval();

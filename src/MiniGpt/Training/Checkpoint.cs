@@ -81,6 +81,18 @@ public static class Checkpoint
         foreach (var b in blobs) b.Dispose();
     }
 
+    /// <summary>Copies the saved "model/…" tensors into <paramref name="model"/>'s parameters; a missing one is an error naming the file.</summary>
+    public static void CopyWeightsInto(CheckpointState s, Model.Gpt model, string path)
+    {
+        using var _ = no_grad();
+        foreach (var (name, p) in model.UniqueParameters())
+        {
+            if (!s.Tensors.TryGetValue("model/" + name, out var t)) throw new InvalidDataException($"checkpoint {path} lacks parameter {name}");
+            if (!t.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"checkpoint {path}: parameter {name} has shape [{string.Join(", ", t.shape)}], the model needs [{string.Join(", ", p.shape)}]");
+            p.copy_(t);
+        }
+    }
+
     public static CheckpointState Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {path} not found", path);

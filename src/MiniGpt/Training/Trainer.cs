@@ -211,12 +211,7 @@ public sealed class Trainer : IDisposable
             mismatches.Add("tokenizer: the checkpoint's vocabulary differs from the data's");
         if (mismatches.Count > 0)
             throw new InvalidDataException($"cannot resume from {LastPath}: " + string.Join("; ", mismatches));
-        using (no_grad())
-            foreach (var e in flat.Entries)
-            {
-                if (!s.Tensors.TryGetValue("model/" + e.Name, out var t)) throw new InvalidDataException($"cannot resume from {LastPath}: it lacks parameter {e.Name}");
-                e.Param.copy_(t);
-            }
+        Checkpoint.CopyWeightsInto(s, Model, LastPath);
         optimizer.LoadState(s.Tensors["optim/m"].to(Device), s.Tensors["optim/v"].to(Device), s.OptimizerStep);
         using (var rng = tensor(s.TorchRngState, ScalarType.Byte)) random.set_rng_state(rng);
         data.Train.State = s.TrainSamplerState;
