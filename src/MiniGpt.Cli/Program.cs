@@ -19,6 +19,8 @@ public static class Program
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(EvalCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
+        root.Subcommands.Add(PlotCommand.Build());
+        root.Subcommands.Add(RunsCommand.Build());
         return root;
     }
 }

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using MiniGpt.Cli.Inspect;
+
+namespace MiniGpt.Cli.Commands;
+
+public static class PlotCommand
+{
+    public static Command Build()
+    {
+        var runs = new Option<string[]>("--run") { Description = "a run's out dir; repeat to overlay runs", Required = true, AllowMultipleArgumentsPerToken = false };
+        var tags = new Option<string>("--tags") { Description = "comma-separated scalar tags", DefaultValueFactory = _ => "train/loss,val/loss" };
+        var output = new Option<string>("--out") { Description = "a .png or .svg file", DefaultValueFactory = _ => "loss.png" };
+        var smoothing = new Option<double>("--smoothing") { Description = "TensorBoard's EMA weight in [0, 1), for series of more than 20 points; 0 draws raw values", DefaultValueFactory = _ => 0.6 };
+        var lr = new Option<bool>("--lr") { Description = "draw the learning rate on a second axis" };
+        var log = new Option<bool>("--log-y") { Description = "logarithmic loss axis" };
+        var width = new Option<int>("--width") { DefaultValueFactory = _ => 1000 };
+        var height = new Option<int>("--height") { DefaultValueFactory = _ => 600 };
+        var cmd = new Command("plot", "Draw loss curves from runs' TensorBoard event files into a PNG or SVG, without Python.")
+        {
+            runs, tags, output, smoothing, lr, log, width, height,
+        };
+        cmd.SetAction(r => CliErrors.Run(() =>
+        {
+            var s = r.GetValue(smoothing);
+            if (!(s >= 0 && s < 1)) throw new ArgumentException($"smoothing = {s}: must be in [0, 1)");
+            var request = new PlotRequest(r.GetValue(runs)!, r.GetValue(tags)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                r.GetValue(output)!, s, r.GetValue(lr), r.GetValue(log), r.GetValue(width), r.GetValue(height));
+            LossPlot.Render(request);
+            Console.WriteLine($"wrote {request.Out}");
+            return 0;
+        }));
+        return cmd;
+    }
+}

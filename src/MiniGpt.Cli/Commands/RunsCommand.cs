@@ -1,0 +1,42 @@
+using System.CommandLine;
+using MiniGpt.Cli.Inspect;
+using Spectre.Console;
+
+namespace MiniGpt.Cli.Commands;
+
+public static class RunsCommand
+{
+    public static Command Build()
+    {
+        var dir = new Argument<string>("dir") { Description = "a folder of runs, or one run", DefaultValueFactory = _ => "out" };
+        var cmd = new Command("runs", "Summarise the training runs under a folder: steps, best val loss, tokens, time, tokenizer, size.") { dir };
+        cmd.SetAction(r => CliErrors.Run(() =>
+        {
+            var runs = RunSummary.Find(r.GetValue(dir)!);
+            if (runs.Count == 0) throw new DirectoryNotFoundException($"no runs under {r.GetValue(dir)} (a run folder holds last.ckpt, metrics.jsonl or event files)");
+            var table = new Table().Border(TableBorder.Rounded);
+            foreach (var h in new[] { "run", "last step", "best val", "at step", "tokens", "wall time", "tokenizer", "parameters" })
+                table.AddColumn(new TableColumn(h).RightAligned());
+            table.Columns[0].LeftAligned();
+            table.Columns[6].LeftAligned();
+            foreach (var path in runs)
+            {
+                var s = RunSummary.Read(path);
+                table.AddRow(
+                    Markup.Escape(s.Name),
+                    s.LastStep?.ToString("N0") ?? "-",
+                    s.BestVal is { } v ? v.ToString("F4") : "-",
+                    s.BestStep?.ToString("N0") ?? "-",
+                    s.TokensSeen is { } t ? $"{t / 1e6:F2}M" : "-",
+                    s.WallSeconds is { } w ? TimeSpan.FromSeconds(w).ToString(@"h\:mm\:ss") : "-",
+                    Markup.Escape(s.Tokenizer ?? "-"),
+                    s.Parameters is { } p ? $"{p / 1e6:F2}M" : "-");
+                if (s.Error is not null) table.AddRow($"[red]  ↳ {Markup.Escape(s.Error)}[/]", "", "", "", "", "", "", "");
+            }
+            if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;   // no terminal to fit: keep rows on one line
+            AnsiConsole.Write(table);
+            return 0;
+        }));
+        return cmd;
+    }
+}

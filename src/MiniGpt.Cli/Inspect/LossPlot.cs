@@ -1,0 +1,81 @@
+using MiniGpt.Logs;
+using ScottPlot;
+
+namespace MiniGpt.Cli.Inspect;
+
+/// <summary>What to draw: runs overlaid, tags per run, TensorBoard-style smoothing, optional lr axis and log scale.</summary>
+public sealed record PlotRequest(IReadOnlyList<string> Runs, IReadOnlyList<string> Tags, string Out, double Smoothing,
+    bool LearningRate, bool LogScale, int Width = 1000, int Height = 600);
+
+/// <summary>Loss curves from TensorBoard event files, drawn with ScottPlot into a PNG or SVG.</summary>
+public static class LossPlot
+{
+    public const int SparseLimit = 20;
+
+    public static void Render(PlotRequest r)
+    {
+        var logs = r.Runs.Select(EventLog.Read).ToList();
+        foreach (var log in logs)
+            foreach (var e in log.Errors) Console.Error.WriteLine($"warning: {e}");
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int drawn = 0;
+        for (int i = 0; i < logs.Count; i++)
+        {
+            var color = palette.GetColor(i);
+            string name = RunName(logs[i].Dir);
+            for (int j = 0; j < r.Tags.Count; j++)
+            {
+                var points = logs[i].Series(r.Tags[j]);
+                if (points.Count == 0) continue;
+                double[] xs = points.Select(p => (double)p.Step).ToArray();
+                double[] raw = points.Select(p => p.Value).ToArray();
+                // A sparse series (evaluations) is drawn as measured: an EMA over a handful of points lags far behind.
+                bool smoothed = r.Smoothing > 0 && points.Count > SparseLimit;
+                double[] smooth = smoothed ? Smoothing.Ema(raw, r.Smoothing) : raw;
+                if (r.LogScale) { raw = raw.Select(Math.Log10).ToArray(); smooth = smooth.Select(Math.Log10).ToArray(); }
+                var pattern = j == 0 ? LinePattern.Solid : j == 1 ? LinePattern.Dashed : LinePattern.Dotted;
+                if (smoothed)
+                {
+                    var faint = plot.Add.Scatter(xs, raw);
+                    faint.Color = color.WithOpacity(0.25);
+                    faint.MarkerSize = 0;
+                    faint.LineWidth = 1;
+                    faint.LinePattern = pattern;
+                }
+                var line = plot.Add.Scatter(xs, smooth);
+                line.Color = color;
+                line.MarkerSize = points.Count <= SparseLimit ? 5 : 0;
+                line.LineWidth = 2;
+                line.LinePattern = pattern;
+                line.LegendText = logs.Count > 1 ? $"{name} {r.Tags[j]}" : r.Tags[j];
+                drawn++;
+            }
+            if (r.LearningRate && logs[i].Series("lr") is { Count: > 0 } lr)
+            {
+                var lrLine = plot.Add.Scatter(lr.Select(p => (double)p.Step).ToArray(), lr.Select(p => p.Value).ToArray());
+                lrLine.Axes.YAxis = plot.Axes.Right;
+                lrLine.Color = color.WithOpacity(0.6);
+                lrLine.MarkerSize = 0;
+                lrLine.LinePattern = LinePattern.DenselyDashed;
+                lrLine.LegendText = logs.Count > 1 ? $"{name} lr" : "lr";
+            }
+        }
+        if (drawn == 0)
+            throw new InvalidDataException($"no scalars for {string.Join(", ", r.Tags)} in {string.Join(", ", r.Runs)}; " +
+                $"tags present: {string.Join(", ", logs.SelectMany(l => l.Scalars.Keys).Distinct().Order().DefaultIfEmpty("none"))}");
+        plot.Title(logs.Count == 1 ? $"{RunName(logs[0].Dir)}: loss" : "loss");
+        plot.XLabel("step");
+        plot.YLabel(r.LogScale ? "loss (nats/token, log scale)" : "loss (nats/token)");
+        if (r.LogScale)
+            plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = y => $"{Math.Pow(10, y):0.###}" };
+        if (r.LearningRate) plot.Axes.Right.Label.Text = "learning rate";
+        plot.ShowLegend(Alignment.UpperRight);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(r.Out))!;
+        Directory.CreateDirectory(dir);
+        if (r.Out.EndsWith(".svg", StringComparison.OrdinalIgnoreCase)) plot.SaveSvg(r.Out, r.Width, r.Height);
+        else plot.SavePng(r.Out, r.Width, r.Height);
+    }
+
+    public static string RunName(string dir) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
+}

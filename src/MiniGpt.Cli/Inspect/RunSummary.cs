@@ -1,0 +1,48 @@
+using MiniGpt.Logs;
+using MiniGpt.Training;
+
+namespace MiniGpt.Cli.Inspect;
+
+/// <summary>One row of `minigpt runs`: what a run folder's checkpoint and logs say, or why they could not be read.</summary>
+public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int? BestStep, long? TokensSeen, double? WallSeconds,
+    string? Tokenizer, long? Parameters, string? Error)
+{
+    public static bool IsRun(string dir)
+        => File.Exists(Path.Combine(dir, "last.ckpt")) || File.Exists(Path.Combine(dir, "metrics.jsonl")) || EventLog.EventFiles(dir).Count > 0;
+
+    /// <summary>DIR itself if it is a run, else each sub-folder that is one.</summary>
+    public static IReadOnlyList<string> Find(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"folder {dir} not found");
+        if (IsRun(dir)) return [dir];
+        return Directory.GetDirectories(dir).Where(IsRun).Order(StringComparer.Ordinal).ToList();
+    }
+
+    public static RunSummary Read(string dir)
+    {
+        string name = LossPlot.RunName(dir);
+        var errors = new List<string>();
+        IReadOnlyList<EvalRecord> evals = [];
+        try { evals = RunLog.ReadMetrics(dir); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or IOException) { errors.Add($"metrics.jsonl: {e.Message}"); }
+        var best = evals.Where(e => e.Step > 0).MinBy(e => e.ValLoss);
+        CheckpointState? ckpt = null;
+        var last = Path.Combine(dir, "last.ckpt");
+        if (File.Exists(last))
+        {
+            try { ckpt = Checkpoint.Load(last); }
+            catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException) { errors.Add(e.Message); }
+        }
+        long? parameters = ckpt?.Tensors.Where(t => t.Key.StartsWith("model/")).Sum(t => t.Value.numel());
+        if (ckpt is not null) foreach (var t in ckpt.Tensors.Values) t.Dispose();
+        return new RunSummary(name,
+            ckpt?.Step ?? evals.LastOrDefault()?.Step,
+            best?.ValLoss ?? (ckpt is { BestValLoss: var b } && double.IsFinite(b) ? b : null),
+            best?.Step,
+            ckpt?.TokensSeen,
+            ckpt?.ElapsedSeconds ?? evals.LastOrDefault()?.ElapsedS,
+            ckpt is null ? null : ckpt.Tokenizer.Kind + (ckpt.Tokenizer.CompactIds is null ? "" : " (compact)") + $" / {ckpt.VocabSize}",
+            parameters,
+            errors.Count == 0 ? null : string.Join("; ", errors));
+    }
+}

@@ -1,0 +1,49 @@
+using System.Buffers.Binary;
+using MiniGpt.IO;
+
+namespace MiniGpt.Logs;
+
+/// <summary>
+/// Reads TFRecord framing, TensorBoard's event-file format: uint64 length, uint32 masked CRC-32C of the
+/// length, the payload, uint32 masked CRC-32C of the payload. A record cut short at the end of the file
+/// (a run still writing) is skipped with a warning, as TensorBoard does; a CRC mismatch is reported and the
+/// rest of the file is not trusted.
+/// </summary>
+public static class TfRecordReader
+{
+    /// <summary>TFRecord's mask: rotate right by 15 bits and add a constant.</summary>
+    public static uint Mask(uint crc) => ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+
+    public sealed record Result(IReadOnlyList<byte[]> Records, IReadOnlyList<string> Warnings, string? Error);
+
+    public static Result Read(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var records = new List<byte[]>();
+        var warnings = new List<string>();
+        long pos = 0;
+        while (pos < bytes.Length)
+        {
+            if (bytes.Length - pos < 12)
+            {
+                warnings.Add($"{path}: incomplete record header at byte {pos} skipped (file still being written?)");
+                break;
+            }
+            var header = bytes.AsSpan((int)pos, 8);
+            ulong length = BinaryPrimitives.ReadUInt64LittleEndian(header);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)pos + 8)) != Mask(Crc32C.Compute(header)))
+                return new(records, warnings, $"{path}: length CRC mismatch at byte {pos}; the file is corrupt from there on");
+            if ((ulong)(bytes.Length - pos - 12) < length + 4)
+            {
+                warnings.Add($"{path}: incomplete record at byte {pos} skipped (file still being written?)");
+                break;
+            }
+            var data = bytes.AsSpan((int)pos + 12, (int)length);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)(pos + 12 + (long)length))) != Mask(Crc32C.Compute(data)))
+                return new(records, warnings, $"{path}: data CRC mismatch in the record at byte {pos}; the file is corrupt from there on");
+            records.Add(data.ToArray());
+            pos += 12 + (long)length + 4;
+        }
+        return new(records, warnings, null);
+    }
+}

@@ -1,0 +1,69 @@
+using MiniGpt.Logs;
+using MiniGpt.Tests.TestSupport;
+using TorchSharp;
+
+namespace MiniGpt.Tests.Logs;
+
+public class EventLogTests
+{
+    static string Write(TempDir dir, string run = "run")
+    {
+        var path = Path.Combine(dir.Path, run);
+        var w = torch.utils.tensorboard.SummaryWriter(path);
+        for (int step = 0; step <= 50; step += 10) w.add_scalar("train/loss", 4.0f - step * 0.05f, step);
+        w.add_scalar("val/loss", 3.5f, 25);
+        w.add_scalar("val/loss", 3.25f, 50);
+        w.add_text("sample", "ROMEO: wherefore 😀", 50);
+        return path;
+    }
+
+    [Fact]
+    public void EventsWrittenBySummaryWriter_ReadBackWithTheSameTagsStepsAndValues()
+    {
+        using var dir = new TempDir();
+        var log = EventLog.Read(Write(dir));
+        Assert.Empty(log.Errors);
+        Assert.Empty(log.Warnings);
+        Assert.Equal(["train/loss", "val/loss"], log.Scalars.Keys.Order());
+        var train = log.Series("train/loss");
+        Assert.Equal([0L, 10, 20, 30, 40, 50], train.Select(p => p.Step));
+        Assert.Equal(4.0f - 30 * 0.05f, (float)train[3].Value);
+        Assert.Equal([3.5, 3.25], log.Series("val/loss").Select(p => p.Value));
+        // The SummaryWriter files text under "<tag>/text_summary", as PyTorch's does.
+        Assert.Equal("ROMEO: wherefore 😀", Assert.Single(log.Texts["sample/text_summary"]).Text);
+    }
+
+    [Fact]
+    public void TruncatedLastRecord_IsSkippedWithAWarning_AndEveryCompleteRecordIsKept()
+    {
+        using var dir = new TempDir();
+        var run = Write(dir);
+        var file = EventLog.EventFiles(run).Single();
+        int complete = TfRecordReader.Read(file).Records.Count;
+        using (var f = new FileStream(file, FileMode.Open)) f.SetLength(f.Length - 5);   // cut into the last record
+        var r = TfRecordReader.Read(file);
+        Assert.Null(r.Error);
+        Assert.Equal(complete - 1, r.Records.Count);
+        Assert.Contains("incomplete record", Assert.Single(r.Warnings));
+        Assert.Empty(EventLog.Read(run).Texts);                                        // the text event was the last one
+        Assert.Equal(6, EventLog.Read(run).Series("train/loss").Count);
+    }
+
+    [Fact]
+    public void BadCrc_IsReported_NotTrusted()
+    {
+        using var dir = new TempDir();
+        var run = Write(dir);
+        var file = EventLog.EventFiles(run).Single();
+        var bytes = File.ReadAllBytes(file);
+        bytes[^3] ^= 0xFF;                                                             // the last record's payload CRC
+        File.WriteAllBytes(file, bytes);
+        var log = EventLog.Read(run);
+        Assert.Contains("CRC mismatch", Assert.Single(log.Errors));
+        Assert.Equal(6, log.Series("train/loss").Count);                              // records before it are kept
+    }
+
+    [Fact]
+    public void Mask_MatchesTFRecordsDefinition()
+        => Assert.Equal(unchecked(((0x12345678u >> 15) | (0x12345678u << 17)) + 0xa282ead8u), TfRecordReader.Mask(0x12345678u));
+}
