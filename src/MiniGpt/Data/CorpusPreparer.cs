@@ -112,7 +112,7 @@ public static class CorpusPreparer
         void Count(List<int> rs)
         {
             chars += rs.Count;
-            if (seen is not null) foreach (var r in rs) seen[r] = true;
+            if (seen is not null) foreach (var r in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rs)) seen[r] = true;
         }
     }
 
@@ -158,9 +158,10 @@ public static class CorpusPreparer
         public void Add(List<int> runes)
         {
             if (ids.Length < runes.Count) ids = new int[runes.Count];
-            for (int i = 0; i < runes.Count; i++) ids[i] = tokenizer.IdOf(runes[i]);
+            var rs = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runes);
+            for (int i = 0; i < rs.Length; i++) ids[i] = tokenizer.IdOf(rs[i]);
             int toTrain = (int)Math.Clamp(splitAt - index, 0, runes.Count);
-            for (int i = 0; i < toTrain; i++) TrainBytes += Utf8Length(runes[i]);
+            for (int i = 0; i < toTrain; i++) TrainBytes += Utf8Length(rs[i]);
             train.Write(ids.AsSpan(0, toTrain));
             val.Write(ids.AsSpan(toTrain, runes.Count - toTrain));
             index += runes.Count;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace MiniGpt.Data;
@@ -30,13 +31,20 @@ public sealed class Utf8Runes(bool replaceInvalid)
         }
         else span = chunk;
 
-        int i = 0;
+        // At most one scalar value per byte: write straight into the list's storage, then trim.
+        int start = output.Count;
+        CollectionsMarshal.SetCount(output, start + span.Length);
+        var dst = CollectionsMarshal.AsSpan(output)[start..];
+        int i = 0, n = 0;
         while (i < span.Length)
         {
-            byte b = span[i];
-            if (b < 0x80) { output.Add(b); i++; continue; }
+            int ascii = span[i..].IndexOfAnyExceptInRange((byte)0, (byte)0x7F);   // vectorised scan for the next non-ASCII byte
+            int run = ascii < 0 ? span.Length - i : ascii;
+            for (int k = 0; k < run; k++) dst[n + k] = span[i + k];
+            (i, n) = (i + run, n + run);
+            if (i >= span.Length) break;
             var status = Rune.DecodeFromUtf8(span[i..], out var rune, out int consumed);
-            if (status == OperationStatus.Done) { output.Add(rune.Value); i += consumed; continue; }
+            if (status == OperationStatus.Done) { dst[n++] = rune.Value; i += consumed; continue; }
             if (status == OperationStatus.NeedMoreData && !final)
             {
                 span[i..].CopyTo(carry);
@@ -44,10 +52,14 @@ public sealed class Utf8Runes(bool replaceInvalid)
                 break;
             }
             if (!replaceInvalid)
+            {
+                CollectionsMarshal.SetCount(output, start + n);
                 throw new InvalidDataException($"invalid UTF-8 at byte offset {offset + i} (use --replace-invalid-utf8 to replace it with U+FFFD)");
-            output.Add(0xFFFD);
+            }
+            dst[n++] = 0xFFFD;
             i += consumed;
         }
+        CollectionsMarshal.SetCount(output, start + n);
         offset += span.Length;
         if (joined is not null) ArrayPool<byte>.Shared.Return(joined);
     }

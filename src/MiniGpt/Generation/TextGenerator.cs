@@ -6,9 +6,10 @@ namespace MiniGpt.Generation;
 
 /// <summary>
 /// Autoregressive sampling from a <see cref="Gpt"/>. With the KV cache each new token costs one position's
-/// forward pass. The context is the last block_size tokens (nanoGPT's crop): once it slides, absolute
-/// positions shift under every cached key, so the window is recomputed, which keeps cached and uncached
-/// logits equal at every step.
+/// forward pass. Past block_size the context slides in jumps: when it would exceed block_size it restarts
+/// from its last block_size / 2 tokens. Sliding a cache by one token cannot be exact (every deeper layer's
+/// keys depend on the tokens that slid out), so the cache is rebuilt at each jump, once per block_size / 2
+/// tokens rather than for every token. Both paths use the same window, so their logits agree at every step.
 /// </summary>
 public sealed class TextGenerator(Gpt model, bool useKvCache = true)
 {
@@ -26,6 +27,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true)
         if (bad.Count > 0) throw new ArgumentException(string.Join("; ", bad));
         int blockSize = model.Config.BlockSize;
         var context = prompt.ToList();
+        int windowStart = Math.Max(0, context.Count - blockSize);   // a long prompt keeps its last block
         var device = model.parameters().First().device;
         bool wasTraining = model.training;
         model.eval();
@@ -38,11 +40,13 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true)
                 using (var scope = NewDisposeScope())
                 using (no_grad())
                 {
+                    bool jump = context.Count - windowStart > blockSize;
+                    if (jump) windowStart = context.Count - Math.Max(1, blockSize / 2);
                     int[] feed;
-                    if (cache is null || context.Count > blockSize || cache.Length == 0)
+                    if (cache is null || jump || cache.Length == 0)
                     {
                         cache?.Reset();
-                        feed = context.Skip(Math.Max(0, context.Count - blockSize)).ToArray();   // the whole window
+                        feed = context.Skip(windowStart).ToArray();                             // the whole window
                     }
                     else feed = [context[^1]];                                                  // only the new token
                     var idx = tensor(feed.Select(i => (long)i).ToArray(), [1, feed.Length], device: device);   // (1, t)

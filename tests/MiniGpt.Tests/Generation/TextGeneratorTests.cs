@@ -28,6 +28,26 @@ public class TextGeneratorTests
     }
 
     [Fact]
+    public void PastBlockSize_TheContextRestartsFromItsLastHalfBlock()
+    {
+        // block_size 8: after 3 prompt tokens and 5 generated ones the context is full; the next step sees
+        // only the last 4 tokens, and the window then grows again to 8 before the next jump.
+        var model = Model();
+        model.eval();
+        var steps = new TextGenerator(model).GenerateWithLogits([1, 2, 3], 7, new SamplingOptions(0), new Generator(1)).ToList();
+        var context = new List<int> { 1, 2, 3 };
+        context.AddRange(steps.Select(s => s.Id));
+        using var _ = no_grad();
+        Tensor LastLogits(IEnumerable<int> window)
+        {
+            var ids = window.Select(i => (long)i).ToArray();
+            return model.call(tensor(ids, [1, ids.Length]))[0, -1];
+        }
+        Compare.Close(LastLogits(context.Take(8)), steps[5].Logits, 1e-5);             // 8 tokens: the full block
+        Compare.Close(LastLogits(context.Skip(5).Take(4)), steps[6].Logits, 1e-5);      // 9 would not fit: last 4
+    }
+
+    [Fact]
     public void SameSeed_SameText_DifferentSeed_DifferentText()
     {
         var g = new TextGenerator(Model());
