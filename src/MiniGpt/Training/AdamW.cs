@@ -29,19 +29,34 @@ public sealed class AdamW : IDisposable
     }
 
     /// <summary>One update with learning rate η from the gradients now in the flat buffer.</summary>
-    public void StepWith(double lr)
+    /// <param name="apply">
+    /// A 0-d bool on the device: when false the update is discarded and θ, m and v keep their values, decided
+    /// on the device so the host need not wait for the gradient norm. The step count advances either way.
+    /// </param>
+    public void StepWith(double lr, Tensor? apply = null)
     {
         Step++;
         using var _ = NewDisposeScope();
         using var __ = no_grad();
         var g = flat.Grad;
         var theta = flat.Data;
-        m.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-        v.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
         double bc1 = 1 - Math.Pow(Beta1, Step), bc2 = 1 - Math.Pow(Beta2, Step);
-        if (WeightDecay != 0) theta.narrow(0, 0, flat.MatrixCount).mul_(1 - lr * WeightDecay);   // matrices lead the buffer
-        var denom = (v.sqrt() / Math.Sqrt(bc2)).add_(Eps);
-        theta.addcdiv_(m, denom, value: -lr / bc1);
+        if (apply is null)
+        {
+            m.mul_(Beta1).add_(g, alpha: 1 - Beta1);
+            v.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
+            if (WeightDecay != 0) theta.narrow(0, 0, flat.MatrixCount).mul_(1 - lr * WeightDecay);   // matrices lead the buffer
+            theta.addcdiv_(m, (v.sqrt() / Math.Sqrt(bc2)).add_(Eps), value: -lr / bc1);
+            return;
+        }
+        var mNew = m * Beta1 + g * (1 - Beta1);
+        var vNew = v * Beta2 + g * g * (1 - Beta2);
+        var thetaNew = theta.clone();
+        if (WeightDecay != 0) thetaNew.narrow(0, 0, flat.MatrixCount).mul_(1 - lr * WeightDecay);
+        thetaNew.addcdiv_(mNew, (vNew.sqrt() / Math.Sqrt(bc2)).add_(Eps), value: -lr / bc1);
+        m.copy_(where(apply, mNew, m));
+        v.copy_(where(apply, vNew, v));
+        theta.copy_(where(apply, thetaNew, theta));
     }
 
     /// <summary>The moments and step count, for checkpoints.</summary>

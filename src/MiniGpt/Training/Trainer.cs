@@ -105,6 +105,7 @@ public sealed class Trainer : IDisposable
             if (iter >= c.MaxIters) break;
             if (ct.IsCancellationRequested)
             {
+                step.ThrowIfDiverged();
                 SaveCheckpoint(LastPath, clock);
                 progress?.Report(new("checkpoint", iter, c.MaxIters, double.NaN, lr, double.NaN, 0, 0, 0, TimeSpan.Zero, Path: LastPath));
                 interrupted = true;
@@ -117,6 +118,7 @@ public sealed class Trainer : IDisposable
                 tokensSeen += c.TokensPerIter;
                 if (iter % c.LogInterval == 0 || iter == c.MaxIters)
                 {
+                    step.ThrowIfDiverged();
                     float lossValue = loss.item<float>(), normValue = norm.item<float>();   // the only host syncs in training
                     double dt = window.Elapsed.TotalSeconds / Math.Max(1, iter - windowStart);
                     window.Restart();
@@ -142,6 +144,7 @@ public sealed class Trainer : IDisposable
     EvalRecord Evaluate(double lr, Stopwatch clock, RunLog log, IProgress<TrainProgress>? progress)
     {
         var c = Config;
+        step.ThrowIfDiverged();   // never evaluate or checkpoint after a refused step
         double trainLoss = LossEstimator.Estimate(Model, data.EvalBatches("train", iter), c.EvalIters, Device);
         double valLoss = LossEstimator.Estimate(Model, data.EvalBatches("val", iter), c.EvalIters, Device);
         double elapsed = elapsedBefore + clock.Elapsed.TotalSeconds;
