@@ -19,6 +19,8 @@ public static class LossPlot
             foreach (var e in log.Errors) Console.Error.WriteLine($"warning: {e}");
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
+        // SkiaSharp's SVG canvas cannot write dash effects (it emits text that is not XML), so SVG lines stay solid.
+        bool svg = r.Out.EndsWith(".svg", StringComparison.OrdinalIgnoreCase);
         int drawn = 0;
         for (int i = 0; i < logs.Count; i++)
         {
@@ -34,7 +36,7 @@ public static class LossPlot
                 bool smoothed = r.Smoothing > 0 && points.Count > SparseLimit;
                 double[] smooth = smoothed ? Smoothing.Ema(raw, r.Smoothing) : raw;
                 if (r.LogScale) { raw = raw.Select(Math.Log10).ToArray(); smooth = smooth.Select(Math.Log10).ToArray(); }
-                var pattern = j == 0 ? LinePattern.Solid : j == 1 ? LinePattern.Dashed : LinePattern.Dotted;
+                var pattern = svg || j == 0 ? LinePattern.Solid : j == 1 ? LinePattern.Dashed : LinePattern.Dotted;
                 if (smoothed)
                 {
                     var faint = plot.Add.Scatter(xs, raw);
@@ -57,7 +59,7 @@ public static class LossPlot
                 lrLine.Axes.YAxis = plot.Axes.Right;
                 lrLine.Color = color.WithOpacity(0.6);
                 lrLine.MarkerSize = 0;
-                lrLine.LinePattern = LinePattern.DenselyDashed;
+                lrLine.LinePattern = svg ? LinePattern.Solid : LinePattern.DenselyDashed;
                 lrLine.LegendText = logs.Count > 1 ? $"{name} lr" : "lr";
             }
         }
@@ -73,7 +75,7 @@ public static class LossPlot
         plot.ShowLegend(Alignment.UpperRight);
         var dir = Path.GetDirectoryName(Path.GetFullPath(r.Out))!;
         Directory.CreateDirectory(dir);
-        if (r.Out.EndsWith(".svg", StringComparison.OrdinalIgnoreCase)) plot.SaveSvg(r.Out, r.Width, r.Height);
+        if (svg) plot.SaveSvg(r.Out, r.Width, r.Height);
         else plot.SavePng(r.Out, r.Width, r.Height);
     }
 

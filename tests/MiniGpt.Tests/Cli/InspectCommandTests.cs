@@ -32,6 +32,19 @@ public class InspectCommandTests
     }
 
     [Fact]
+    public void Plot_WritesWellFormedSvg()
+    {
+        using var dir = new TempDir();
+        var a = TrainedRun(dir, "a");
+        var svg = Path.Combine(dir.Path, "loss.svg");
+        var (code, _, stderr) = CliProcess.Run(dir.Path, "plot", "--run", a, "--lr", "--out", svg);
+        Assert.True(code == 0, stderr);
+        var doc = System.Xml.Linq.XDocument.Load(svg);                 // throws if the file is not XML
+        Assert.Equal("svg", doc.Root!.Name.LocalName);
+        Assert.True(doc.Descendants().Count() > 50, "the SVG holds almost nothing");
+    }
+
+    [Fact]
     public void Plot_OfARunWithoutScalars_IsAClearError()
     {
         using var dir = new TempDir();
