@@ -13,6 +13,13 @@ namespace MiniGpt.Generation;
 /// </summary>
 public sealed class TextGenerator(Gpt model, bool useKvCache = true)
 {
+    /// <summary>The id a sample starts from when there is no prompt: a newline, or 0 when the vocabulary has none.</summary>
+    public static int StartToken(Data.ITokenizer tokenizer)
+    {
+        try { return tokenizer.Encode("\n") is { Count: > 0 } ids ? ids[0] : 0; }
+        catch (ArgumentException) { return 0; }   // a char vocabulary without '\n'
+    }
+
     /// <summary>Yields new token ids one at a time.</summary>
     public IEnumerable<int> Generate(IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions options, Generator generator)
     {

@@ -48,9 +48,7 @@ public sealed class TrainedModel : IDisposable
     /// <summary>The prompt's ids; an empty prompt starts from a newline (or id 0 when the vocabulary has none).</summary>
     public IReadOnlyList<int> EncodePrompt(string prompt)
     {
-        if (prompt.Length > 0) return Tokenizer.Encode(prompt);
-        try { return [Tokenizer.Encode("\n").First()]; }
-        catch (ArgumentException) { return [0]; }
+        return prompt.Length > 0 ? Tokenizer.Encode(prompt) : [TextGenerator.StartToken(Tokenizer)];
     }
 
     public void Dispose() => Model.Dispose();

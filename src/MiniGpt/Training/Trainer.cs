@@ -119,7 +119,7 @@ public sealed class Trainer : IDisposable
                 if (iter % c.LogInterval == 0 || iter == c.MaxIters)
                 {
                     step.ThrowIfDiverged();
-                    float lossValue = loss.item<float>(), normValue = norm.item<float>();   // the only host syncs in training
+                    float lossValue = loss.item<float>(), normValue = norm.item<float>();   // on a GPU, the only host syncs between evaluations
                     double dt = window.Elapsed.TotalSeconds / Math.Max(1, iter - windowStart);
                     window.Restart();
                     windowStart = iter;
@@ -132,7 +132,7 @@ public sealed class Trainer : IDisposable
                     log.Scalar("mfu", mfu, iter);
                     progress?.Report(new("step", iter, c.MaxIters, lossValue, lr, normValue, dt * 1000, tokPerSec, mfu, eta));
                 }
-                if (Device.type == DeviceType.CPU) losses.Add(loss.item<float>());
+                if (Device.type == DeviceType.CPU) losses.Add(loss.item<float>());   // free on the CPU: no queue to stall
             }
         }
         return new TrainResult(iter, bestValLoss, interrupted, evals, losses);
@@ -170,11 +170,8 @@ public sealed class Trainer : IDisposable
     public string Sample(int tokens)
     {
         var tok = data.Cache.Tokenizer;
-        int start;
-        try { start = tok.Encode("\n").FirstOrDefault(); }
-        catch (ArgumentException) { start = 0; }
         using var g = new Generator((ulong)(Config.Seed + iter));
-        var ids = new TextGenerator(Model).Generate([start], tokens, new SamplingOptions(0.8, TopK: 200), g).ToList();
+        var ids = new TextGenerator(Model).Generate([TextGenerator.StartToken(tok)], tokens, new SamplingOptions(0.8, TopK: 200), g).ToList();
         return tok.Decode(ids);
     }
 
