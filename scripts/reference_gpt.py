@@ -37,23 +37,30 @@ def _lin(x, p, name):
     return y if b is None else y + b
 
 
-def forward(p, idx, cfg):
+def forward(p, idx, cfg, training=False, sdpa=False):
+    """Logits (B, T, V). With training, dropout cfg["dropout"] is applied where nanoGPT applies it; with sdpa,
+    attention uses PyTorch 2's fused scaled_dot_product_attention (nanoGPT's flash path)."""
     Bb, Tt = idx.shape
     C, nh, L = cfg["n_embd"], cfg["n_head"], cfg["n_layer"]
     hs = C // nh
-    x = p["wte.weight"][idx] + p["wpe.weight"][:Tt]
+    pd = cfg.get("dropout", 0.0) if training else 0.0
+    x = F.dropout(p["wte.weight"][idx] + p["wpe.weight"][:Tt], pd, training)
     mask = torch.tril(torch.ones(Tt, Tt, dtype=torch.bool))
     for l in range(L):
         h = f"h.{l}."
         a = F.layer_norm(x, (C,), p[h + "ln_1.weight"], p.get(h + "ln_1.bias"), 1e-5)
         q, k, v = _lin(a, p, h + "attn.c_attn").split(C, dim=2)
         q, k, v = (t.view(Bb, Tt, nh, hs).transpose(1, 2) for t in (q, k, v))
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(hs)
-        att = torch.softmax(att.masked_fill(~mask, float("-inf")), dim=-1)
-        y = (att @ v).transpose(1, 2).reshape(Bb, Tt, C)
-        x = x + _lin(y, p, h + "attn.c_proj")
+        if sdpa:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=pd, is_causal=True)
+        else:
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(hs)
+            att = torch.softmax(att.masked_fill(~mask.to(att.device), float("-inf")), dim=-1)
+            y = F.dropout(att, pd, training) @ v
+        y = y.transpose(1, 2).reshape(Bb, Tt, C)
+        x = x + F.dropout(_lin(y, p, h + "attn.c_proj"), pd, training)
         m = F.layer_norm(x, (C,), p[h + "ln_2.weight"], p.get(h + "ln_2.bias"), 1e-5)
         m = F.gelu(_lin(m, p, h + "mlp.c_fc"))
-        x = x + _lin(m, p, h + "mlp.c_proj")
+        x = x + F.dropout(_lin(m, p, h + "mlp.c_proj"), pd, training)
     x = F.layer_norm(x, (C,), p["ln_f.weight"], p.get("ln_f.bias"), 1e-5)
     return x @ p["wte.weight"].T   # tied head

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""The CPU Shakespeare-char recipe in plain PyTorch, for timing MiniGpt against on the same machine.
+"""A MiniGpt training config run in plain PyTorch, to time MiniGpt against on the same machine.
 
-Same model (reference_gpt.py), data split, batch sampling (nanoGPT's get_batch), AdamW parameter groups,
-warmup + cosine schedule and gradient clipping as `minigpt train` with configs/shakespeare-char-cpu.json.
-Prints one JSON line: median ms/iter after warm-up, total seconds and the final train/val loss.
+It reads the same JSON config as `minigpt train` (model shape, batch, schedule, AdamW groups, clipping,
+dropout) and uses the same data split and nanoGPT's batch sampling, with the independent model in
+reference_gpt.py (learned positions, as nanoGPT). It prints one JSON line: the median ms/iter after warm-up,
+the total seconds, and the train/val loss at the end (and every --eval_interval, if given).
 
-Debian's python3-torch links the reference BLAS; for a fair comparison run it with OpenBLAS:
+CPU, with Debian's PyTorch and OpenBLAS (Debian's build links the slow reference BLAS otherwise):
     apt-get install python3-torch libopenblas0-openmp
     LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp OMP_NUM_THREADS=2 \\
-        /usr/bin/python3 scripts/reference_train.py --max_iters 2000
+        /usr/bin/python3 scripts/reference_train.py --config configs/shakespeare-char-cpu.json
+GPU (PyTorch 2.x), eager and compiled, bf16 autocast as nanoGPT:
+    python3 scripts/reference_train.py --config configs/shakespeare-char.json --device cuda --dtype bfloat16 [--compile]
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -27,44 +31,70 @@ from reference_gpt import forward, init_params  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="configs/shakespeare-char-cpu.json")
     ap.add_argument("--corpus", default="data/tinyshakespeare.txt")
-    ap.add_argument("--max_iters", type=int, default=2000)
-    ap.add_argument("--eval_iters", type=int, default=20)
+    ap.add_argument("--max_iters", type=int, help="default: the config's")
+    ap.add_argument("--eval_iters", type=int, help="default: the config's")
+    ap.add_argument("--eval_interval", type=int, default=0, help="0: evaluate only at the end")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    ap.add_argument("--compile", action="store_true")
     ap.add_argument("--seed", type=int, default=1337)
     a = ap.parse_args()
+    c = json.load(open(a.config))
+    max_iters = a.max_iters if a.max_iters is not None else c["max_iters"]
+    eval_iters = a.eval_iters if a.eval_iters is not None else c.get("eval_iters", 20)
+    if c.get("position_encoding", "learned") != "learned":
+        print(f"note: the reference uses learned positions; the config asks for {c['position_encoding']}", file=sys.stderr)
 
     torch.manual_seed(a.seed)
+    dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     text = open(a.corpus, encoding="utf-8").read()
     chars = sorted(set(text))
-    stoi = {c: i for i, c in enumerate(chars)}
-    data = torch.tensor([stoi[c] for c in text], dtype=torch.long)
+    stoi = {ch: i for i, ch in enumerate(chars)}
+    data = torch.tensor([stoi[ch] for ch in text], dtype=torch.long)
     n = int(len(data) * 0.9)
-    train, val = data[:n], data[n:]
-    cfg = dict(vocab_size=len(chars), block_size=64, n_layer=4, n_head=4, n_embd=128, bias=False, dropout=0.0)
-    B, T = 12, 64
-    lr, min_lr, warmup, decay_iters = 1e-3, 1e-4, 100, 2000
+    splits = {"train": data[:n], "val": data[n:]}
+    cfg = dict(vocab_size=len(chars), block_size=c["block_size"], n_layer=c["n_layer"], n_head=c["n_head"],
+               n_embd=c["n_embd"], bias=c.get("bias", False), dropout=c.get("dropout", 0.0))
+    B, T = c["batch_size"], c["block_size"]
+    lr, min_lr = c["learning_rate"], c["min_lr"]
+    warmup, decay_iters = c["warmup_iters"], c["lr_decay_iters"]
 
     gen = torch.Generator().manual_seed(a.seed)
     params = init_params(dict(cfg, bias=True), gen)
-    # bias=False: drop the biases and keep LayerNorm gains at 1, as nanoGPT's model does.
-    params = {k: v for k, v in params.items() if not k.endswith(".bias")}
-    with torch.no_grad():
-        for k, v in params.items():
-            if ".ln_" in k or k.startswith("ln_f"):
-                v.fill_(1.0)
+    if not cfg["bias"]:   # nanoGPT's bias=False: no biases, LayerNorm gains start at 1
+        params = {k: v for k, v in params.items() if not k.endswith(".bias")}
+        with torch.no_grad():
+            for k, v in params.items():
+                if ".ln_" in k or k.startswith("ln_f"):
+                    v.fill_(1.0)
+    params = {k: v.detach().to(dev).requires_grad_(True) for k, v in params.items()}
+    sdpa = hasattr(F, "scaled_dot_product_attention")
 
-    def fwd(idx):
-        return forward(params, idx, cfg)
+    def loss_fn(x, y, training):
+        logits = forward(params, x, cfg, training=training, sdpa=sdpa)
+        return F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.view(-1))
 
+    step_loss = torch.compile(loss_fn) if a.compile else loss_fn
+    autocast = (torch.autocast(device_type=dev.type, dtype=torch.bfloat16) if a.dtype == "bfloat16"
+                else contextlib.nullcontext())
     decay = [v for v in params.values() if v.dim() >= 2]
     no_decay = [v for v in params.values() if v.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=lr, betas=(0.9, 0.99))
+    extra = {"fused": True} if dev.type == "cuda" else {}
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": c.get("weight_decay", 0.1)},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=lr, betas=(c.get("beta1", 0.9), c.get("beta2", 0.99)), **extra)
 
     def get_batch(split):
-        d = train if split == "train" else val
+        d = splits[split]
         ix = torch.randint(len(d) - T, (B,))
-        return torch.stack([d[i:i + T] for i in ix]), torch.stack([d[i + 1:i + 1 + T] for i in ix])
+        x = torch.stack([d[i:i + T] for i in ix])
+        y = torch.stack([d[i + 1:i + 1 + T] for i in ix])
+        return x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
 
     def get_lr(it):
         if it < warmup:
@@ -74,35 +104,49 @@ def main():
         r = (it - warmup) / (decay_iters - warmup)
         return min_lr + 0.5 * (1.0 + math.cos(math.pi * r)) * (lr - min_lr)
 
-    times = []
+    @torch.no_grad()
+    def estimate():
+        out = {}
+        for split in ("train", "val"):
+            ls = []
+            for _ in range(eval_iters):
+                x, y = get_batch(split)
+                with autocast:
+                    ls.append(step_loss(x, y, False).item())
+            out[split] = round(sum(ls) / len(ls), 4)
+        return out
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    times, evals = [], []
     start = time.time()
-    for it in range(a.max_iters):
+    for it in range(max_iters):
+        if a.eval_interval and it % a.eval_interval == 0:
+            evals.append({"step": it, **estimate()})
+        sync()
         t0 = time.perf_counter()
         for g in opt.param_groups:
             g["lr"] = get_lr(it)
         x, y = get_batch("train")
-        logits = fwd(x)
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
+        with autocast:
+            loss = step_loss(x, y, True)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params.values(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params.values(), c.get("grad_clip", 1.0))
         opt.step()
+        sync()
         times.append((time.perf_counter() - t0) * 1000)
     total = time.time() - start
-
-    with torch.no_grad():
-        losses = {}
-        for split in ("train", "val"):
-            ls = []
-            for _ in range(a.eval_iters):
-                x, y = get_batch(split)
-                logits = fwd(x)
-                ls.append(F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1)).item())
-            losses[split] = sum(ls) / len(ls)
-    warm = times[min(50, len(times) // 2):]
-    print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(), "iters": a.max_iters,
-                      "ms_per_iter_median": round(statistics.median(warm), 2), "total_s": round(total, 1),
-                      "train_loss": round(losses["train"], 4), "val_loss": round(losses["val"], 4)}))
+    final = estimate()
+    evals.append({"step": max_iters, **final})
+    warm = times[min(50, len(times) // 2):] or times
+    print(json.dumps({"impl": "pytorch" + ("-compile" if a.compile else "-eager"), "torch": torch.__version__,
+                      "device": str(dev), "dtype": a.dtype, "sdpa": sdpa, "threads": torch.get_num_threads(),
+                      "iters": max_iters, "ms_per_iter_median": round(statistics.median(warm), 2),
+                      "total_s": round(total, 1), "train_loss": final["train"], "val_loss": final["val"],
+                      "evals": evals}))
 
 
 if __name__ == "__main__":
