@@ -36,14 +36,15 @@ public static class CorpusPreparer
         // Build (and so validate) a BPE tokenizer before reading a possibly huge corpus.
         ITokenizer? bpe = o.Tokenizer == "char" ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
 
+        if (Directory.Exists(o.OutDir) && Directory.EnumerateFileSystemEntries(o.OutDir).Any() && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName)))
+            throw new IOException($"{o.OutDir} is not empty and holds no token cache; choose an empty or new folder for --out");
+
         var scan = Scan(files, o, progress, ct);
         if (scan.Bytes == 0) throw new InvalidDataException($"corpus {o.Corpus} is empty");
         long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
         ITokenizer tokenizer = bpe ?? new CharTokenizer(scan.CharSet!);
-
         Directory.CreateDirectory(o.OutDir);
-        if (Directory.EnumerateFileSystemEntries(o.OutDir).Any() && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName)))
-            throw new IOException($"{o.OutDir} is not empty and holds no token cache; choose an empty or new folder for --out");
+
         var staging = Path.Combine(o.OutDir, $".staging-{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         try
@@ -51,11 +52,11 @@ public static class CorpusPreparer
             int rawBytes = o.Compact ? 4 : TokenFile.BytesPerToken(tokenizer.VocabSize);
             var trainPath = Path.Combine(staging, TokenCacheMeta.TrainFile);
             var valPath = Path.Combine(staging, TokenCacheMeta.ValFile);
-            long trainTokens, valTokens, trainBytes;
+            long trainTokens, valTokens, trainBytes, valBytes;
             using (var train = new TokenFileWriter(trainPath, rawBytes))
             using (var val = new TokenFileWriter(valPath, rawBytes))
             {
-                trainBytes = Encode(files, o, tokenizer, splitAt, scan.Bytes, train, val, progress, ct);
+                (trainBytes, valBytes) = Encode(files, o, tokenizer, splitAt, scan.Bytes, train, val, progress, ct);
                 train.Complete();
                 val.Complete();
                 (trainTokens, valTokens) = (train.Count, val.Count);
@@ -69,7 +70,7 @@ public static class CorpusPreparer
             }
             var meta = new TokenCacheMeta(TokenCacheMeta.CurrentFormat, tokenizer.Describe(), tokenizer.VocabSize,
                 TokenFile.BytesPerToken(tokenizer.VocabSize), scan.Bytes, scan.Sha256, files, o.ValFraction,
-                trainTokens, valTokens, splitAt, scan.Chars - splitAt, trainBytes, scan.Bytes - trainBytes);
+                trainTokens, valTokens, splitAt, scan.Chars - splitAt, trainBytes, valBytes);
             ct.ThrowIfCancellationRequested();
             // Invalidate any old cache first; it is valid again only once the new meta.json lands.
             File.Delete(Path.Combine(o.OutDir, TokenCacheMeta.FileName));
@@ -116,8 +117,8 @@ public static class CorpusPreparer
         }
     }
 
-    /// <summary>Tokenizes both splits; returns the UTF-8 length of the train split.</summary>
-    static long Encode(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
+    /// <summary>Tokenizes both splits; returns their UTF-8 lengths as encoded (after any U+FFFD replacement).</summary>
+    static (long Train, long Val) Encode(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
                        TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
         var decoder = new Utf8Runes(o.ReplaceInvalidUtf8);
@@ -137,7 +138,7 @@ public static class CorpusPreparer
         decoder.Decode([], final: true, runes);
         sink.Add(runes);
         sink.Finish();
-        return sink.TrainBytes;
+        return (sink.TrainBytes, sink.ValBytes);
     }
 
     interface IRuneSink
@@ -145,6 +146,7 @@ public static class CorpusPreparer
         void Add(List<int> runes);
         void Finish();
         long TrainBytes { get; }
+        long ValBytes { get; }
     }
 
     static int Utf8Length(int scalar) => scalar < 0x80 ? 1 : scalar < 0x800 ? 2 : scalar < 0x10000 ? 3 : 4;
@@ -161,7 +163,9 @@ public static class CorpusPreparer
             var rs = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runes);
             for (int i = 0; i < rs.Length; i++) ids[i] = tokenizer.IdOf(rs[i]);
             int toTrain = (int)Math.Clamp(splitAt - index, 0, runes.Count);
-            for (int i = 0; i < toTrain; i++) TrainBytes += Utf8Length(rs[i]);
+            for (int i = 0; i < rs.Length; i++)
+                if (i < toTrain) TrainBytes += Utf8Length(rs[i]);
+                else ValBytes += Utf8Length(rs[i]);
             train.Write(ids.AsSpan(0, toTrain));
             val.Write(ids.AsSpan(toTrain, runes.Count - toTrain));
             index += runes.Count;
@@ -170,6 +174,7 @@ public static class CorpusPreparer
         public void Finish() { }
 
         public long TrainBytes { get; private set; }
+        public long ValBytes { get; private set; }
     }
 
     /// <summary>
@@ -186,7 +191,7 @@ public static class CorpusPreparer
             foreach (var r in runes)
             {
                 if (index < splitAt) { trainText.Append(new Rune(r)); TrainBytes += Utf8Length(r); }
-                else valText.Append(new Rune(r));
+                else { valText.Append(new Rune(r)); ValBytes += Utf8Length(r); }
                 index++;
             }
             Flush(trainText, train, final: false);
@@ -194,6 +199,7 @@ public static class CorpusPreparer
         }
 
         public long TrainBytes { get; private set; }
+        public long ValBytes { get; private set; }
 
         public void Finish()
         {

@@ -36,6 +36,7 @@ public class CorpusPreparerTests
         var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, "char", Path.Combine(dir.Path, "out"), valFraction, ChunkBytes: 7));
         Assert.Equal(train, meta.TrainTokens);
         Assert.Equal(val, meta.ValTokens);
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(text), meta.TrainBytes + meta.ValBytes);
         using var cache = TokenCache.Open(Path.Combine(dir.Path, "out"));
         Assert.Equal(text, cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
     }
@@ -106,6 +107,7 @@ public class CorpusPreparerTests
         var ex = Assert.Throws<InvalidDataException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, "char", Path.Combine(dir.Path, "a"), ChunkBytes: 4)));
         Assert.Contains("byte offset 6", ex.Message);
         var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, "char", Path.Combine(dir.Path, "b"), 0.5, ReplaceInvalidUtf8: true));
+        Assert.Equal(6 + 3 + 4, meta.TrainBytes + meta.ValBytes);   // U+FFFD counts as its 3 UTF-8 bytes
         using var cache = TokenCache.Open(Path.Combine(dir.Path, "b"));
         Assert.Equal("abcdef\uFFFDghij", cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
     }
