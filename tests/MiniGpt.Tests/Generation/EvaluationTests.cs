@@ -38,6 +38,21 @@ public class EvaluationTests
     }
 
     [Fact]
+    public void BpeModel_ReportsBitsPerByte()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { Tokenizer = "cl100k_base", MaxIters = 2, BlockSize = 8 };
+        using (var t = new Trainer(c)) t.Run();
+        using var m = TrainedModel.Load(c.OutDir, "cpu");
+        const string text = "the quick brown fox jumps over the lazy dog, naïve café";
+        var report = Evaluation.OnText(m, dir.File("eval.txt", text));
+        int tokens = m.Tokenizer.Encode(text).Count, bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+        Assert.Equal("byte", report.Unit);
+        Assert.Equal(tokens - 1, report.Tokens);
+        Assert.Equal(report.Loss / Math.Log(2) * tokens / bytes, report.BitsPerUnit, 9);
+    }
+
+    [Fact]
     public void MissingOrCorruptCheckpoints_AreNamed()
     {
         using var dir = new TempDir();
