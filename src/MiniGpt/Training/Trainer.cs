@@ -28,15 +28,13 @@ public sealed class TrainingDivergedException(int step, string what)
 public sealed class Trainer : IDisposable
 {
     public TrainConfig Config { get; }
-    public Gpt Model { get; }
-    public Device Device { get; }
+    public Gpt Model => trainable.Model;
+    public Device Device => trainable.Device;
     public string LastPath => Path.Combine(Config.OutDir, "last.ckpt");
     public string BestPath => Path.Combine(Config.OutDir, "best.ckpt");
 
     readonly TrainingData data;
-    readonly FlatParameters flat;
-    readonly AdamW optimizer;
-    readonly TrainingStep step;
+    readonly TrainableModel trainable;
     readonly Func<Stream, Stream>? checkpointWrap;
     readonly double flopsPerIter;
     int iter;
@@ -51,20 +49,12 @@ public sealed class Trainer : IDisposable
         if (problems.Count > 0) throw new ConfigException(problems);
         Config = config;
         this.checkpointWrap = checkpointWrap;
-        Device = ResolveDevice(config.Device);
-        if (Device.type == DeviceType.CUDA) torch.backends.cuda.matmul.allow_tf32 = true;   // fp32 matmuls ~2× faster
+        ResolveDevice(config.Device);   // fail on a missing GPU before preparing data
         random.manual_seed(config.Seed);
         data = TrainingData.Open(config, prepareProgress);
-        var gptConfig = config.ToGptConfig(data.Cache.Meta.VocabSize);
-        Model = new Gpt(gptConfig, config.Seed);
-        Model.to(Device);
-        if (config.Dtype == "bfloat16") Model.UseComputeDtype(ScalarType.BFloat16);
-        flat = new FlatParameters(Model.UniqueParameters());
-        optimizer = new AdamW(flat, config.Beta1, config.Beta2, 1e-8, config.WeightDecay);
-        step = new TrainingStep(Model, flat, optimizer, config.GradientAccumulationSteps, config.GradClip, Device);
+        trainable = new TrainableModel(config, data.Cache.Meta.VocabSize);
         flopsPerIter = FlopsPerToken(Model.ParameterCount, config) * config.TokensPerIter;
         if (config.InitFrom == "resume") Resume();
-        Model.train();
     }
 
     /// <summary>nanoGPT's estimate of training FLOPs per token, forward and backward: 6N + 12·L·H·Q·T.</summary>
@@ -105,7 +95,7 @@ public sealed class Trainer : IDisposable
             if (iter >= c.MaxIters) break;
             if (ct.IsCancellationRequested)
             {
-                step.ThrowIfDiverged();
+                trainable.Step.ThrowIfDiverged();
                 SaveCheckpoint(LastPath, clock);
                 progress?.Report(new("checkpoint", iter, c.MaxIters, double.NaN, lr, double.NaN, 0, 0, 0, TimeSpan.Zero, Path: LastPath));
                 interrupted = true;
@@ -118,7 +108,7 @@ public sealed class Trainer : IDisposable
                 tokensSeen += c.TokensPerIter;
                 if (iter % c.LogInterval == 0 || iter == c.MaxIters)
                 {
-                    step.ThrowIfDiverged();
+                    trainable.Step.ThrowIfDiverged();
                     float lossValue = loss.item<float>(), normValue = norm.item<float>();   // on a GPU, the only host syncs between evaluations
                     double dt = window.Elapsed.TotalSeconds / Math.Max(1, iter - windowStart);
                     window.Restart();
@@ -139,12 +129,12 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>One optimizer step on the next training batches; returns (mean loss, ‖g‖).</summary>
-    public (Tensor Loss, Tensor GradNorm) Step(double lr) => step.Run(data.Train.Next, lr, iter);
+    public (Tensor Loss, Tensor GradNorm) Step(double lr) => trainable.Step.Run(data.Train.Next, lr, iter);
 
     EvalRecord Evaluate(double lr, Stopwatch clock, RunLog log, IProgress<TrainProgress>? progress)
     {
         var c = Config;
-        step.ThrowIfDiverged();   // never evaluate or checkpoint after a refused step
+        trainable.Step.ThrowIfDiverged();   // never evaluate or checkpoint after a refused step
         double trainLoss = LossEstimator.Estimate(Model, data.EvalBatches("train", iter), c.EvalIters, Device);
         double valLoss = LossEstimator.Estimate(Model, data.EvalBatches("val", iter), c.EvalIters, Device);
         double elapsed = elapsedBefore + clock.Elapsed.TotalSeconds;
@@ -178,8 +168,8 @@ public sealed class Trainer : IDisposable
     public void SaveCheckpoint(string path, Stopwatch? clock = null)
     {
         var tensors = new Dictionary<string, Tensor>();
-        foreach (var e in flat.Entries) tensors["model/" + e.Name] = e.Param.detach().to(float32).cpu();
-        var (m, v, optimizerStep) = optimizer.State;
+        foreach (var e in trainable.Flat.Entries) tensors["model/" + e.Name] = e.Param.detach().to(float32).cpu();
+        var (m, v, optimizerStep) = trainable.Optimizer.State;
         tensors["optim/m"] = m.cpu();
         tensors["optim/v"] = v.cpu();
         using var rng = random.get_rng_state();
@@ -212,7 +202,7 @@ public sealed class Trainer : IDisposable
         if (mismatches.Count > 0)
             throw new InvalidDataException($"cannot resume from {LastPath}: " + string.Join("; ", mismatches));
         Checkpoint.CopyWeightsInto(s, Model, LastPath);
-        optimizer.LoadState(s.Tensors["optim/m"].to(Device), s.Tensors["optim/v"].to(Device), s.OptimizerStep);
+        trainable.Optimizer.LoadState(s.Tensors["optim/m"].to(Device), s.Tensors["optim/v"].to(Device), s.OptimizerStep);
         using (var rng = tensor(s.TorchRngState, ScalarType.Byte)) random.set_rng_state(rng);
         data.Train.State = s.TrainSamplerState;
         iter = s.Step;
@@ -238,9 +228,7 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
-        optimizer.Dispose();
-        flat.Dispose();
-        Model.Dispose();
+        trainable.Dispose();
         data.Dispose();
     }
 }

@@ -26,7 +26,7 @@ public sealed class TrainingData : IDisposable
     /// <summary>The batches evaluation at <paramref name="step"/> uses for a split ("train" or "val").</summary>
     public BatchSampler EvalBatches(string split, int step)
     {
-        ulong seed = (ulong)config.Seed * 0x9E3779B97F4A7C15 ^ (ulong)step << 1 ^ (split == "val" ? 1UL : 0UL);
+        ulong seed = ((ulong)config.Seed * 0x9E3779B97F4A7C15) ^ ((ulong)step << 1) ^ (split == "val" ? 1UL : 0UL);
         return new BatchSampler(split == "val" ? Cache.Val : Cache.Train, config.BatchSize, config.BlockSize, seed);
     }
 
