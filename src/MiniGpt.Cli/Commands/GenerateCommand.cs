@@ -36,8 +36,7 @@ public static class GenerateCommand
                 ? (File.Exists(pf) ? File.ReadAllText(pf) : throw new FileNotFoundException($"prompt file {pf} not found", pf))
                 : r.GetValue(prompt) ?? "";
             using var m = TrainedModel.Load(r.GetValue(checkpoint)!, r.GetValue(device)!);
-            var ids = m.EncodePrompt(text);
-            if (ids.Count > m.Config.BlockSize) ids = ids.Skip(ids.Count - m.Config.BlockSize).ToList();   // keep the last block
+            var ids = m.EncodePrompt(text);   // a prompt longer than block_size: the generator keeps its last block
             var generator = new TextGenerator(m.Model, useKvCache: !r.GetValue(noCache));
             using var rng = new torch.Generator((ulong)r.GetValue(seed));
             var stdout = Console.Out;

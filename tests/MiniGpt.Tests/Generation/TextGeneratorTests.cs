@@ -48,6 +48,18 @@ public class TextGeneratorTests
     }
 
     [Fact]
+    public void PromptLongerThanBlockSize_IsCroppedToItsLastBlock()
+    {
+        var model = Model();
+        var greedy = new SamplingOptions(0);
+        var prompt = Enumerable.Range(0, 12).Select(i => i % 13).ToList();      // 12 tokens, block_size 8
+        var fromLong = new TextGenerator(model).GenerateWithLogits(prompt, 3, greedy, new Generator(1)).ToList();
+        var fromLast = new TextGenerator(model).GenerateWithLogits(prompt.Skip(4).ToList(), 3, greedy, new Generator(1)).ToList();
+        Assert.Equal(fromLast.Select(s => s.Id), fromLong.Select(s => s.Id));
+        Compare.Close(fromLast[0].Logits, fromLong[0].Logits, 0);
+    }
+
+    [Fact]
     public void SameSeed_SameText_DifferentSeed_DifferentText()
     {
         var g = new TextGenerator(Model());
