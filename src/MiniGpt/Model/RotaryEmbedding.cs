@@ -21,8 +21,9 @@ public sealed class RotaryEmbedding : nn.Module<Tensor, long, Tensor>
         var angle = outer(arange(blockSize, dtype: float64), inv);                      // (T, hs/2)
         cos = angle.cos().to(float32).MoveToOuterDisposeScope();
         sin = angle.sin().to(float32).MoveToOuterDisposeScope();
-        register_buffer(nameof(cos), cos, persistent: false);
-        register_buffer(nameof(sin), sin, persistent: false);
+        // Persistent: TorchSharp's .to() moves only persistent buffers. Checkpoints hold parameters alone.
+        register_buffer(nameof(cos), cos);
+        register_buffer(nameof(sin), sin);
     }
 
     /// <param name="x">(B, nh, T, hs) queries or keys</param>

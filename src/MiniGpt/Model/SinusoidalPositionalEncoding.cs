@@ -14,7 +14,8 @@ public sealed class SinusoidalPositionalEncoding : nn.Module<long, long, Tensor>
     public SinusoidalPositionalEncoding(long blockSize, long d) : base(nameof(SinusoidalPositionalEncoding))
     {
         table = Table(blockSize, d, float64).to(float32);
-        register_buffer(nameof(table), table, persistent: false);
+        // Persistent: TorchSharp's .to() moves only persistent buffers. Checkpoints hold parameters alone.
+        register_buffer(nameof(table), table);
     }
 
     /// <summary>The encoding table for positions 0 … blockSize−1, width d, in the requested dtype.</summary>

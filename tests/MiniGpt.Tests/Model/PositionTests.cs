@@ -57,4 +57,15 @@ public class PositionTests
         var err = GradCheck.MaxError(() => emb.Unembed(emb.call(tensor(new long[,] { { 1, 3 } }))).pow(2).sum(), [emb.weight]);
         Assert.True(err < 1e-6, $"max gradient error {err:E3}");
     }
+
+    // The meta device has no data, so a table left on the CPU shows up as a device mismatch, as it would on CUDA.
+    [Fact]
+    public void Sinusoidal_TableMovesWithTheModule()
+    {
+        var meta = new Device(DeviceType.META);
+        var pe = new SinusoidalPositionalEncoding(8, 4);
+        pe.to(meta);
+        var x = zeros([1, 3, 4], device: meta);
+        Assert.Equal(DeviceType.META, (x + pe.call(2, 3)).device_type);
+    }
 }

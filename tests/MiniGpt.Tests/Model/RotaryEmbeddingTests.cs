@@ -48,4 +48,14 @@ public class RotaryEmbeddingTests
 
     [Fact]
     public void OddHeadSize_IsRejected() => Assert.Throws<ArgumentException>(() => new RotaryEmbedding(3, 4));
+
+    // The meta device has no data, so a table left on the CPU shows up as a device mismatch, as it would on CUDA.
+    [Fact]
+    public void CosAndSinTablesMoveWithTheModule()
+    {
+        var meta = new Device(DeviceType.META);
+        var rope = new RotaryEmbedding(4, 8);
+        rope.to(meta);
+        Assert.Equal(DeviceType.META, rope.call(zeros([1, 2, 3, 4], device: meta), 1).device_type);
+    }
 }
