@@ -23,7 +23,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         c_attn = new Linear(config.NEmbd, 3 * config.NEmbd, config.Bias, 0.02, generator);
         c_proj = new Linear(config.NEmbd, config.NEmbd, config.Bias, config.ResidualInitStd, generator);
         attention = new ScaledDotProductAttention(causal: true, config.Dropout, config.Fused);
-        resid_dropout = new Dropout(config.Dropout, fused: false);
+        resid_dropout = new Dropout(config.Dropout, config.Fused);
         if (config.PositionEncoding == PositionEncoding.Rotary) rotary = new RotaryEmbedding(config.HeadSize, config.BlockSize);
         RegisterComponents();
     }

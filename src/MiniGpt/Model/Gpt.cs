@@ -33,7 +33,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
             PositionEncoding.Sinusoidal => new SinusoidalPositionalEncoding(config.BlockSize, config.NEmbd),
             _ => null,
         };
-        drop = new Dropout(config.Dropout, fused: false);
+        drop = new Dropout(config.Dropout, config.Fused);
         h = new ModuleList<Block>(Enumerable.Range(0, config.NLayer).Select(_ => new Block(config, g)).ToArray());
         ln_f = new LayerNorm(config.NEmbd, config.Bias, config.Fused);
         loss = new CrossEntropy(config.Fused);

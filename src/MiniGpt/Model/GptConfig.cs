@@ -3,7 +3,7 @@ namespace MiniGpt.Model;
 public enum PositionEncoding { Learned, Sinusoidal, Rotary }
 
 /// <summary>The model's shape. Names follow nanoGPT's GPTConfig.</summary>
-/// <param name="Fused">Use TorchSharp's fused kernels (layer_norm, gelu, scaled_dot_product_attention,
+/// <param name="Fused">Use TorchSharp's fused kernels (layer_norm, gelu, scaled_dot_product_attention, dropout,
 /// cross_entropy) instead of the explicit formulas; tests prove both agree.</param>
 public sealed record GptConfig(
     int VocabSize,

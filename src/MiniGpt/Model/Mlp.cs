@@ -19,7 +19,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         c_fc = new Linear(config.NEmbd, 4 * config.NEmbd, config.Bias, 0.02, generator);
         gelu = new Gelu(approximateTanh: false, config.Fused);
         c_proj = new Linear(4 * config.NEmbd, config.NEmbd, config.Bias, config.ResidualInitStd, generator);
-        dropout = new Dropout(config.Dropout, fused: false);
+        dropout = new Dropout(config.Dropout, config.Fused);
         RegisterComponents();
     }
 

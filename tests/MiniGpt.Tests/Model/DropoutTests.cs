@@ -44,10 +44,12 @@ public class DropoutTests
         Assert.InRange(y.mean().item<double>(), 0.99, 1.01);
     }
 
-    [Fact]
-    public void Training_GradientFlowsOnlyThroughKeptUnits_WithTheSameScale()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Training_GradientFlowsOnlyThroughKeptUnits_WithTheSameScale(bool fused)
     {
-        var d = new Dropout(0.5, fused: false);
+        var d = new Dropout(0.5, fused);
         d.train();
         manual_seed(1);
         var x = GradCheck.Input(1, 1000);
