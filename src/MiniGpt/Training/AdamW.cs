@@ -30,7 +30,7 @@ public sealed class AdamW : IDisposable
 
     /// <summary>One update with learning rate η from the gradients now in the flat buffer.</summary>
     /// <param name="apply">
-    /// A 0-d bool on the device: when false the update is discarded and θ, m and v keep their values, decided
+    /// A 0-d bool on the device: when false θ, m and v keep their values (and the gradient is zeroed), decided
     /// on the device so the host need not wait for the gradient norm. The step count advances either way.
     /// </param>
     public void StepWith(double lr, Tensor? apply = null)
@@ -49,14 +49,17 @@ public sealed class AdamW : IDisposable
             theta.addcdiv_(m, (v.sqrt() / Math.Sqrt(bc2)).add_(Eps), value: -lr / bc1);
             return;
         }
-        var mNew = m * Beta1 + g * (1 - Beta1);
-        var vNew = v * Beta2 + g * g * (1 - Beta2);
-        var thetaNew = theta.clone();
-        if (WeightDecay != 0) thetaNew.narrow(0, 0, flat.MatrixCount).mul_(1 - lr * WeightDecay);
-        thetaNew.addcdiv_(mNew, (vNew.sqrt() / Math.Sqrt(bc2)).add_(Eps), value: -lr / bc1);
-        m.copy_(where(apply, mNew, m));
-        v.copy_(where(apply, vNew, v));
-        theta.copy_(where(apply, thetaNew, theta));
+        // Refused or not, the same in-place kernels run, so the host never waits: a refused step zeroes g
+        // (scaling would keep NaN) and turns every factor into 1 or 0, which leaves θ, m and v bit-identical.
+        using var refuse = apply.logical_not();                                   // ()
+        g.masked_fill_(refuse, 0);                                                // (N)
+        using var on = apply.to(g.dtype);                                         // () 1 or 0
+        Tensor Factor(double whenApplied) => on * (whenApplied - 1) + 1;          // () whenApplied or 1
+        m.mul_(Factor(Beta1)).add_(g, alpha: 1 - Beta1);
+        v.mul_(Factor(Beta2)).addcmul_(g, g, value: 1 - Beta2);
+        if (WeightDecay != 0) theta.narrow(0, 0, flat.MatrixCount).mul_(Factor(1 - lr * WeightDecay));
+        var stepSize = (v.sqrt() / Math.Sqrt(bc2)).add_(Eps).reciprocal_().mul_(on * (-lr / bc1));   // (N)
+        theta.addcmul_(m, stepSize, value: 1);
     }
 
     /// <summary>The moments and step count, for checkpoints.</summary>

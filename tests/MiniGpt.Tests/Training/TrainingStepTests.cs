@@ -30,11 +30,13 @@ public class TrainingStepTests
         using (no_grad()) model.UniqueParameters().First(p => p.Name.Contains("ln_f")).Param[0] = float.NaN;
         var thetaBefore = flat.Data.clone();
         var mBefore = opt.State.M.clone();
+        var vBefore = opt.State.V.clone();
         step.Run(Batch, 1e-3, 1);                                         // no exception: nothing waited for the norm
         step.Run(Batch, 1e-3, 2);
         Assert.True(flat.Data.isnan().sum().item<long>() == 1, "only the poisoned value is NaN: no update was applied");
         Assert.True(flat.Data.nan_to_num().equal(thetaBefore.nan_to_num()).all().item<bool>());
         Assert.True(opt.State.M.equal(mBefore).all().item<bool>());
+        Assert.True(opt.State.V.equal(vBefore).all().item<bool>());
         var ex = Assert.Throws<TrainingDivergedException>(step.ThrowIfDiverged);
         Assert.Equal(1, ex.Step);                                         // the first refused step
     }
