@@ -129,7 +129,13 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>One optimizer step on the next training batches; returns (mean loss, ‖g‖).</summary>
-    public (Tensor Loss, Tensor GradNorm) Step(double lr) => trainable.Step.Run(data.Train.Next, lr, iter);
+    public (Tensor Loss, Tensor GradNorm) Step(double lr)
+    {
+        // TorchSharp can neither read nor restore a CUDA generator, so a checkpoint cannot hold its state.
+        // Seeding it from (seed, step) instead gives a resumed GPU run the dropout masks of an uninterrupted one.
+        if (Device.type == DeviceType.CUDA) cuda.manual_seed(unchecked(Config.Seed * 1_000_003 + iter));
+        return trainable.Step.Run(data.Train.Next, lr, iter);
+    }
 
     EvalRecord Evaluate(double lr, Stopwatch clock, RunLog log, IProgress<TrainProgress>? progress)
     {

@@ -32,28 +32,37 @@ public sealed class TrainingStep(Gpt model, FlatParameters flat, AdamW optimizer
     public (Tensor Loss, Tensor GradNorm) Run(Func<(Tensor X, Tensor Y)> nextBatch, double lr, int step)
     {
         flat.ZeroGrad();
-        var lossSum = zeros(1, device: device);
+        Tensor? lossSum = null;                                                   // ()
         for (int micro = 0; micro < accumulationSteps; micro++)
         {
             using var scope = NewDisposeScope();
             var (x, y) = nextBatch();
-            var loss = model.Loss(model.call(x.to(device)), y.to(device)) / accumulationSteps;
+            var loss = model.Loss(model.call(ToDevice(x)), ToDevice(y));
+            if (accumulationSteps > 1) loss = loss / accumulationSteps;
             loss.backward();
-            lossSum.add_(loss.detach());
+            lossSum = lossSum is null ? loss.detach().MoveToOuterDisposeScope() : lossSum.add_(loss.detach());
         }
         var norm = gradClip > 0 ? flat.ClipGradNorm(gradClip) : flat.Grad.norm();
         if (checkEachStep && !DeferCheck)
         {
             if (!float.IsFinite(norm.item<float>()))
-                throw new TrainingDivergedException(step, float.IsFinite(lossSum.item<float>()) ? "the gradient" : "the loss");
+                throw new TrainingDivergedException(step, float.IsFinite(lossSum!.item<float>()) ? "the gradient" : "the loss");
             optimizer.StepWith(lr);
         }
         else
         {
-            using var finite = norm.isfinite() & lossSum.squeeze().isfinite();                  // () bool, on the device
+            using var finite = norm.isfinite() & lossSum!.isfinite();                           // () bool, on the device
             using (no_grad()) firstBadStep.masked_fill_(finite.logical_not() & firstBadStep.lt(0), step);
             optimizer.StepWith(lr, finite);
         }
-        return (lossSum.squeeze(), norm);
+        return (lossSum!, norm);
     }
+
+    /// <summary>
+    /// A synchronous copy to a GPU waits for every queued kernel first. From page-locked memory the copy can
+    /// instead join the queue, as nanoGPT's <c>pin_memory().to(non_blocking=True)</c> does.
+    /// </summary>
+    Tensor ToDevice(Tensor t) => device.type == DeviceType.CUDA && t.device_type == DeviceType.CPU
+        ? t.pin_memory().to(device, non_blocking: true)
+        : t.to(device);
 }
