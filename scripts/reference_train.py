@@ -3,8 +3,9 @@
 
 It reads the same JSON config as `minigpt train` (model shape, batch, schedule, AdamW groups, clipping,
 dropout) and uses the same data split and nanoGPT's batch sampling, with the independent model in
-reference_gpt.py (learned positions, as nanoGPT). It prints one JSON line: the median ms/iter after warm-up,
-the total seconds, and the train/val loss at the end (and every --eval_interval, if given).
+reference_gpt.py (learned positions, as nanoGPT). It prints one JSON line: the median ms/iter after warm-up
+(per window of --sync_every steps), the total seconds, and the train/val loss at the end (and every
+--eval_interval, if given).
 
 CPU, with Debian's PyTorch and OpenBLAS (Debian's build links the slow reference BLAS otherwise):
     apt-get install python3-torch libopenblas0-openmp
@@ -40,6 +41,8 @@ def main():
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--seed", type=int, default=1337)
+    ap.add_argument("--sync_every", type=int, default=1,
+                    help="steps per timed window; the host waits for the device once per window, as minigpt bench --sync-every")
     a = ap.parse_args()
     c = json.load(open(a.config))
     max_iters = a.max_iters if a.max_iters is not None else c["max_iters"]
@@ -94,6 +97,8 @@ def main():
         ix = torch.randint(len(d) - T, (B,))
         x = torch.stack([d[i:i + T] for i in ix])
         y = torch.stack([d[i + 1:i + 1 + T] for i in ix])
+        if dev.type == "cuda":   # as nanoGPT: page-locked, so the copy joins the queue instead of waiting for it
+            x, y = x.pin_memory(), y.pin_memory()
         return x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
 
     def get_lr(it):
@@ -120,13 +125,16 @@ def main():
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    times, evals = [], []
+    times, evals = [], []   # times: ms per step, one entry per window of --sync_every steps
     start = time.time()
+    t0, in_window = None, 0
     for it in range(max_iters):
         if a.eval_interval and it % a.eval_interval == 0:
             evals.append({"step": it, **estimate()})
-        sync()
-        t0 = time.perf_counter()
+            t0, in_window = None, 0   # a window never spans an evaluation
+        if t0 is None:
+            sync()
+            t0 = time.perf_counter()
         for g in opt.param_groups:
             g["lr"] = get_lr(it)
         x, y = get_batch("train")
@@ -136,15 +144,18 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params.values(), c.get("grad_clip", 1.0))
         opt.step()
-        sync()
-        times.append((time.perf_counter() - t0) * 1000)
+        in_window += 1
+        if in_window == a.sync_every:
+            sync()
+            times.append((time.perf_counter() - t0) * 1000 / in_window)
+            t0, in_window = None, 0
     total = time.time() - start
     final = estimate()
     evals.append({"step": max_iters, **final})
-    warm = times[min(50, len(times) // 2):] or times
+    warm = times[min(50 // a.sync_every, len(times) // 2):] or times   # past the first ~50 steps
     print(json.dumps({"impl": "pytorch" + ("-compile" if a.compile else "-eager"), "torch": torch.__version__,
                       "device": str(dev), "dtype": a.dtype, "sdpa": sdpa, "threads": torch.get_num_threads(),
-                      "iters": max_iters, "ms_per_iter_median": round(statistics.median(warm), 2),
+                      "iters": max_iters, "sync_every": a.sync_every, "ms_per_iter_median": round(statistics.median(warm), 2),
                       "total_s": round(total, 1), "train_loss": final["train"], "val_loss": final["val"],
                       "evals": evals}))
 

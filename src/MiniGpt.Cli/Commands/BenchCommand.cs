@@ -15,10 +15,11 @@ public static class BenchCommand
         var device = new Option<string?>("--device") { Description = "cpu | cuda (default: the config's)" };
         var dtype = new Option<string?>("--dtype") { Description = "float32 | bfloat16 (default: the config's)" };
         var peak = new Option<double?>("--peak-flops") { Description = "the device's peak FLOP/s for mfu (default: the config's peak_flops; H100 dense bf16 is 989e12)" };
+        var syncEvery = new Option<int>("--sync-every") { Description = "steps per timed window; the host waits for the device once per window (1 times each step alone)", DefaultValueFactory = _ => 1 };
         var vocab = new Option<int>("--vocab-size") { Description = "vocabulary of the random batches", DefaultValueFactory = _ => 65 };
         var cmd = new Command("bench", "Time training steps on random batches and print JSON: ms_per_iter (median), tokens_per_sec, mfu, parameters, memory.")
         {
-            config, iters, warmup, device, dtype, peak, vocab,
+            config, iters, warmup, syncEvery, device, dtype, peak, vocab,
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
@@ -29,13 +30,13 @@ public static class BenchCommand
             TrainConfig c;
             try { c = TrainConfigBinder.Load(r.GetValue(config), overrides); }
             catch (ConfigException e) { throw new ArgumentException(e.Message, e); }
-            var result = StepBenchmark.Run(c, r.GetValue(vocab), r.GetValue(iters), r.GetValue(warmup));
+            var result = StepBenchmark.Run(c, r.GetValue(vocab), r.GetValue(iters), r.GetValue(warmup), r.GetValue(syncEvery));
             var (memory, source) = result.Device == "cuda" ? (GpuMemoryUsedBytes(), "nvidia-smi memory.used") : (PeakRssBytes(), "peak RSS (VmHWM)");
             var json = new Dictionary<string, object?>
             {
                 ["config"] = r.GetValue(config), ["device"] = result.Device, ["dtype"] = result.Dtype, ["parameters"] = result.Parameters,
                 ["batch_size"] = c.BatchSize, ["block_size"] = c.BlockSize, ["gradient_accumulation_steps"] = c.GradientAccumulationSteps,
-                ["iters"] = result.Iters, ["warmup"] = result.Warmup,
+                ["iters"] = result.Iters, ["warmup"] = result.Warmup, ["sync_every"] = result.SyncEvery,
                 ["ms_per_iter"] = Math.Round(result.MsPerIter, 3), ["ms_per_iter_mean"] = Math.Round(result.MsPerIterMean, 3),
                 ["tokens_per_sec"] = Math.Round(result.TokensPerSec), ["mfu"] = Math.Round(result.Mfu, 5),
                 ["peak_flops"] = result.PeakFlops, ["flops_per_token"] = result.FlopsPerToken, ["flops_formula"] = result.FlopsFormula,

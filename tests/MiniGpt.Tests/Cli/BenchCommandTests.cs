@@ -35,4 +35,25 @@ public class BenchCommandTests
         Assert.Equal(1, code);
         Assert.Contains("dtype = float8", stderr);
     }
+
+    [Fact]
+    public void Bench_TimesWindowsOfSteps_WithOneSyncEach()
+    {
+        using var dir = new TempDir();
+        var (code, stdout, stderr) = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--iters", "7", "--warmup", "0", "--sync-every", "3", "--device", "cpu");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(3, doc.RootElement.GetProperty("sync_every").GetInt32());
+        Assert.Equal(6, doc.RootElement.GetProperty("iters").GetInt32());      // two whole windows of 3
+        Assert.True(doc.RootElement.GetProperty("ms_per_iter").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void Bench_RejectsAWindowLongerThanTheRun()
+    {
+        using var dir = new TempDir();
+        var (code, _, stderr) = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--iters", "4", "--sync-every", "5");
+        Assert.Equal(1, code);
+        Assert.Contains("sync-every must be in [1, iters = 4], got 5", stderr);
+    }
 }
