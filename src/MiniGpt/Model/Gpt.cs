@@ -72,7 +72,19 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     public void UseComputeDtype(ScalarType? dtype)
     {
         ComputeDtype = dtype;
-        foreach (var m in modules().OfType<Linear>()) m.ComputeDtype = dtype;
+        foreach (var m in modules().OfType<Linear>()) (m.ComputeDtype, m.ComputeWeight) = (dtype, null);
+        wte.ComputeWeight = null;
+    }
+
+    /// <summary>
+    /// Under mixed precision, hands each matrix product its weight already in the compute dtype
+    /// (<paramref name="copyOf"/> gives it for a parameter, or null to keep casting that one).
+    /// </summary>
+    public void UseComputeWeights(Func<Parameter, Tensor?> copyOf)
+    {
+        if (ComputeDtype is null) throw new InvalidOperationException("compute weights need a compute dtype; call UseComputeDtype first");
+        foreach (var m in modules().OfType<Linear>()) m.ComputeWeight = copyOf(m.weight);
+        wte.ComputeWeight = copyOf(wte.weight);
     }
 
     public ScalarType? ComputeDtype { get; private set; }

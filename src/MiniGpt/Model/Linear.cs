@@ -26,11 +26,17 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
 
     public ScalarType? ComputeDtype { get; set; }
 
+    /// <summary>
+    /// Optional: W already in <see cref="ComputeDtype"/>, kept equal to cast(W) by its owner, so a forward
+    /// need not cast W again. Its gradient goes to the owner, which adds it into W's.
+    /// </summary>
+    public Tensor? ComputeWeight { get; set; }
+
     public override Tensor forward(Tensor x)   // x: (..., d_in)
     {
         if (ComputeDtype is { } cd && (x.dtype != cd || weight.dtype != cd))
         {
-            var yc = matmul(x.to(cd), weight.to(cd).t());          // (..., d_out) in cd
+            var yc = matmul(x.to(cd), (ComputeWeight ?? weight.to(cd)).t());   // (..., d_out) in cd
             return bias is null ? yc : yc + bias.to(cd);           // (..., d_out)
         }
         var y = matmul(x, weight.t());          // (..., d_out)

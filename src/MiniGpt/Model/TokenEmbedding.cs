@@ -22,8 +22,11 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
         => weight.index_select(0, idx.flatten())    // (B*T, C)
                  .view([.. idx.shape, weight.shape[1]]);  // (B, T, C)
 
+    /// <summary>Optional: E already in the compute dtype, as <see cref="Linear.ComputeWeight"/>.</summary>
+    public Tensor? ComputeWeight { get; set; }
+
     /// <summary>The tied output head: <c>logits = h Eᵀ</c>.</summary>
     public Tensor Unembed(Tensor h, ScalarType? computeDtype = null)
-        => computeDtype is { } cd ? matmul(h.to(cd), weight.to(cd).t())   // (B, T, V) in cd
-                                  : matmul(h, weight.t());                 // (B, T, V)
+        => computeDtype is { } cd ? matmul(h.to(cd), (ComputeWeight ?? weight.to(cd)).t())   // (B, T, V) in cd
+                                  : matmul(h, weight.t());                                    // (B, T, V)
 }

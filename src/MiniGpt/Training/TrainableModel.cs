@@ -22,15 +22,24 @@ public sealed class TrainableModel : IDisposable
         if (Device.type == DeviceType.CUDA) torch.backends.cuda.matmul.allow_tf32 = true;   // fp32 matmuls ~2× faster
         Model = new Gpt(c.ToGptConfig(vocabSize), c.Seed);
         Model.to(Device);
-        if (c.Dtype == "bfloat16") Model.UseComputeDtype(ScalarType.BFloat16);
         Model.train();
         Flat = new FlatParameters(Model.UniqueParameters());   // after .to(): the buffer lives on the device
+        if (c.Dtype == "bfloat16")
+        {
+            Model.UseComputeDtype(ScalarType.BFloat16);
+            ComputeCopy = new ComputeCopy(Flat, ScalarType.BFloat16);
+            Model.UseComputeWeights(ComputeCopy.ViewOf);
+        }
         Optimizer = new AdamW(Flat, c.Beta1, c.Beta2, 1e-8, c.WeightDecay);
-        Step = new TrainingStep(Model, Flat, Optimizer, c.GradientAccumulationSteps, c.GradClip, Device);
+        Step = new TrainingStep(Model, Flat, Optimizer, c.GradientAccumulationSteps, c.GradClip, Device, ComputeCopy);
     }
+
+    /// <summary>Under bfloat16, the weights the matrix products read; refresh it after loading weights.</summary>
+    public ComputeCopy? ComputeCopy { get; }
 
     public void Dispose()
     {
+        ComputeCopy?.Dispose();
         Optimizer.Dispose();
         Flat.Dispose();
         Model.Dispose();

@@ -208,6 +208,7 @@ public sealed class Trainer : IDisposable
         if (mismatches.Count > 0)
             throw new InvalidDataException($"cannot resume from {LastPath}: " + string.Join("; ", mismatches));
         Checkpoint.CopyWeightsInto(s, Model, LastPath);
+        trainable.ComputeCopy?.Refresh();
         trainable.Optimizer.LoadState(s.Tensors["optim/m"].to(Device), s.Tensors["optim/v"].to(Device), s.OptimizerStep);
         using (var rng = tensor(s.TorchRngState, ScalarType.Byte)) random.set_rng_state(rng);
         data.Train.State = s.TrainSamplerState;

@@ -11,7 +11,9 @@ namespace MiniGpt.Training;
 /// waiting for the norm would stall the launch queue every step, so the update is discarded on the device,
 /// the first bad step is remembered there, and <see cref="ThrowIfDiverged"/> reads it at log and eval points.
 /// </summary>
-public sealed class TrainingStep(Gpt model, FlatParameters flat, AdamW optimizer, int accumulationSteps, double gradClip, Device device)
+/// <param name="computeCopy">Under mixed precision, the low-precision weights the model reads, if it reads them from one.</param>
+public sealed class TrainingStep(Gpt model, FlatParameters flat, AdamW optimizer, int accumulationSteps, double gradClip, Device device,
+    ComputeCopy? computeCopy = null)
 {
     readonly bool checkEachStep = device.type == DeviceType.CPU;
     readonly Tensor firstBadStep = full(1, -1L, dtype: ScalarType.Int64, device: device);   // (1), −1 while every step was finite
@@ -40,6 +42,7 @@ public sealed class TrainingStep(Gpt model, FlatParameters flat, AdamW optimizer
             var loss = model.Loss(model.call(ToDevice(x)), ToDevice(y));
             if (accumulationSteps > 1) loss = loss / accumulationSteps;
             loss.backward();
+            computeCopy?.FlushGrad();
             lossSum = lossSum is null ? loss.detach().MoveToOuterDisposeScope() : lossSum.add_(loss.detach());
         }
         var norm = gradClip > 0 ? flat.ClipGradNorm(gradClip) : flat.Grad.norm();
@@ -55,6 +58,7 @@ public sealed class TrainingStep(Gpt model, FlatParameters flat, AdamW optimizer
             using (no_grad()) firstBadStep.masked_fill_(finite.logical_not() & firstBadStep.lt(0), step);
             optimizer.StepWith(lr, finite);
         }
+        computeCopy?.Refresh();
         return (lossSum!, norm);
     }
 

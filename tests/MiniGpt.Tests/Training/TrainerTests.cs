@@ -27,15 +27,16 @@ public class TrainerTests
     }
 
     [Theory]
-    [InlineData(0.0)]
-    [InlineData(0.2)]   // dropout draws from torch's generator, whose state the checkpoint carries
-    public void Resume_IsBitExact(double dropout)
+    [InlineData(0.0, "float32")]
+    [InlineData(0.2, "float32")]    // dropout draws from torch's generator, whose state the checkpoint carries
+    [InlineData(0.0, "bfloat16")]   // the bf16 weight copy is refreshed from the loaded weights
+    public void Resume_IsBitExact(double dropout, string dtype)
     {
         using var dir = new TempDir();
-        var whole = Train(TinyRun.Config(dir, "whole") with { Dropout = dropout, MaxIters = 20, EvalInterval = 7 });
-        var first = Train(TinyRun.Config(dir, "split") with { Dropout = dropout, MaxIters = 10, EvalInterval = 7 });
+        var whole = Train(TinyRun.Config(dir, "whole") with { Dropout = dropout, Dtype = dtype, MaxIters = 20, EvalInterval = 7 });
+        var first = Train(TinyRun.Config(dir, "split") with { Dropout = dropout, Dtype = dtype, MaxIters = 10, EvalInterval = 7 });
         // Everything from the first half is disposed; the second half starts from last.ckpt in new objects.
-        var second = Train(TinyRun.Config(dir, "split") with { Dropout = dropout, MaxIters = 20, EvalInterval = 7, InitFrom = "resume" });
+        var second = Train(TinyRun.Config(dir, "split") with { Dropout = dropout, Dtype = dtype, MaxIters = 20, EvalInterval = 7, InitFrom = "resume" });
         Assert.Equal(whole.StepLosses, first.StepLosses.Concat(second.StepLosses));
         Assert.Equal(whole.Evals.Last().ValLoss, second.Evals.Last().ValLoss);
     }
