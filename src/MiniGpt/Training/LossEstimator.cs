@@ -12,7 +12,7 @@ public static class LossEstimator
     {
         bool wasTraining = model.training;
         model.eval();
-        double sum = 0;
+        using var sum = zeros(1, dtype: float64, device: device);   // (1), summed on the device: one host sync in all
         try
         {
             using var _ = no_grad();
@@ -21,13 +21,13 @@ public static class LossEstimator
                 // One scope per batch: a single scope around the loop keeps every batch's activations alive.
                 using var scope = NewDisposeScope();
                 var (x, y) = batches.Next();
-                sum += model.Loss(model.call(x.to(device)), y.to(device)).item<float>();
+                sum.add_(model.Loss(model.call(HostToDevice.Copy(x, device)), HostToDevice.Copy(y, device)).to(float64));
             }
         }
         finally
         {
             if (wasTraining) model.train();
         }
-        return sum / iters;
+        return sum.item<double>() / iters;
     }
 }

@@ -39,7 +39,7 @@ public sealed class TrainingStep(Gpt model, FlatParameters flat, AdamW optimizer
         {
             using var scope = NewDisposeScope();
             var (x, y) = nextBatch();
-            var loss = model.Loss(model.call(ToDevice(x)), ToDevice(y));
+            var loss = model.Loss(model.call(HostToDevice.Copy(x, device)), HostToDevice.Copy(y, device));
             if (accumulationSteps > 1) loss = loss / accumulationSteps;
             loss.backward();
             computeCopy?.FlushGrad();
@@ -61,12 +61,4 @@ public sealed class TrainingStep(Gpt model, FlatParameters flat, AdamW optimizer
         computeCopy?.Refresh();
         return (lossSum!, norm);
     }
-
-    /// <summary>
-    /// A synchronous copy to a GPU waits for every queued kernel first. From page-locked memory the copy can
-    /// instead join the queue, as nanoGPT's <c>pin_memory().to(non_blocking=True)</c> does.
-    /// </summary>
-    Tensor ToDevice(Tensor t) => device.type == DeviceType.CUDA && t.device_type == DeviceType.CPU
-        ? t.pin_memory().to(device, non_blocking: true)
-        : t.to(device);
 }
