@@ -1,4 +1,5 @@
 using MiniGpt.Model;
+using MiniGpt.Tests.TestSupport;
 using MiniGpt.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,18 +8,10 @@ namespace MiniGpt.Tests.Training;
 
 public class ComputeCopyTests
 {
-    static GptConfig Config => new(VocabSize: 11, BlockSize: 16, NLayer: 2, NHead: 2, NEmbd: 32);
-
-    static (Tensor X, Tensor Y) Batch(long seed)
-    {
-        using var g = new Generator((ulong)seed);
-        return (randint(11, [4, 16], generator: g), randint(11, [4, 16], generator: g));
-    }
-
     /// <summary>A bf16 model whose layers cast their weights (copy: false) or read one ComputeCopy (copy: true).</summary>
     sealed class Setup : IDisposable
     {
-        public readonly Gpt Model = new(Config, seed: 5);
+        public readonly Gpt Model = new(SmallGpt.Config, seed: 5);
         public readonly FlatParameters Flat;
         public readonly AdamW Opt;
         public readonly ComputeCopy? Copy;
@@ -50,8 +43,8 @@ public class ComputeCopyTests
         for (int i = 0; i < 3; i++)
         {
             long seed = 10 + i;
-            var (lossCast, normCast) = cast.Step.Run(() => Batch(seed), 1e-2, i);
-            var (lossCopy, normCopy) = copy.Step.Run(() => Batch(seed), 1e-2, i);
+            var (lossCast, normCast) = cast.Step.Run(() => SmallGpt.Batch(seed), 1e-2, i);
+            var (lossCopy, normCopy) = copy.Step.Run(() => SmallGpt.Batch(seed), 1e-2, i);
             Assert.Equal(lossCast.item<float>(), lossCopy.item<float>());   // step 2 and 3 also prove the refresh after each update
             Assert.Equal(normCast.item<float>(), normCopy.item<float>());
             Assert.True(cast.Flat.Data.equal(copy.Flat.Data).all().item<bool>(), $"weights differ by {MaxAbs(cast.Flat.Data, copy.Flat.Data)} after step {i}");
@@ -67,7 +60,7 @@ public class ComputeCopyTests
         using var cast = new Setup(copy: false, accumulation: 2);
         using var copy = new Setup(copy: true, accumulation: 2);
         int calls = 0;
-        (Tensor, Tensor) Next() => Batch(20 + calls++ % 2);
+        (Tensor, Tensor) Next() => SmallGpt.Batch(20 + calls++ % 2);
         cast.Step.Run(Next, 1e-2, 0);
         copy.Step.Run(Next, 1e-2, 0);
         var scale = cast.Flat.Data.abs().max().item<float>();
@@ -95,12 +88,12 @@ public class ComputeCopyTests
     public void Refresh_PicksUpWeightsLoadedIntoTheFlatBuffer()
     {
         using var s = new Setup(copy: true, accumulation: 1);
-        var (x, _) = Batch(30);
+        var (x, _) = SmallGpt.Batch(30);
         using (no_grad()) s.Flat.Data.mul_(0.5);                                   // as a checkpoint load would
         var stale = s.Model.call(x).detach();
         s.Copy!.Refresh();
         var fresh = s.Model.call(x).detach();
-        using var reference = new Gpt(Config, seed: 5);
+        using var reference = new Gpt(SmallGpt.Config, seed: 5);
         reference.UseComputeDtype(ScalarType.BFloat16);
         using (no_grad()) foreach (var (_, p) in reference.UniqueParameters()) p.mul_(0.5);
         var expected = reference.call(x).detach();

@@ -8,14 +8,6 @@ namespace MiniGpt.Tests.Training;
 
 public class MixedPrecisionTests
 {
-    static GptConfig Config => new(VocabSize: 11, BlockSize: 16, NLayer: 2, NHead: 2, NEmbd: 32);
-
-    static (Tensor X, Tensor Y) Batch(long seed)
-    {
-        using var g = new Generator((ulong)seed);
-        return (randint(11, [4, 16], generator: g), randint(11, [4, 16], generator: g));
-    }
-
     [Fact]
     public void Bfloat16_Trains_LossFalls()
     {
@@ -29,11 +21,11 @@ public class MixedPrecisionTests
     [Fact]
     public void MasterWeightsAndOptimizerState_StayFloat32()
     {
-        var model = new Gpt(Config, seed: 1);
+        var model = new Gpt(SmallGpt.Config, seed: 1);
         model.UseComputeDtype(ScalarType.BFloat16);
         using var flat = new FlatParameters(model.UniqueParameters());
         using var opt = new AdamW(flat);
-        var (x, y) = Batch(2);
+        var (x, y) = SmallGpt.Batch(2);
         var logits = model.call(x);
         Assert.Equal(ScalarType.BFloat16, logits.dtype);              // the products ran in bf16
         var loss = model.Loss(logits, y);
@@ -49,12 +41,12 @@ public class MixedPrecisionTests
     [Fact]
     public void OneBfloat16Step_DiffersFromFloat32_OnlyWithinBfloat16Tolerance()
     {
-        var f32 = new Gpt(Config, seed: 3);
-        var bf16 = new Gpt(Config, seed: 3);
+        var f32 = new Gpt(SmallGpt.Config, seed: 3);
+        var bf16 = new Gpt(SmallGpt.Config, seed: 3);
         bf16.UseComputeDtype(ScalarType.BFloat16);
         using var flat32 = new FlatParameters(f32.UniqueParameters());
         using var flat16 = new FlatParameters(bf16.UniqueParameters());
-        var (x, y) = Batch(4);
+        var (x, y) = SmallGpt.Batch(4);
         var l32 = f32.Loss(f32.call(x), y);
         var l16 = bf16.Loss(bf16.call(x), y);
         l32.backward();
