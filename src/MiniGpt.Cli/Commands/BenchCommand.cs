@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using MiniGpt.Config;
 using MiniGpt.Training;
 
 namespace MiniGpt.Cli.Commands;
@@ -12,24 +13,25 @@ public static class BenchCommand
         var config = new Option<string>("--config") { Description = "the config whose model and batch to time", DefaultValueFactory = _ => TrainCommand.DefaultConfig };
         var iters = new Option<int>("--iters") { Description = "timed steps", DefaultValueFactory = _ => 50 };
         var warmup = new Option<int>("--warmup") { Description = "untimed steps first", DefaultValueFactory = _ => 10 };
-        var device = new Option<string?>("--device") { Description = "cpu | cuda (default: the config's)" };
-        var dtype = new Option<string?>("--dtype") { Description = "float32 | bfloat16 (default: the config's)" };
+        var device = new ChoiceOption<DeviceKind>("--device", "where to run (default: the config's device)");
+        var dtype = new ChoiceOption<Precision>("--dtype", "the matrix products' precision (default: the config's dtype)");
         var peak = new Option<double?>("--peak-flops") { Description = "the device's peak FLOP/s for mfu (default: the config's peak_flops; H100 dense bf16 is 989e12)" };
         var syncEvery = new Option<int>("--sync-every") { Description = "steps per timed window; the host waits for the device once per window (1 times each step alone)", DefaultValueFactory = _ => 1 };
         var vocab = new Option<int>("--vocab-size") { Description = "vocabulary of the random batches", DefaultValueFactory = _ => 65 };
         var cmd = new Command("bench", "Time training steps on random batches and print JSON: ms_per_iter (median), tokens_per_sec, mfu, parameters, memory.")
         {
-            config, iters, warmup, syncEvery, device, dtype, peak, vocab,
+            config, iters, warmup, syncEvery, device.Option, dtype.Option, peak, vocab,
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
-            var overrides = new List<KeyValuePair<string, string>>();
-            if (r.GetValue(device) is { } d) overrides.Add(new("device", d));
-            if (r.GetValue(dtype) is { } t) overrides.Add(new("dtype", t));
-            if (r.GetValue(peak) is { } p) overrides.Add(new("peak_flops", p.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
-            TrainConfig c;
-            try { c = TrainConfigBinder.Load(r.GetValue(config), overrides); }
-            catch (ConfigException e) { throw new ArgumentException(e.Message, e); }
+            var file = TrainConfig.Schema.Load(r.GetValue(config), []);
+            // The flags' values are validated on their own, so that a problem names the flag, not the file.
+            var c = TrainConfig.Schema.Validated(file with
+            {
+                Device = device.Find(r) ?? file.Device,
+                Dtype = dtype.Find(r) ?? file.Dtype,
+                PeakFlops = r.GetValue(peak) ?? file.PeakFlops,
+            });
             var result = StepBenchmark.Run(c, r.GetValue(vocab), r.GetValue(iters), r.GetValue(warmup), r.GetValue(syncEvery));
             var (memory, source) = result.Device == "cuda" ? (GpuMemoryUsedBytes(), "nvidia-smi memory.used") : (PeakRssBytes(), "peak RSS (VmHWM)");
             var json = new Dictionary<string, object?>
@@ -44,7 +46,7 @@ public static class BenchCommand
             };
             Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
-        }));
+        }, KeySpelling.Flags));
         return cmd;
     }
 

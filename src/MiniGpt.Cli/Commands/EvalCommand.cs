@@ -1,5 +1,8 @@
 using System.CommandLine;
-using MiniGpt.Generation;
+using MiniGpt.Checkpoints;
+using MiniGpt.Config;
+using MiniGpt.Data;
+using MiniGpt.Training;
 
 namespace MiniGpt.Cli.Commands;
 
@@ -8,28 +11,29 @@ public static class EvalCommand
     public static Command Build()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "a run's out dir (its best.ckpt, else last.ckpt) or a .ckpt file", Required = true };
-        var split = new Option<string>("--split") { Description = "val | train: batches from the run's token cache", DefaultValueFactory = _ => "val" };
+        var split = new ChoiceOption<Split>("--split", "which split of the run's token cache to draw batches from", Split.Val);
         var text = new Option<string?>("--text") { Description = "evaluate on a text file instead, tokenized with the checkpoint's tokenizer" };
-        var batches = new Option<int>("--batches") { Description = "batches to average over a split (default: the run's eval_iters)" };
+        var batches = new Option<int?>("--batches") { Description = "batches to average over a split (default: the run's eval_iters)" };
         var dataDir = new Option<string?>("--data-dir") { Description = "the token cache, if not where the run's config says" };
-        var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
+        var device = new ChoiceOption<DeviceKind>("--device", "where to run", DeviceKind.Auto);
         var cmd = new Command("eval", "Report loss, perplexity and bits per character (or byte) of a checkpoint.")
         {
-            checkpoint, split, text, batches, dataDir, device,
+            checkpoint, split.Option, text, batches, dataDir, device.Option,
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
-            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, r.GetValue(device)!);
+            if (r.GetValue(batches) is < 1 and var b) throw new ConfigException("batches", b, "must be ≥ 1");
+            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r));
             var report = r.GetValue(text) is { } path
                 ? Evaluation.OnText(m, path)
-                : Evaluation.OnSplit(m, r.GetValue(split)!, r.GetValue(batches) is > 0 and var b ? b : m.Config.EvalIters, r.GetValue(dataDir));
+                : Evaluation.OnSplit(m, split.Get(r), r.GetValue(batches) ?? m.Config.EvalIters, r.GetValue(dataDir));
             Console.WriteLine($"checkpoint  {m.Path} (step {m.Step})");
             Console.WriteLine($"data        {report.Source}, {report.Tokens:N0} predicted tokens");
             Console.WriteLine($"loss        {report.Loss:F4} nats/token");
             Console.WriteLine($"perplexity  {report.Perplexity:F3}");
             Console.WriteLine($"bits/{report.Unit,-5} {report.BitsPerUnit:F4}");
             return 0;
-        }));
+        }, KeySpelling.Flags));
         return cmd;
     }
 }

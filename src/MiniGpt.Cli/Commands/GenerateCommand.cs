@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
+using MiniGpt.Checkpoints;
+using MiniGpt.Config;
 using MiniGpt.Generation;
 using TorchSharp;
 
@@ -19,23 +21,23 @@ public static class GenerateCommand
         var samples = new Option<int>("--num-samples") { Description = "independent samples to print", DefaultValueFactory = _ => 1 };
         var seed = new Option<long>("--seed") { Description = "the same seed gives the same text", DefaultValueFactory = _ => 1337 };
         var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context for every token" };
-        var device = new Option<string>("--device") { Description = "auto | cpu | cuda", DefaultValueFactory = _ => "auto" };
+        var device = new ChoiceOption<DeviceKind>("--device", "where to run", DeviceKind.Auto);
         var cmd = new Command("generate", "Stream text from a trained checkpoint.")
         {
-            checkpoint, prompt, promptFile, maxNew, temperature, topK, topP, samples, seed, noCache, device,
+            checkpoint, prompt, promptFile, maxNew, temperature, topK, topP, samples, seed, noCache, device.Option,
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             var options = new SamplingOptions(r.GetValue(temperature), r.GetValue(topK), r.GetValue(topP));
             var problems = options.Problems().ToList();
-            if (r.GetValue(maxNew) < 0) problems.Add($"max-new-tokens = {r.GetValue(maxNew)}: must be ≥ 0");
-            if (r.GetValue(samples) < 1) problems.Add($"num-samples = {r.GetValue(samples)}: must be ≥ 1");
-            if (r.GetValue(prompt) is not null && r.GetValue(promptFile) is not null) problems.Add("give --prompt or --prompt-file, not both");
-            if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
+            if (r.GetValue(maxNew) < 0) problems.Add(new("max_new_tokens", ConfigProblem.Show(r.GetValue(maxNew)), "must be ≥ 0"));
+            if (r.GetValue(samples) < 1) problems.Add(new("num_samples", ConfigProblem.Show(r.GetValue(samples)), "must be ≥ 1"));
+            if (r.GetValue(prompt) is not null && r.GetValue(promptFile) is not null) problems.Add(new("prompt_file", null, "give --prompt or --prompt-file, not both"));
+            if (problems.Count > 0) throw new ConfigException(problems);
             var text = r.GetValue(promptFile) is { } pf
-                ? (File.Exists(pf) ? File.ReadAllText(pf) : throw new FileNotFoundException($"prompt file {pf} not found", pf))
+                ? (File.Exists(pf) ? File.ReadAllText(pf) : throw new DataException(pf, $"prompt file {pf} not found"))
                 : r.GetValue(prompt) ?? "";
-            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, r.GetValue(device)!);
+            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r));
             var ids = m.EncodePrompt(text);   // a prompt longer than block_size: the generator keeps its last block
             var generator = new TextGenerator(m.Model, useKvCache: !r.GetValue(noCache));
             using var rng = new torch.Generator((ulong)r.GetValue(seed));
@@ -61,7 +63,7 @@ public static class GenerateCommand
             }
             stdout.WriteLine();
             return 0;
-        }));
+        }, KeySpelling.Flags));
         return cmd;
     }
 }

@@ -22,13 +22,17 @@ public static class PlotCommand
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             var s = r.GetValue(smoothing);
-            if (!(s >= 0 && s < 1)) throw new ArgumentException($"smoothing = {s}: must be in [0, 1)");
+            var problems = new List<ConfigProblem>();
+            if (!(s >= 0 && s < 1)) problems.Add(new("smoothing", ConfigProblem.Show(s), "must be in [0, 1)"));
+            foreach (var (key, value) in new[] { ("width", r.GetValue(width)), ("height", r.GetValue(height)) })
+                if (value is < 16 or > 20_000) problems.Add(new(key, ConfigProblem.Show(value), "must be in [16, 20000] pixels"));
+            if (problems.Count > 0) throw new ConfigException(problems);
             var request = new PlotRequest(r.GetValue(runs)!, r.GetValue(tags)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 r.GetValue(output)!, s, r.GetValue(lr), r.GetValue(log), r.GetValue(width), r.GetValue(height));
             LossPlot.Render(request);
             Console.WriteLine($"wrote {request.Out}");
             return 0;
-        }));
+        }, KeySpelling.Flags));
         return cmd;
     }
 }

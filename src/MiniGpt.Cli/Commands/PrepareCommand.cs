@@ -9,7 +9,7 @@ public static class PrepareCommand
     public static Command Build()
     {
         var corpus = new Option<string>("--corpus") { Description = "a UTF-8 text file, or a folder of .txt files", Required = true };
-        var tokenizer = new Option<string>("--tokenizer") { Description = "char | cl100k_base | o200k_base | bpe", DefaultValueFactory = _ => "char" };
+        var tokenizer = new ChoiceOption<TokenizerKind>("--tokenizer", "the tokenizer", TokenizerKind.Char);
         var vocab = new Option<string?>("--vocab") { Description = "bpe: a GPT-2 style vocab.json" };
         var merges = new Option<string?>("--merges") { Description = "bpe: the matching merges.txt" };
         var tiktoken = new Option<string?>("--tiktoken") { Description = "bpe: a .tiktoken rank file instead of --vocab/--merges" };
@@ -19,20 +19,20 @@ public static class PrepareCommand
         var outDir = new Option<string>("--out") { Description = "the cache folder to write", Required = true };
         var cmd = new Command("prepare", "Tokenize a corpus into a token cache (train.bin, val.bin, meta.json).")
         {
-            corpus, tokenizer, vocab, merges, tiktoken, compact, valFraction, replace, outDir,
+            corpus, tokenizer.Option, vocab, merges, tiktoken, compact, valFraction, replace, outDir,
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
-            var o = new PrepareOptions(r.GetValue(corpus)!, r.GetValue(tokenizer)!, r.GetValue(outDir)!, r.GetValue(valFraction),
+            var o = new PrepareOptions(r.GetValue(corpus)!, tokenizer.Get(r), r.GetValue(outDir)!, r.GetValue(valFraction),
                 r.GetValue(compact), r.GetValue(vocab), r.GetValue(merges), r.GetValue(tiktoken), r.GetValue(replace));
             var sw = Stopwatch.StartNew();
             var meta = CorpusPreparer.Prepare(o, new ConsoleProgress());
             var seconds = sw.Elapsed.TotalSeconds;
-            Console.WriteLine($"tokenizer {meta.Tokenizer.Kind}{(meta.Tokenizer.CompactIds is null ? "" : " (compact)")}, vocab size {meta.VocabSize}");
+            Console.WriteLine($"tokenizer {Choices.Name(meta.Tokenizer.Kind)}{(meta.Tokenizer.CompactIds is null ? "" : " (compact)")}, vocab size {meta.VocabSize}");
             Console.WriteLine($"train: {meta.TrainTokens:N0} tokens, val: {meta.ValTokens:N0} tokens ({meta.BytesPerToken * 8}-bit ids)");
             Console.WriteLine($"corpus {meta.CorpusBytes / 1e6:F1} MB in {seconds:F2} s ({meta.CorpusBytes / 1e6 / Math.Max(seconds, 1e-9):F1} MB/s) → {o.OutDir}");
             return 0;
-        }));
+        }, KeySpelling.Flags));
         return cmd;
     }
 

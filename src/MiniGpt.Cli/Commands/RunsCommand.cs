@@ -13,7 +13,7 @@ public static class RunsCommand
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             var runs = RunSummary.Find(r.GetValue(dir)!);
-            if (runs.Count == 0) throw new DirectoryNotFoundException($"no runs under {r.GetValue(dir)} (a run folder holds last.ckpt, metrics.jsonl or event files)");
+            if (runs.Count == 0) throw new DataException(r.GetValue(dir)!, $"no runs under {r.GetValue(dir)} (a run folder holds last.ckpt, metrics.jsonl or event files)");
             var table = new Table().Border(TableBorder.Rounded);
             foreach (var h in new[] { "run", "last step", "best val", "at step", "tokens", "wall time", "tokenizer", "parameters" })
                 table.AddColumn(new TableColumn(h).RightAligned());
@@ -36,7 +36,7 @@ public static class RunsCommand
             if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;   // no terminal to fit: keep rows on one line
             AnsiConsole.Write(table);
             return 0;
-        }));
+        }, KeySpelling.Flags));
         return cmd;
     }
 }

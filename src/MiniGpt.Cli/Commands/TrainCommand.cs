@@ -1,6 +1,6 @@
 using System.CommandLine;
 using MiniGpt.Cli.Hosting;
-using MiniGpt.Training;
+using MiniGpt.Config;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,29 +13,24 @@ public static class TrainCommand
 
     public static Command Build()
     {
-        var config = new Option<string>("--config") { Description = $"a JSON config (default {DefaultConfig})", DefaultValueFactory = _ => DefaultConfig };
+        var config = new Option<string>("--config") { Description = "a JSON config", DefaultValueFactory = _ => DefaultConfig };
         var resume = new Option<bool>("--resume") { Description = "continue from <out_dir>/last.ckpt (same as --init_from resume)" };
-        var cmd = new Command("train", "Train a GPT on a token cache as a hosted worker. Any config key can be overridden: --max_iters 200.")
+        var cmd = new Command("train", "Train a GPT on a token cache as a hosted worker. Every config key below can be set in the config file, or overridden on the command line: --max_iters 200.")
         {
             config, resume,
         };
         cmd.TreatUnmatchedTokensAsErrors = false;   // the --key value overrides
-        cmd.SetAction(r =>
+        cmd.SetAction(r => CliErrors.Run(() =>
         {
-            TrainConfig c;
-            try
+            var overrides = Overrides.Parse(r.UnmatchedTokens);
+            if (r.GetValue(resume))
             {
-                var overrides = Overrides.Parse(r.UnmatchedTokens);
-                if (r.GetValue(resume)) overrides.Add(new("init_from", "resume"));
-                c = TrainConfigBinder.Load(r.GetValue(config), overrides);
+                if (overrides.FirstOrDefault(o => o.Key == "init_from") is { Key: not null } given && given.Value != "resume")
+                    throw new ConfigException([new ConfigProblem("init_from", $"'{given.Value}'", "conflicts with --resume")]);
+                if (!overrides.Any(o => o.Key == "init_from")) overrides.Add(new("init_from", "resume"));
             }
-            catch (Exception e) when (e is ConfigException or ArgumentException or FileNotFoundException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-            return RunHost(c);
-        });
+            return RunHost(TrainConfig.Schema.Load(r.GetValue(config), overrides));
+        }, KeySpelling.ConfigKeys));
         return cmd;
     }
 
@@ -64,13 +59,15 @@ public static class Overrides
         for (int i = 0; i < tokens.Count; i++)
         {
             var t = tokens[i];
-            if (!t.StartsWith("--") || t.Length == 2) throw new ArgumentException($"unexpected argument '{t}'; overrides look like --max_iters 200");
+            if (!t.StartsWith("--") || t.Length == 2) throw Usage($"unexpected argument '{t}'; config overrides look like --max_iters 200");
             var body = t[2..];
             int eq = body.IndexOf('=');
             if (eq >= 0) { result.Add(new(body[..eq], body[(eq + 1)..])); continue; }
-            if (i + 1 >= tokens.Count) throw new ArgumentException($"override --{body} has no value");
+            if (i + 1 >= tokens.Count) throw Usage($"override --{body} has no value");
             result.Add(new(body, tokens[++i]));
         }
         return result;
     }
+
+    static ConfigException Usage(string problem) => new([new ConfigProblem(null, null, problem)]);
 }

@@ -1,3 +1,4 @@
+using MiniGpt.Config;
 using MiniGpt.Data;
 using MiniGpt.Training;
 
@@ -19,7 +20,7 @@ public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
     {
         if (preparing) return;
         preparing = true;
-        Console.WriteLine($"preparing the token cache {config.DataDir} from {config.Corpus} ({config.Tokenizer})");
+        Console.WriteLine($"preparing the token cache {config.DataDir} from {config.Corpus} ({Choices.Name(config.Tokenizer)})");
     });
 
     sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
@@ -30,26 +31,26 @@ public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
     public void Start(Trainer t)
     {
         Console.WriteLine($"minigpt train: {t.Model.ParameterCount / 1e6:F2}M parameters, {config.NLayer} layers × {config.NHead} heads × {config.NEmbd}, " +
-                          $"block {config.BlockSize}, batch {config.BatchSize}×{config.GradientAccumulationSteps}, {t.Device.type.ToString().ToLowerInvariant()} {config.Dtype}");
+                          $"block {config.BlockSize}, batch {config.BatchSize}×{config.GradientAccumulationSteps}, {t.Device.type.ToString().ToLowerInvariant()} {Choices.Name(config.Dtype)}");
         Console.WriteLine($"data {config.DataDir} → out {config.OutDir}" + (t.Iter > 0 ? $" (resumed at step {t.Iter})" : ""));
     }
 
     public void Report(TrainProgress p)
     {
-        switch (p.Kind)
+        switch (p)
         {
-            case "step":
-                var line = $"iter {p.Iter,6}/{p.MaxIters}  loss {p.Loss:F4}  lr {p.Lr:E2}  {p.MsPerIter,7:F1} ms/iter  {p.TokensPerSec,9:N0} tok/s  ETA {p.Eta:hh\\:mm\\:ss}";
+            case StepDone s:
+                var line = $"iter {s.Iter,6}/{s.MaxIters}  loss {s.Loss:F4}  lr {s.Lr:E2}  {s.MsPerIter,7:F1} ms/iter  {s.TokensPerSec,9:N0} tok/s  ETA {s.Eta:hh\\:mm\\:ss}";
                 if (live) { Console.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 110) : 110)); statusShown = true; }
                 else Console.WriteLine(line);
                 break;
-            case "eval":
+            case EvalDone e:
                 EndStatus();
-                Console.WriteLine($"step {p.Iter}: train loss {p.Loss:F4}, val loss {p.ValLoss:F4}");
+                Console.WriteLine($"step {e.Iter}: train loss {e.TrainLoss:F4}, val loss {e.ValLoss:F4}");
                 break;
-            case "checkpoint":
+            case CheckpointSaved c:
                 EndStatus();
-                Console.WriteLine($"saved {p.Path}");
+                Console.WriteLine($"saved {c.Path}");
                 break;
         }
     }
@@ -60,7 +61,7 @@ public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
         statusShown = false;
     }
 
-    public void Finish(TrainResult r, Trainer t)
+    public void Finish(TrainResult r)
     {
         EndStatus();
         Console.WriteLine(r.Interrupted

@@ -1,3 +1,4 @@
+using MiniGpt.Config;
 using MiniGpt.Training;
 using Microsoft.Extensions.Hosting;
 
@@ -6,7 +7,7 @@ namespace MiniGpt.Cli.Hosting;
 /// <summary>The exit code the host's run ends with; a BackgroundService that fails would otherwise exit 0.</summary>
 public sealed class RunOutcome
 {
-    public int ExitCode { get; set; } = 1;
+    public int ExitCode { get; set; } = (int)Cli.ExitCode.Failed;
 }
 
 /// <summary>
@@ -19,32 +20,14 @@ public sealed class TrainingWorker(TrainConfig config, IHostApplicationLifetime 
     {
         try
         {
-            var console = new TrainConsole(config);
-            using var trainer = new Trainer(config, prepareProgress: console.PrepareProgress);
-            console.Start(trainer);
-            var result = trainer.Run(console, stoppingToken);
-            console.Finish(result, trainer);
-            outcome.ExitCode = 0;
-        }
-        catch (TrainingDivergedException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            outcome.ExitCode = 3;
-        }
-        catch (ConfigException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            outcome.ExitCode = 2;
-        }
-        catch (Exception e) when (Commands.CliErrors.IsUserError(e))
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            outcome.ExitCode = 1;
-        }
-        catch (Exception e)
-        {
-            Console.Error.WriteLine($"error: training failed: {e}");
-            outcome.ExitCode = 1;
+            outcome.ExitCode = CliErrors.Run(() =>
+            {
+                var console = new TrainConsole(config);
+                using var trainer = new Trainer(config, prepareProgress: console.PrepareProgress);
+                console.Start(trainer);
+                console.Finish(trainer.Run(console, stoppingToken));
+                return (int)ExitCode.Ok;
+            }, KeySpelling.ConfigKeys);
         }
         finally
         {

@@ -64,7 +64,7 @@ public static class LossPlot
             }
         }
         if (drawn == 0)
-            throw new InvalidDataException($"no scalars for {string.Join(", ", r.Tags)} in {string.Join(", ", r.Runs)}; " +
+            throw new DataException(r.Runs[0], $"no scalars for {string.Join(", ", r.Tags)} in {string.Join(", ", r.Runs)}; " +
                 $"tags present: {string.Join(", ", logs.SelectMany(l => l.Scalars.Keys).Distinct().Order().DefaultIfEmpty("none"))}");
         plot.Title(logs.Count == 1 ? $"{RunName(logs[0].Dir)}: loss" : "loss");
         plot.XLabel("step");

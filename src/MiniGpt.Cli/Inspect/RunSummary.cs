@@ -1,3 +1,4 @@
+using MiniGpt.Checkpoints;
 using MiniGpt.Logs;
 using MiniGpt.Training;
 
@@ -13,7 +14,7 @@ public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int
     /// <summary>DIR itself if it is a run, else each sub-folder that is one.</summary>
     public static IReadOnlyList<string> Find(string dir)
     {
-        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"folder {dir} not found");
+        if (!Directory.Exists(dir)) throw new DataException(dir, $"folder {dir} not found");
         if (IsRun(dir)) return [dir];
         return Directory.GetDirectories(dir).Where(IsRun).Order(StringComparer.Ordinal).ToList();
     }
@@ -31,7 +32,7 @@ public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int
         if (File.Exists(last))
         {
             try { ckpt = Checkpoint.Load(last); }
-            catch (Exception e) when (e is InvalidDataException or IOException or System.Text.Json.JsonException) { errors.Add(e.Message); }
+            catch (Exception e) when (e is MiniGptException or IOException) { errors.Add(e.Message); }
         }
         long? parameters = ckpt?.Tensors.Where(t => t.Key.StartsWith("model/")).Sum(t => t.Value.numel());
         if (ckpt is not null) foreach (var t in ckpt.Tensors.Values) t.Dispose();
@@ -41,7 +42,7 @@ public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int
             best?.Step,
             ckpt?.TokensSeen,
             ckpt?.ElapsedSeconds ?? evals.LastOrDefault()?.ElapsedS,
-            ckpt is null ? null : ckpt.Tokenizer.Kind + (ckpt.Tokenizer.CompactIds is null ? "" : " (compact)") + $" / {ckpt.VocabSize}",
+            ckpt is null ? null : Choices.Name(ckpt.Tokenizer.Kind) + (ckpt.Tokenizer.CompactIds is null ? "" : " (compact)") + $" / {ckpt.VocabSize}",
             parameters,
             errors.Count == 0 ? null : string.Join("; ", errors));
     }

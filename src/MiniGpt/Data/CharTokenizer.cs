@@ -23,11 +23,9 @@ public sealed class CharTokenizer : ITokenizer
         }
     }
 
-    public static CharTokenizer FromText(string text) => new(text.EnumerateRunes().Select(r => r.Value));
-
     public static CharTokenizer FromDescription(string chars) => new(chars.EnumerateRunes().Select(r => r.Value));
 
-    public string Kind => "char";
+    public TokenizerKind Kind => TokenizerKind.Char;
     public int VocabSize => chars.Length;
 
     /// <summary>The id of a scalar value, or −1 if it is not in the vocabulary.</summary>
@@ -60,12 +58,12 @@ public sealed class CharTokenizer : ITokenizer
     }
 
     public TokenizerDescription Describe()
-        => new("char", Chars: string.Concat(chars.Select(c => new Rune(c).ToString())));
+        => new(TokenizerKind.Char, Chars: string.Concat(chars.Select(c => new Rune(c).ToString())));
 }
 
 /// <summary>Text holds characters a char vocabulary lacks; the message lists them.</summary>
 public sealed class UnknownCharactersException(IReadOnlyList<string> characters)
-    : ArgumentException($"characters not in the vocabulary: {string.Join(" ", characters.Select(Show))}")
+    : MiniGptException($"characters not in the vocabulary: {string.Join(" ", characters.Select(Show))}")
 {
     public IReadOnlyList<string> Characters { get; } = characters;
 

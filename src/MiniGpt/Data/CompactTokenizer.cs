@@ -19,10 +19,9 @@ public sealed class CompactTokenizer : ITokenizer
         for (int i = 0; i < originalIds.Length; i++) compactIds[originalIds[i]] = i;
     }
 
-    public string Kind => inner.Kind;
+    public TokenizerKind Kind => inner.Kind;
     public int UnknownId => originalIds.Length;
     public int VocabSize => originalIds.Length + 1;
-    public ITokenizer Inner => inner;
 
     public int Map(int originalId) => compactIds.GetValueOrDefault(originalId, UnknownId);
 

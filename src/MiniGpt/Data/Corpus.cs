@@ -10,10 +10,10 @@ public static class Corpus
         {
             var files = Directory.EnumerateFiles(path, "*.txt", SearchOption.AllDirectories)
                 .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList();
-            if (files.Count == 0) throw new FileNotFoundException($"corpus folder {path} holds no .txt files", path);
+            if (files.Count == 0) throw new DataException(path, $"corpus folder {path} holds no .txt files");
             return files;
         }
-        throw new FileNotFoundException($"corpus {path} not found", path);
+        throw new DataException(path, $"corpus {path} not found");
     }
 
     /// <summary>The corpus bytes in chunks of at most <paramref name="chunkBytes"/>; the buffer is reused.</summary>
@@ -25,7 +25,7 @@ public static class Corpus
             FileStream stream;
             try { stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
             catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-            { throw new IOException($"cannot read corpus file {file}: {e.Message}", e); }
+            { throw new DataException(file, $"cannot read corpus file {file}: {e.Message}", e); }
             using (stream)
             {
                 int n;

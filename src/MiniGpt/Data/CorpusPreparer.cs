@@ -5,7 +5,7 @@ namespace MiniGpt.Data;
 
 public sealed record PrepareOptions(
     string Corpus,
-    string Tokenizer,
+    TokenizerKind Tokenizer,
     string OutDir,
     double ValFraction = 0.1,
     bool Compact = false,
@@ -13,7 +13,17 @@ public sealed record PrepareOptions(
     string? MergesFile = null,
     string? TiktokenFile = null,
     bool ReplaceInvalidUtf8 = false,
-    int ChunkBytes = 1 << 20);
+    int ChunkBytes = 1 << 20)
+{
+    /// <summary>Every bad value, each naming its key; empty when the options can be used.</summary>
+    public IReadOnlyList<ConfigProblem> Problems()
+    {
+        var p = new List<ConfigProblem>();
+        if (!(ValFraction > 0 && ValFraction < 1)) p.Add(new("val_fraction", ConfigProblem.Show(ValFraction), "must be in (0, 1)"));
+        if (Compact && Tokenizer == TokenizerKind.Char) p.Add(new("compact", "true", "applies to BPE tokenizers; a char vocabulary is already compact"));
+        return p;
+    }
+}
 
 /// <summary>Where a prepare run is: phase "scan" (pass 1) or "encode" (pass 2), and bytes read of the total.</summary>
 public sealed record PrepareProgress(string Phase, long BytesDone, long BytesTotal);
@@ -29,18 +39,18 @@ public static class CorpusPreparer
 {
     public static TokenCacheMeta Prepare(PrepareOptions o, IProgress<PrepareProgress>? progress = null, CancellationToken ct = default)
     {
-        if (!Tokenizers.Kinds.Contains(o.Tokenizer)) throw Tokenizers.UnknownKind(o.Tokenizer);
-        if (!(o.ValFraction > 0 && o.ValFraction < 1)) throw new ArgumentException($"val_fraction must be in (0, 1), got {o.ValFraction}");
-        if (o.Compact && o.Tokenizer == "char") throw new ArgumentException("--compact applies to BPE tokenizers; a char vocabulary is already compact");
+        if (o.Problems() is { Count: > 0 } problems) throw new ConfigException(problems);
         var files = Corpus.ResolveFiles(o.Corpus);
         // Build (and so validate) a BPE tokenizer before reading a possibly huge corpus.
-        ITokenizer? bpe = o.Tokenizer == "char" ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
+        ITokenizer? bpe = o.Tokenizer == TokenizerKind.Char ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
 
         if (Directory.Exists(o.OutDir) && Directory.EnumerateFileSystemEntries(o.OutDir).Any() && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName)))
-            throw new IOException($"{o.OutDir} is not empty and holds no token cache; choose an empty or new folder for --out");
+            throw new DataException(o.OutDir, $"{o.OutDir} is not empty and holds no token cache; a token cache needs an empty or new folder");
 
-        var scan = Scan(files, o, progress, ct);
-        if (scan.Bytes == 0) throw new InvalidDataException($"corpus {o.Corpus} is empty");
+        ScanResult scan;
+        try { scan = Scan(files, o, progress, ct); }
+        catch (InvalidUtf8Exception e) { throw InFile(e, files); }
+        if (scan.Bytes == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
         long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
         ITokenizer tokenizer = bpe ?? new CharTokenizer(scan.CharSet!);
         Directory.CreateDirectory(o.OutDir);
@@ -87,13 +97,26 @@ public static class CorpusPreparer
 
     sealed record ScanResult(long Bytes, long Chars, string Sha256, HashSet<int>? CharSet);
 
+    /// <summary>The files are decoded as one stream: turn an offset in it into a file and an offset in that file.</summary>
+    static InvalidUtf8Exception InFile(InvalidUtf8Exception e, IReadOnlyList<string> files)
+    {
+        long start = 0;
+        foreach (var file in files)
+        {
+            long length = new FileInfo(file).Length;
+            if (e.Offset < start + length) return new InvalidUtf8Exception(e.Offset - start, file);
+            start += length;
+        }
+        return new InvalidUtf8Exception(e.Offset - start + new FileInfo(files[^1]).Length, files[^1]);   // a sequence cut off by the end
+    }
+
     static ScanResult Scan(IReadOnlyList<string> files, PrepareOptions o, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
         long total = files.Sum(f => new FileInfo(f).Length), bytes = 0, chars = 0;
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var decoder = new Utf8Runes(o.ReplaceInvalidUtf8);
         var runes = new List<int>(o.ChunkBytes);
-        var seen = o.Tokenizer == "char" ? new bool[0x110000] : null;
+        var seen = o.Tokenizer == TokenizerKind.Char ? new bool[0x110000] : null;
         foreach (var chunk in Corpus.Chunks(files, o.ChunkBytes))
         {
             ct.ThrowIfCancellationRequested();

@@ -1,10 +1,22 @@
+using System.Text.Json.Serialization;
+
 namespace MiniGpt.Data;
+
+/// <summary>The tokenizers MiniGpt builds; configs, meta.json and checkpoints spell them as below.</summary>
+public enum TokenizerKind
+{
+    /// <summary>One id per character of the corpus (nanoGPT's shakespeare_char).</summary>
+    Char,
+    [JsonStringEnumMemberName("cl100k_base")] Cl100kBase,
+    [JsonStringEnumMemberName("o200k_base")] O200kBase,
+    /// <summary>A byte-level BPE from GPT-2 style vocab.json + merges.txt, or from a .tiktoken file.</summary>
+    Bpe,
+}
 
 /// <summary>Text ↔ token ids. Every tokenizer can describe itself so that a cache or checkpoint can restore it.</summary>
 public interface ITokenizer
 {
-    /// <summary>char, cl100k_base, o200k_base or bpe.</summary>
-    string Kind { get; }
+    TokenizerKind Kind { get; }
 
     /// <summary>One more than the largest id it can produce.</summary>
     int VocabSize { get; }
@@ -25,7 +37,7 @@ public interface ITokenizer
 /// <param name="Tiktoken">bpe: the contents of a .tiktoken file (instead of VocabJson + Merges).</param>
 /// <param name="CompactIds">With a compact vocabulary: the original id of each compact id; the id after the last is "unknown".</param>
 public sealed record TokenizerDescription(
-    string Kind,
+    TokenizerKind Kind,
     string? Chars = null,
     string? VocabJson = null,
     string? Merges = null,

@@ -20,12 +20,13 @@ public sealed class LibraryTokenizer : ITokenizer
         VocabSize = vocabSize;
     }
 
-    public string Kind => description.Kind;
+    public TokenizerKind Kind => description.Kind;
     public int VocabSize { get; }
 
-    public static LibraryTokenizer Tiktoken(string encoding)
+    /// <summary>cl100k_base or o200k_base, from the data packages.</summary>
+    public static LibraryTokenizer Tiktoken(TokenizerKind encoding)
     {
-        var t = TiktokenTokenizer.CreateForEncoding(encoding);
+        var t = TiktokenTokenizer.CreateForEncoding(Choices.Name(encoding));
         // The special tokens follow every rank (cl100k: 100277 ids, o200k: 200019).
         return new LibraryTokenizer(t, new TokenizerDescription(encoding), t.SpecialTokens!.Values.Max() + 1);
     }
@@ -55,9 +56,9 @@ public sealed class LibraryTokenizer : ITokenizer
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or ArgumentException or InvalidOperationException)
         {
-            throw new InvalidDataException($"cannot read the BPE files {vocabName} and {mergesName}: {e.Message}", e);
+            throw new DataException(vocabName, $"cannot read the BPE files {vocabName} and {mergesName}: {e.Message}", e);
         }
-        return new LibraryTokenizer(t, new TokenizerDescription("bpe", VocabJson: vocabJson, Merges: merges), size);
+        return new LibraryTokenizer(t, new TokenizerDescription(TokenizerKind.Bpe, VocabJson: vocabJson, Merges: merges), size);
     }
 
     const string EndOfText = "<|endoftext|>";
@@ -85,10 +86,10 @@ public sealed class LibraryTokenizer : ITokenizer
         }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
         {
-            throw new InvalidDataException($"cannot read the BPE file {name}: {e.Message}", e);
+            throw new DataException(name, $"cannot read the BPE file {name}: {e.Message}", e);
         }
-        if (maxRank < 0) throw new InvalidDataException($"the BPE file {name} holds no tokens");
-        return new LibraryTokenizer(t, new TokenizerDescription("bpe", Tiktoken: contents), maxRank + 1);
+        if (maxRank < 0) throw new DataException(name, $"the BPE file {name} holds no tokens");
+        return new LibraryTokenizer(t, new TokenizerDescription(TokenizerKind.Bpe, Tiktoken: contents), maxRank + 1);
     }
 
     static string Truncate(string s) => s.Length > 40 ? s[..40] + "…" : s;

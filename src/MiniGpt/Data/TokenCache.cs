@@ -1,5 +1,11 @@
 namespace MiniGpt.Data;
 
+/// <summary>A token cache that is missing, outdated or inconsistent: preparing it again from its corpus fixes it.</summary>
+public sealed class TokenCacheException(string dir, string message, Exception? inner = null) : DataException(dir, message, inner);
+
+/// <summary>The two parts of a token cache.</summary>
+public enum Split { Train, Val }
+
 /// <summary>An opened, validated token cache: its metadata, tokenizer and memory-mapped splits.</summary>
 public sealed class TokenCache : IDisposable
 {
@@ -13,11 +19,11 @@ public sealed class TokenCache : IDisposable
         => (Dir, Meta, Tokenizer, Train, Val) = (dir, meta, tokenizer, train, val);
 
     /// <param name="expectedTokenizer">If given, the cache must have been built with this tokenizer kind.</param>
-    public static TokenCache Open(string dir, string? expectedTokenizer = null)
+    public static TokenCache Open(string dir, TokenizerKind? expectedTokenizer = null)
     {
         var meta = TokenCacheMeta.Load(dir);
-        if (expectedTokenizer is not null && meta.Tokenizer.Kind != expectedTokenizer)
-            throw new InvalidDataException($"token cache {dir} was built with tokenizer '{meta.Tokenizer.Kind}', but '{expectedTokenizer}' was asked for; run 'minigpt prepare' again or change the tokenizer");
+        if (expectedTokenizer is { } kind && meta.Tokenizer.Kind != kind)
+            throw new TokenCacheException(dir, $"token cache {dir} was built with tokenizer {Choices.Name(meta.Tokenizer.Kind)}, but {Choices.Name(kind)} was asked for");
         var train = new TokenFileReader(Path.Combine(dir, TokenCacheMeta.TrainFile));
         var val = new TokenFileReader(Path.Combine(dir, TokenCacheMeta.ValFile));
         foreach (var (reader, expected) in new[] { (train, meta.TrainTokens), (val, meta.ValTokens) })
@@ -25,11 +31,13 @@ public sealed class TokenCache : IDisposable
             if (reader.Count != expected || reader.BytesPerToken != meta.BytesPerToken)
             {
                 train.Dispose(); val.Dispose();
-                throw new InvalidDataException($"{reader.Path}: {reader.Count} tokens of {reader.BytesPerToken} bytes, but {TokenCacheMeta.FileName} says {expected} of {meta.BytesPerToken}; the cache is inconsistent, prepare it again");
+                throw new TokenCacheException(dir, $"{reader.Path}: {reader.Count} tokens of {reader.BytesPerToken} bytes, but {TokenCacheMeta.FileName} says {expected} of {meta.BytesPerToken}; the cache is inconsistent");
             }
         }
-        return new TokenCache(dir, meta, Tokenizers.FromDescription(meta.Tokenizer), train, val);
+        return new TokenCache(dir, meta, Tokenizers.FromDescription(meta.Tokenizer, Path.Combine(dir, TokenCacheMeta.FileName)), train, val);
     }
+
+    public TokenFileReader this[Split split] => split == Split.Val ? Val : Train;
 
     public void Dispose() { Train.Dispose(); Val.Dispose(); }
 }

@@ -32,6 +32,7 @@ public sealed record TokenCacheMeta(
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
     };
 
     public void Save(string dir) => AtomicFile.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, Json));
@@ -55,14 +56,14 @@ public sealed record TokenCacheMeta(
     public static TokenCacheMeta Load(string dir)
     {
         var path = Path.Combine(dir, FileName);
-        if (!File.Exists(path)) throw new FileNotFoundException($"no token cache at {dir} ({FileName} missing); run 'minigpt prepare'", path);
+        if (!File.Exists(path)) throw new TokenCacheException(dir, $"no token cache at {dir} ({FileName} missing)");
         TokenCacheMeta? meta;
         try { meta = JsonSerializer.Deserialize<TokenCacheMeta>(File.ReadAllText(path), Json); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: damaged metadata: {e.Message}", e); }
+        catch (JsonException e) { throw new TokenCacheException(dir, $"{path}: damaged metadata: {e.Message}", e); }
         if (meta is null || meta.Tokenizer is null || meta.CorpusSha256 is null)
-            throw new InvalidDataException($"{path}: damaged metadata: required fields are missing");
+            throw new TokenCacheException(dir, $"{path}: damaged metadata: required fields are missing");
         if (meta.FormatVersion != CurrentFormat)
-            throw new InvalidDataException($"{path}: cache format {meta.FormatVersion}; this MiniGpt reads format {CurrentFormat}. Run 'minigpt prepare' again");
+            throw new TokenCacheException(dir, $"{path}: cache format {meta.FormatVersion}; this MiniGpt reads format {CurrentFormat}");
         return meta;
     }
 }

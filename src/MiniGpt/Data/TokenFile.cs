@@ -34,26 +34,26 @@ public static class TokenFile
     /// <summary>Checks the header and the file's length; returns (bytes per token, count).</summary>
     public static (int BytesPerToken, long Count) ReadHeader(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"token file {path} not found", path);
+        if (!File.Exists(path)) throw new DataException(path, $"token file {path} not found");
         var h = new byte[HeaderSize];
         long length;
         using (var f = File.OpenRead(path))
         {
             length = f.Length;
             if (f.ReadAtLeast(h, HeaderSize, throwOnEndOfStream: false) < HeaderSize)
-                throw new InvalidDataException($"{path}: {length} bytes, too short for a token file header");
+                throw new DataException(path, $"{path}: {length} bytes, too short for a token file header");
         }
-        if (!h.AsSpan(0, 8).SequenceEqual(Magic)) throw new InvalidDataException($"{path}: not a MiniGpt token file (bad magic)");
+        if (!h.AsSpan(0, 8).SequenceEqual(Magic)) throw new DataException(path, $"{path}: not a MiniGpt token file (bad magic)");
         if (BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(24)) != Crc32C.Compute(h.AsSpan(0, 24)))
-            throw new InvalidDataException($"{path}: header checksum mismatch; the file is damaged");
+            throw new DataException(path, $"{path}: header checksum mismatch; the file is damaged");
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(8));
-        if (version != Version) throw new InvalidDataException($"{path}: token file version {version}; this MiniGpt reads version {Version}");
+        if (version != Version) throw new DataException(path, $"{path}: token file version {version}; this MiniGpt reads version {Version}");
         int bpt = (int)BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(12));
-        if (bpt != 2 && bpt != 4) throw new InvalidDataException($"{path}: {bpt} bytes per token; expected 2 or 4");
+        if (bpt != 2 && bpt != 4) throw new DataException(path, $"{path}: {bpt} bytes per token; expected 2 or 4");
         long count = BinaryPrimitives.ReadInt64LittleEndian(h.AsSpan(16));
         long expected = HeaderSize + count * bpt;
         if (count < 0 || length != expected)
-            throw new InvalidDataException($"{path}: header says {count} tokens ({expected} bytes) but the file has {length} bytes; it is truncated or damaged");
+            throw new DataException(path, $"{path}: header says {count} tokens ({expected} bytes) but the file has {length} bytes; it is truncated or damaged");
         return (bpt, count);
     }
 }

@@ -1,49 +1,44 @@
 namespace MiniGpt.Data;
 
-/// <summary>Builds tokenizers by name or from a saved <see cref="TokenizerDescription"/>.</summary>
+/// <summary>Builds tokenizers by kind or from a saved <see cref="TokenizerDescription"/>.</summary>
 public static class Tokenizers
 {
-    public static readonly IReadOnlyList<string> Kinds = ["char", "cl100k_base", "o200k_base", "bpe"];
-
-    /// <summary>A BPE-family tokenizer by name; char vocabularies come from a corpus instead.</summary>
-    public static ITokenizer CreateBpe(string kind, string? vocabFile = null, string? mergesFile = null, string? tiktokenFile = null)
+    /// <summary>A BPE-family tokenizer; char vocabularies come from a corpus instead.</summary>
+    /// <param name="vocabFile">bpe: a GPT-2 style vocab.json, with <paramref name="mergesFile"/>.</param>
+    /// <param name="tiktokenFile">bpe: a .tiktoken rank file instead of vocab.json and merges.txt.</param>
+    public static ITokenizer CreateBpe(TokenizerKind kind, string? vocabFile = null, string? mergesFile = null, string? tiktokenFile = null)
     {
         switch (kind)
         {
-            case "cl100k_base":
-            case "o200k_base":
+            case TokenizerKind.Cl100kBase:
+            case TokenizerKind.O200kBase:
                 return LibraryTokenizer.Tiktoken(kind);
-            case "bpe":
+            case TokenizerKind.Bpe:
                 if (tiktokenFile is not null)
-                    return LibraryTokenizer.TiktokenFile(ReadFile(tiktokenFile, "--tiktoken"), tiktokenFile);
+                    return LibraryTokenizer.TiktokenFile(ReadFile(tiktokenFile, ".tiktoken file"), tiktokenFile);
                 if (vocabFile is null || mergesFile is null)
-                    throw new ArgumentException("tokenizer 'bpe' needs --vocab FILE and --merges FILE, or --tiktoken FILE");
-                return LibraryTokenizer.Gpt2Bpe(ReadFile(vocabFile, "--vocab"), ReadFile(mergesFile, "--merges"), vocabFile, mergesFile);
+                    throw new ConfigException([new ConfigProblem("tokenizer", "bpe", "needs a vocab.json and a merges.txt, or a .tiktoken file")]);
+                return LibraryTokenizer.Gpt2Bpe(ReadFile(vocabFile, "vocab file"), ReadFile(mergesFile, "merges file"), vocabFile, mergesFile);
             default:
-                throw UnknownKind(kind);
+                throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a BPE tokenizer");
         }
     }
 
-    public static ArgumentException UnknownKind(string kind)
-        => new($"unknown tokenizer '{kind}'; expected one of: {string.Join(", ", Kinds)}");
-
-    public static ITokenizer FromDescription(TokenizerDescription d)
+    /// <param name="source">The file the description was read from, for messages.</param>
+    public static ITokenizer FromDescription(TokenizerDescription d, string source)
     {
+        DataException Missing(string what) => new(source, $"{source}: the {Choices.Name(d.Kind)} tokenizer description has no {what}");
         ITokenizer t = d.Kind switch
         {
-            "char" => CharTokenizer.FromDescription(d.Chars ?? throw new InvalidDataException("char tokenizer description has no characters")),
-            "cl100k_base" or "o200k_base" => LibraryTokenizer.Tiktoken(d.Kind),
-            "bpe" when d.Tiktoken is not null => LibraryTokenizer.TiktokenFile(d.Tiktoken),
-            "bpe" => LibraryTokenizer.Gpt2Bpe(d.VocabJson ?? throw new InvalidDataException("bpe description has no vocab"),
-                                              d.Merges ?? throw new InvalidDataException("bpe description has no merges")),
-            _ => throw new InvalidDataException($"unknown tokenizer '{d.Kind}' in description"),
+            TokenizerKind.Char => CharTokenizer.FromDescription(d.Chars is { Length: > 0 } chars ? chars : throw Missing("characters")),
+            TokenizerKind.Cl100kBase or TokenizerKind.O200kBase => LibraryTokenizer.Tiktoken(d.Kind),
+            TokenizerKind.Bpe when d.Tiktoken is not null => LibraryTokenizer.TiktokenFile(d.Tiktoken, source),
+            TokenizerKind.Bpe => LibraryTokenizer.Gpt2Bpe(d.VocabJson ?? throw Missing("vocabulary"), d.Merges ?? throw Missing("merges"), source, source),
+            _ => throw new DataException(source, $"{source}: unknown tokenizer kind {(int)d.Kind}"),
         };
         return d.CompactIds is null ? t : new CompactTokenizer(t, d.CompactIds);
     }
 
-    static string ReadFile(string path, string option)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{option} {path}: file not found", path);
-        return File.ReadAllText(path);
-    }
+    static string ReadFile(string path, string what)
+        => File.Exists(path) ? File.ReadAllText(path) : throw new DataException(path, $"{what} {path} not found");
 }

@@ -4,6 +4,13 @@ using System.Text;
 
 namespace MiniGpt.Data;
 
+/// <summary>Bytes that are not UTF-8, at <see cref="Offset"/> in <see cref="DataException.Path"/> (or in the stream, when no file is known).</summary>
+public sealed class InvalidUtf8Exception(long offset, string? path = null)
+    : DataException(path ?? "", (path is null ? "" : $"{path}: ") + $"invalid UTF-8 at byte offset {offset}")
+{
+    public long Offset { get; } = offset;
+}
+
 /// <summary>
 /// Decodes a UTF-8 byte stream into Unicode scalar values, chunk by chunk, carrying a sequence split
 /// across chunks over to the next. Invalid bytes stop it with their offset, or become U+FFFD (one per
@@ -54,7 +61,7 @@ public sealed class Utf8Runes(bool replaceInvalid)
             if (!replaceInvalid)
             {
                 CollectionsMarshal.SetCount(output, start + n);
-                throw new InvalidDataException($"invalid UTF-8 at byte offset {offset + i} (use --replace-invalid-utf8 to replace it with U+FFFD)");
+                throw new InvalidUtf8Exception(offset + i);
             }
             dst[n++] = 0xFFFD;
             i += consumed;

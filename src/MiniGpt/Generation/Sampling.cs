@@ -6,12 +6,13 @@ namespace MiniGpt.Generation;
 /// <summary>How the next token is drawn. Temperature 0 is greedy (argmax); top-k and top-p can be combined.</summary>
 public sealed record SamplingOptions(double Temperature = 1.0, int? TopK = null, double? TopP = null)
 {
-    public IReadOnlyList<string> Problems()
+    /// <summary>Every bad value, each naming its key; empty when the options can be used.</summary>
+    public IReadOnlyList<ConfigProblem> Problems()
     {
-        var p = new List<string>();
-        if (!(Temperature >= 0)) p.Add($"temperature = {Temperature}: must be ≥ 0");
-        if (TopK is < 1) p.Add($"top-k = {TopK}: must be ≥ 1");
-        if (TopP is { } tp && !(tp > 0 && tp <= 1)) p.Add($"top-p = {tp}: must be in (0, 1]");
+        var p = new List<ConfigProblem>();
+        if (!(Temperature >= 0 && double.IsFinite(Temperature))) p.Add(new("temperature", ConfigProblem.Show(Temperature), "must be a finite number ≥ 0"));
+        if (TopK is < 1) p.Add(new("top_k", ConfigProblem.Show(TopK), "must be ≥ 1"));
+        if (TopP is { } tp && !(tp > 0 && tp <= 1)) p.Add(new("top_p", ConfigProblem.Show(tp), "must be in (0, 1]"));
         return p;
     }
 }

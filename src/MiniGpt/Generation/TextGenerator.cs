@@ -17,7 +17,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true)
     public static int StartToken(Data.ITokenizer tokenizer)
     {
         try { return tokenizer.Encode("\n") is { Count: > 0 } ids ? ids[0] : 0; }
-        catch (ArgumentException) { return 0; }   // a char vocabulary without '\n'
+        catch (Data.UnknownCharactersException) { return 0; }   // a char vocabulary without '\n'
     }
 
     /// <summary>Yields new token ids one at a time.</summary>
@@ -30,8 +30,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true)
     public IEnumerable<(int Id, Tensor Logits)> GenerateWithLogits(IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions options, Generator generator)
     {
         if (prompt.Count == 0) throw new ArgumentException("the prompt needs at least one token");
-        var bad = options.Problems();
-        if (bad.Count > 0) throw new ArgumentException(string.Join("; ", bad));
+        if (options.Problems() is { Count: > 0 } bad) throw new ConfigException(bad);
         int blockSize = model.Config.BlockSize;
         var context = prompt.ToList();
         int windowStart = Math.Max(0, context.Count - blockSize);   // a long prompt keeps its last block

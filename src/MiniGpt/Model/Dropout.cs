@@ -28,7 +28,4 @@ public sealed class Dropout : nn.Module<Tensor, Tensor>
         var m = (rand_like(x) >= p).to(x.dtype);   // same shape as x, 1 with probability 1 − p
         return x * m / (1.0 - p);
     }
-
-    /// <summary><c>y = m ⊙ x / (1 − p)</c> for a given mask, the formula without its randomness.</summary>
-    public static Tensor Apply(Tensor x, Tensor mask, double p) => x * mask / (1.0 - p);
 }

@@ -24,7 +24,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     /// <param name="seed">Seeds the initial weights; the same seed gives the same model.</param>
     public Gpt(GptConfig config, long seed = 1337) : base(nameof(Gpt))
     {
-        Config = config.Validated();
+        Config = config;
         using var g = new Generator((ulong)seed);
         wte = new TokenEmbedding(config.VocabSize, config.NEmbd, g);
         wpe = config.PositionEncoding switch

@@ -44,7 +44,6 @@ public sealed class KvCache : IDisposable
 {
     public IReadOnlyList<LayerKvCache> Layers { get; }
     public long Length => Layers[0].Length;
-    public long Capacity => Layers[0].Capacity;
 
     public KvCache(GptConfig config, long B, ScalarType dtype, Device device)
         => Layers = Enumerable.Range(0, config.NLayer)

@@ -1,3 +1,5 @@
+using MiniGpt.Config;
+
 namespace MiniGpt.Training;
 
 /// <summary>

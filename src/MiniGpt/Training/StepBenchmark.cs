@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MiniGpt.Config;
 using MiniGpt.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -19,10 +20,13 @@ public static class StepBenchmark
 {
     public static BenchResult Run(TrainConfig c, int vocabSize, int iters, int warmup, int syncEvery = 1)
     {
-        if (iters < 1) throw new ArgumentException($"iters must be ≥ 1, got {iters}");
-        if (warmup < 0) throw new ArgumentException($"warmup must be ≥ 0, got {warmup}");
-        if (syncEvery < 1 || syncEvery > iters) throw new ArgumentException($"sync-every must be in [1, iters = {iters}], got {syncEvery}");
-        using var t = new TrainableModel(c, vocabSize);
+        var problems = new List<ConfigProblem>();
+        if (iters < 1) problems.Add(new("iters", ConfigProblem.Show(iters), "must be ≥ 1"));
+        if (warmup < 0) problems.Add(new("warmup", ConfigProblem.Show(warmup), "must be ≥ 0"));
+        if (syncEvery < 1 || syncEvery > iters) problems.Add(new("sync_every", ConfigProblem.Show(syncEvery), $"must be in [1, iters = {iters}]"));
+        if (vocabSize < 1) problems.Add(new("vocab_size", ConfigProblem.Show(vocabSize), "must be ≥ 1"));
+        if (problems.Count > 0) throw new ConfigException(problems);
+        using var t = new TrainableModel(c, vocabSize, Devices.Resolve(c.Device));
         using var g = new Generator((ulong)c.Seed);
         (Tensor, Tensor) Batch() => (randint(vocabSize, [c.BatchSize, c.BlockSize], generator: g), randint(vocabSize, [c.BatchSize, c.BlockSize], generator: g));
         for (int i = 0; i < warmup; i++)
@@ -46,7 +50,7 @@ public static class StepBenchmark
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
         double flopsPerToken = Trainer.FlopsPerToken(t.Model.ParameterCount, c);
         double tokensPerSec = c.TokensPerIter / (median / 1000);
-        return new BenchResult(t.Device.type.ToString().ToLowerInvariant(), c.Dtype, t.Model.ParameterCount, times.Count * syncEvery, warmup, syncEvery, median,
+        return new BenchResult(t.Device.type.ToString().ToLowerInvariant(), Choices.Name(c.Dtype), t.Model.ParameterCount, times.Count * syncEvery, warmup, syncEvery, median,
             times.Average(), tokensPerSec, flopsPerToken * tokensPerSec / c.PeakFlops, c.PeakFlops, flopsPerToken, "6N + 12*L*H*Q*T (nanoGPT)");
     }
 }

@@ -1,3 +1,4 @@
+using MiniGpt.Config;
 using MiniGpt.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -16,15 +17,15 @@ public sealed class TrainableModel : IDisposable
     public AdamW Optimizer { get; }
     public TrainingStep Step { get; }
 
-    public TrainableModel(TrainConfig c, int vocabSize)
+    public TrainableModel(TrainConfig c, int vocabSize, Device device)
     {
-        Device = Trainer.ResolveDevice(c.Device);
+        Device = device;
         if (Device.type == DeviceType.CUDA) torch.backends.cuda.matmul.allow_tf32 = true;   // fp32 matmuls ~2× faster
         Model = new Gpt(c.ToGptConfig(vocabSize), c.Seed);
         Model.to(Device);
         Model.train();
         Flat = new FlatParameters(Model.UniqueParameters());   // after .to(): the buffer lives on the device
-        if (c.Dtype == "bfloat16")
+        if (c.Dtype == Precision.BFloat16)
         {
             Model.UseComputeDtype(ScalarType.BFloat16);
             ComputeCopy = new ComputeCopy(Flat, ScalarType.BFloat16);

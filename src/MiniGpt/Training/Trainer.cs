@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using MiniGpt.Checkpoints;
+using MiniGpt.Config;
 using MiniGpt.Data;
 using MiniGpt.Generation;
 using MiniGpt.Model;
@@ -7,15 +9,11 @@ using static TorchSharp.torch;
 
 namespace MiniGpt.Training;
 
-/// <summary>A progress report: Kind is "step" (every log_interval), "eval" or "checkpoint".</summary>
-public sealed record TrainProgress(string Kind, int Iter, int MaxIters, double Loss, double Lr, double GradNorm,
-    double MsPerIter, double TokensPerSec, double Mfu, TimeSpan Eta, double? ValLoss = null, string? Path = null);
-
 public sealed record TrainResult(int FinalIter, double BestValLoss, bool Interrupted, IReadOnlyList<EvalRecord> Evals, IReadOnlyList<float> StepLosses);
 
 /// <summary>The loss or gradient became NaN or Inf; no optimizer step was taken with it.</summary>
 public sealed class TrainingDivergedException(int step, string what)
-    : Exception($"training diverged at step {step}: {what} is not finite; the last good checkpoint was kept")
+    : MiniGptException($"training diverged at step {step}: {what} is not finite; the last good checkpoint was kept")
 {
     public int Step { get; } = step;
 }
@@ -42,32 +40,23 @@ public sealed class Trainer : IDisposable
     long tokensSeen;
     double elapsedBefore;   // seconds trained before this process (resume)
 
+    /// <param name="config">A valid config, as <see cref="TrainConfig.Schema"/> binds it.</param>
     /// <param name="checkpointWrap">Test hook: wraps the checkpoint file stream (to simulate a full disk).</param>
     public Trainer(TrainConfig config, Func<Stream, Stream>? checkpointWrap = null, IProgress<PrepareProgress>? prepareProgress = null)
     {
-        var problems = config.Problems();
-        if (problems.Count > 0) throw new ConfigException(problems);
         Config = config;
         this.checkpointWrap = checkpointWrap;
-        ResolveDevice(config.Device);   // fail on a missing GPU before preparing data
+        var device = Devices.Resolve(config.Device);   // fail on a missing GPU before preparing data
         random.manual_seed(config.Seed);
         data = TrainingData.Open(config, prepareProgress);
-        trainable = new TrainableModel(config, data.Cache.Meta.VocabSize);
+        trainable = new TrainableModel(config, data.Cache.Meta.VocabSize, device);
         flopsPerIter = FlopsPerToken(Model.ParameterCount, config) * config.TokensPerIter;
-        if (config.InitFrom == "resume") Resume();
+        if (config.InitFrom == InitFrom.Resume) Resume();
     }
 
     /// <summary>nanoGPT's estimate of training FLOPs per token, forward and backward: 6N + 12·L·H·Q·T.</summary>
     public static double FlopsPerToken(long parameters, TrainConfig c)
         => 6.0 * parameters + 12.0 * c.NLayer * c.NHead * (c.NEmbd / c.NHead) * c.BlockSize;
-
-    public static Device ResolveDevice(string device) => device switch
-    {
-        "cpu" => CPU,
-        "cuda" when !cuda.is_available() => throw new ConfigException(["device = cuda: no CUDA device or CUDA libtorch is available"]),
-        "cuda" => CUDA,
-        _ => cuda.is_available() ? CUDA : CPU,
-    };
 
     public int Iter => iter;
 
@@ -97,7 +86,7 @@ public sealed class Trainer : IDisposable
             {
                 trainable.Step.ThrowIfDiverged();
                 SaveCheckpoint(LastPath, clock);
-                progress?.Report(new("checkpoint", iter, c.MaxIters, double.NaN, lr, double.NaN, 0, 0, 0, TimeSpan.Zero, Path: LastPath));
+                progress?.Report(new CheckpointSaved(iter, LastPath));
                 interrupted = true;
                 break;
             }
@@ -120,7 +109,7 @@ public sealed class Trainer : IDisposable
                     log.Scalar("grad_norm", normValue, iter);
                     log.Scalar("tokens_per_sec", tokPerSec, iter);
                     log.Scalar("mfu", mfu, iter);
-                    progress?.Report(new("step", iter, c.MaxIters, lossValue, lr, normValue, dt * 1000, tokPerSec, mfu, eta));
+                    progress?.Report(new StepDone(iter, c.MaxIters, lossValue, lr, normValue, dt * 1000, tokPerSec, mfu, eta));
                 }
                 if (Device.type == DeviceType.CPU) losses.Add(loss.item<float>());   // free on the CPU: no queue to stall
             }
@@ -141,13 +130,13 @@ public sealed class Trainer : IDisposable
     {
         var c = Config;
         trainable.Step.ThrowIfDiverged();   // never evaluate or checkpoint after a refused step
-        double trainLoss = LossEstimator.Estimate(Model, data.EvalBatches("train", iter), c.EvalIters, Device);
-        double valLoss = LossEstimator.Estimate(Model, data.EvalBatches("val", iter), c.EvalIters, Device);
+        double trainLoss = LossEstimator.Estimate(Model, data.EvalBatches(Split.Train, iter), c.EvalIters, Device);
+        double valLoss = LossEstimator.Estimate(Model, data.EvalBatches(Split.Val, iter), c.EvalIters, Device);
         double elapsed = elapsedBefore + clock.Elapsed.TotalSeconds;
         var record = new EvalRecord(iter, trainLoss, valLoss, lr, tokensSeen / Math.Max(elapsed, 1e-9), elapsed);
         log.Eval(record);
         if (c.SampleTokens > 0) log.Text("sample", Sample(c.SampleTokens), iter);
-        progress?.Report(new("eval", iter, c.MaxIters, trainLoss, lr, double.NaN, 0, 0, 0, TimeSpan.Zero, valLoss));
+        progress?.Report(new EvalDone(iter, trainLoss, valLoss));
         if (c.EvalOnly) return record;
         if (valLoss < bestValLoss)
         {
@@ -155,7 +144,7 @@ public sealed class Trainer : IDisposable
             if (iter > 0)
             {
                 SaveCheckpoint(BestPath, clock);
-                progress?.Report(new("checkpoint", iter, c.MaxIters, trainLoss, lr, double.NaN, 0, 0, 0, TimeSpan.Zero, valLoss, BestPath));
+                progress?.Report(new CheckpointSaved(iter, BestPath));
             }
         }
         SaveCheckpoint(LastPath, clock);
@@ -200,13 +189,15 @@ public sealed class Trainer : IDisposable
     void Resume()
     {
         var s = Checkpoint.Load(LastPath);
-        var mismatches = ArchitectureMismatches(s.Config, Config);
-        if (s.VocabSize != data.Cache.Meta.VocabSize || s.Tokenizer.Kind != data.Cache.Meta.Tokenizer.Kind)
-            mismatches.Add($"tokenizer: checkpoint has {s.Tokenizer.Kind} with {s.VocabSize} ids, the data has {data.Cache.Meta.Tokenizer.Kind} with {data.Cache.Meta.VocabSize}");
-        else if (System.Text.Json.JsonSerializer.Serialize(s.Tokenizer) != System.Text.Json.JsonSerializer.Serialize(data.Cache.Meta.Tokenizer))
+        var mismatches = TrainConfig.Schema.Differences(s.Config, Config, k => k.Architecture)
+            .Select(d => $"{d.Key.Name}: checkpoint has {ConfigProblem.Format(d.A)}, the config asks for {ConfigProblem.Format(d.B)}").ToList();
+        var dataTokenizer = data.Cache.Meta.Tokenizer;
+        if (s.VocabSize != data.Cache.Meta.VocabSize || s.Tokenizer.Kind != dataTokenizer.Kind)
+            mismatches.Add($"tokenizer: checkpoint has {Choices.Name(s.Tokenizer.Kind)} with {s.VocabSize} ids, the data has {Choices.Name(dataTokenizer.Kind)} with {data.Cache.Meta.VocabSize}");
+        else if (System.Text.Json.JsonSerializer.Serialize(s.Tokenizer, TokenCacheMeta.Json) != System.Text.Json.JsonSerializer.Serialize(dataTokenizer, TokenCacheMeta.Json))
             mismatches.Add("tokenizer: the checkpoint's vocabulary differs from the data's");
         if (mismatches.Count > 0)
-            throw new InvalidDataException($"cannot resume from {LastPath}: " + string.Join("; ", mismatches));
+            throw new DataException(LastPath, $"cannot resume from {LastPath}: " + string.Join("; ", mismatches));
         Checkpoint.CopyWeightsInto(s, Model, LastPath);
         trainable.ComputeCopy?.Refresh();
         trainable.Optimizer.LoadState(s.Tensors["optim/m"].to(Device), s.Tensors["optim/v"].to(Device), s.OptimizerStep);
@@ -217,20 +208,6 @@ public sealed class Trainer : IDisposable
         tokensSeen = s.TokensSeen;
         elapsedBefore = s.ElapsedSeconds;
         foreach (var t in s.Tensors.Values) t.Dispose();
-    }
-
-    static List<string> ArchitectureMismatches(TrainConfig saved, TrainConfig now)
-    {
-        var m = new List<string>();
-        void Check<T>(string key, T a, T b) { if (!EqualityComparer<T>.Default.Equals(a, b)) m.Add($"{key}: checkpoint has {a}, the config asks for {b}"); }
-        Check("n_layer", saved.NLayer, now.NLayer);
-        Check("n_head", saved.NHead, now.NHead);
-        Check("n_embd", saved.NEmbd, now.NEmbd);
-        Check("block_size", saved.BlockSize, now.BlockSize);
-        Check("bias", saved.Bias, now.Bias);
-        Check("position_encoding", saved.PositionEncoding, now.PositionEncoding);
-        Check("tokenizer", saved.Tokenizer, now.Tokenizer);
-        return m;
     }
 
     public void Dispose()

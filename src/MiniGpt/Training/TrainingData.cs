@@ -1,3 +1,4 @@
+using MiniGpt.Config;
 using MiniGpt.Data;
 
 namespace MiniGpt.Training;
@@ -17,29 +18,25 @@ public sealed class TrainingData : IDisposable
     {
         Cache = cache;
         config = c;
-        foreach (var (split, reader) in new[] { ("train", cache.Train), ("val", cache.Val) })
+        foreach (var (split, reader) in new[] { (Split.Train, cache.Train), (Split.Val, cache.Val) })
             if (reader.Count < c.BlockSize + 1)
-                throw new ConfigException([$"block_size = {c.BlockSize}: the {split} split of {cache.Dir} holds {reader.Count} tokens, fewer than block_size + 1 = {c.BlockSize + 1}"]);
+                throw new ConfigException("block_size", c.BlockSize, $"the {Choices.Name(split)} split of {cache.Dir} holds {reader.Count} tokens, fewer than block_size + 1 = {c.BlockSize + 1}");
         Train = new BatchSampler(cache.Train, c.BatchSize, c.BlockSize, (ulong)c.Seed);
     }
 
-    /// <summary>The batches evaluation at <paramref name="step"/> uses for a split ("train" or "val").</summary>
-    public BatchSampler EvalBatches(string split, int step)
+    /// <summary>The batches evaluation at <paramref name="step"/> uses for a split.</summary>
+    public BatchSampler EvalBatches(Split split, int step)
     {
-        ulong seed = ((ulong)config.Seed * 0x9E3779B97F4A7C15) ^ ((ulong)step << 1) ^ (split == "val" ? 1UL : 0UL);
-        return new BatchSampler(split == "val" ? Cache.Val : Cache.Train, config.BatchSize, config.BlockSize, seed);
+        ulong seed = ((ulong)config.Seed * 0x9E3779B97F4A7C15) ^ ((ulong)step << 1) ^ (split == Split.Val ? 1UL : 0UL);
+        return new BatchSampler(Cache[split], config.BatchSize, config.BlockSize, seed);
     }
 
     public static TrainingData Open(TrainConfig c, IProgress<PrepareProgress>? progress = null, CancellationToken ct = default)
     {
+        // A missing cache, or one from an older MiniGpt, is built from the corpus; without a corpus, Open explains.
         bool missing = !File.Exists(Path.Combine(c.DataDir, TokenCacheMeta.FileName));
-        // A cache from an older MiniGpt is rebuilt from the corpus it names; without a corpus, Open explains.
-        if (missing || (c.Corpus is not null && TokenCacheMeta.IsOutdated(c.DataDir)))
-        {
-            if (c.Corpus is null)
-                throw new FileNotFoundException($"no token cache in data_dir {c.DataDir} and no corpus to prepare one from; run 'minigpt prepare' or set corpus");
+        if (c.Corpus is not null && (missing || TokenCacheMeta.IsOutdated(c.DataDir)))
             CorpusPreparer.Prepare(new PrepareOptions(c.Corpus, c.Tokenizer, c.DataDir, c.ValFraction), progress, ct);
-        }
         return new TrainingData(TokenCache.Open(c.DataDir, c.Tokenizer), c);
     }
 

@@ -31,9 +31,10 @@ public class BenchCommandTests
     public void Bench_RejectsABadDtype()
     {
         using var dir = new TempDir();
-        var (code, _, stderr) = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--dtype", "float8");
-        Assert.Equal(1, code);
-        Assert.Contains("dtype = float8", stderr);
+        var (code, stdout, stderr) = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--dtype", "float8");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --dtype 'float8': must be one of float32 or bfloat16\nsee 'minigpt bench --help'\n", stderr);
+        Assert.Equal("", stdout);
     }
 
     [Fact]
@@ -52,8 +53,11 @@ public class BenchCommandTests
     public void Bench_RejectsAWindowLongerThanTheRun()
     {
         using var dir = new TempDir();
-        var (code, _, stderr) = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--iters", "4", "--sync-every", "5");
-        Assert.Equal(1, code);
-        Assert.Contains("sync-every must be in [1, iters = 4], got 5", stderr);
+        var (code, _, stderr) = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--iters", "4", "--sync-every", "5", "--peak-flops", "-1");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --peak-flops -1: must be > 0\n", stderr);
+        (code, _, stderr) = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--iters", "4", "--sync-every", "5");
+        Assert.Equal(2, code);
+        Assert.Equal("error: --sync-every 5: must be in [1, iters = 4]\n", stderr);
     }
 }

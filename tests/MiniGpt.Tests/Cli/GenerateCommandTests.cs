@@ -41,11 +41,16 @@ public class GenerateCommandTests
         var file = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, "--prompt-file", "absent.txt");
         Assert.Equal(1, file.Code);
         Assert.Contains("absent.txt", file.Stderr);
-        foreach (var (flag, value, key) in new[] { ("--temperature", "-1", "temperature"), ("--top-p", "1.5", "top-p"), ("--top-k", "0", "top-k"), ("--max-new-tokens", "-3", "max-new-tokens") })
+        foreach (var (flag, value, error) in new[]
+                 {
+                     ("--temperature", "-1", "--temperature -1: must be a finite number ≥ 0"), ("--top-p", "1.5", "--top-p 1.5: must be in (0, 1]"),
+                     ("--top-k", "0", "--top-k 0: must be ≥ 1"), ("--max-new-tokens", "-3", "--max-new-tokens -3: must be ≥ 0"),
+                     ("--num-samples", "0", "--num-samples 0: must be ≥ 1"),
+                 })
         {
             var r = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, flag, value);
-            Assert.Equal(1, r.Code);
-            Assert.Contains(key, r.Stderr);
+            Assert.Equal(2, r.Code);
+            Assert.Equal($"error: {error}\n", r.Stderr);
         }
     }
 }

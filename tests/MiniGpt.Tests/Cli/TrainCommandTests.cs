@@ -1,4 +1,6 @@
 using System.Text.Json;
+using MiniGpt.Checkpoints;
+using MiniGpt.Config;
 using MiniGpt.Tests.TestSupport;
 using MiniGpt.Training;
 
@@ -61,5 +63,20 @@ public class TrainCommandTests
         var (code, _, stderr) = CliProcess.Run(dir.Path, "train", "--config", "tiny.json", "--corpus", "nowhere.txt");
         Assert.Equal(1, code);
         Assert.Contains("nowhere.txt", stderr);
+    }
+
+    [Fact]
+    public void Help_ListsEveryConfigKey_WithItsValuesDefaultAndDescription()
+    {
+        using var dir = new TempDir();
+        var (code, stdout, _) = InProcessCli.Run(dir.Path, "train", "--help");
+        Assert.Equal(0, code);
+        var flat = System.Text.RegularExpressions.Regex.Replace(stdout, @"\s+", " ");   // undo the wrapping
+        foreach (var key in TrainConfig.Schema.Keys)
+            Assert.Contains($"--{key.Name} <{key.Values}> {key.Description} (default {ConfigProblem.Format(key.Default)}", flat);
+        Assert.Contains("--position_encoding <learned | sinusoidal | rotary>", stdout);
+        Assert.Contains("(default 4; must match the checkpoint to resume)", flat);             // n_layer
+        Assert.DoesNotContain("Additional Arguments", stdout);
+        Assert.Contains(" train [options] [--<key> <value>...]", flat);   // the overrides, not "additional arguments"
     }
 }

@@ -8,14 +8,14 @@ public class CompactTokenizerTests
     [Fact]
     public void Compact_RoundTripsTheCorpus_WithDenseIds()
     {
-        var inner = Tokenizers.CreateBpe("cl100k_base");
+        var inner = Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
         var used = inner.Encode(SmallBpe.MultiByteText);
         var t = new CompactTokenizer(inner, used);
         var ids = t.Encode(SmallBpe.MultiByteText);
         Assert.Equal(used.Distinct().Count() + 1, t.VocabSize);
         Assert.All(ids, id => Assert.InRange(id, 0, t.VocabSize - 2));   // nothing unknown in the corpus itself
         Assert.Equal(SmallBpe.MultiByteText, t.Decode(ids));
-        var restored = Tokenizers.FromDescription(t.Describe());
+        var restored = Tokenizers.FromDescription(t.Describe(), "test");
         Assert.Equal(ids, restored.Encode(SmallBpe.MultiByteText));
         Assert.Equal(t.VocabSize, restored.VocabSize);
     }
@@ -23,7 +23,7 @@ public class CompactTokenizerTests
     [Fact]
     public void TextOutsideTheCorpus_MapsToUnknown_AndDecodesAsReplacementCharacter()
     {
-        var inner = Tokenizers.CreateBpe("cl100k_base");
+        var inner = Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
         var t = new CompactTokenizer(inner, inner.Encode("hello world"));
         var ids = t.Encode("hello zebra");
         Assert.Contains(t.UnknownId, ids);

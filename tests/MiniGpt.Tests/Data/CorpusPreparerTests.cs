@@ -12,13 +12,13 @@ public class CorpusPreparerTests
     public void BundledCorpus_CharSplit_MatchesNanoGpt()
     {
         using var dir = new TempDir();
-        var meta = CorpusPreparer.Prepare(new PrepareOptions(Shakespeare, "char", dir.Path));
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(Shakespeare, TokenizerKind.Char, dir.Path));
         // nanoGPT's data/shakespeare_char/prepare.py: vocab 65, 1,003,854 train and 111,540 val tokens.
         Assert.Equal(65, meta.VocabSize);
         Assert.Equal(1_003_854, meta.TrainTokens);
         Assert.Equal(111_540, meta.ValTokens);
         Assert.Equal(1_115_394, meta.CorpusBytes);
-        using var cache = TokenCache.Open(dir.Path, "char");
+        using var cache = TokenCache.Open(dir.Path, TokenizerKind.Char);
         var text = File.ReadAllText(Shakespeare);
         Assert.Equal(text[..200], cache.Tokenizer.Decode(cache.Train.ReadAll().Take(200).Select(i => (int)i)));
         Assert.Equal(text[1_003_854..(1_003_854 + 100)], cache.Tokenizer.Decode(cache.Val.ReadAll().Take(100).Select(i => (int)i)));
@@ -33,7 +33,7 @@ public class CorpusPreparerTests
         // 100 scalar values, many of them multi-byte.
         var text = string.Concat(Enumerable.Repeat("aé日😀b", 20));
         var corpus = dir.File("c.txt", text);
-        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, "char", Path.Combine(dir.Path, "out"), valFraction, ChunkBytes: 7));
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, Path.Combine(dir.Path, "out"), valFraction, ChunkBytes: 7));
         Assert.Equal(train, meta.TrainTokens);
         Assert.Equal(val, meta.ValTokens);
         Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(text), meta.TrainBytes + meta.ValBytes);
@@ -46,7 +46,7 @@ public class CorpusPreparerTests
     {
         using var dir = new TempDir();
         var corpus = dir.File("c.txt", string.Concat(Enumerable.Repeat(SmallBpe.MultiByteText + "\n", 30)));
-        foreach (var tok in new[] { "char", "cl100k_base" })
+        foreach (var tok in new[] { TokenizerKind.Char, TokenizerKind.Cl100kBase })
         {
             CorpusPreparer.Prepare(new PrepareOptions(corpus, tok, Path.Combine(dir.Path, tok + "1"), ChunkBytes: 1 << 20));
             CorpusPreparer.Prepare(new PrepareOptions(corpus, tok, Path.Combine(dir.Path, tok + "2"), ChunkBytes: 5));
@@ -63,9 +63,9 @@ public class CorpusPreparerTests
         using var dir = new TempDir();
         var text = string.Concat(Enumerable.Repeat(SmallBpe.MultiByteText + "\n", 10));
         var corpus = dir.File("c.txt", text);
-        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, "cl100k_base", Path.Combine(dir.Path, "out"), Compact: true));
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Cl100kBase, Path.Combine(dir.Path, "out"), Compact: true));
         Assert.True(meta.VocabSize < 100, $"compact vocabulary has {meta.VocabSize} ids");
-        using var cache = TokenCache.Open(Path.Combine(dir.Path, "out"), "cl100k_base");
+        using var cache = TokenCache.Open(Path.Combine(dir.Path, "out"), TokenizerKind.Cl100kBase);
         var ids = cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i).ToList();
         Assert.All(ids, id => Assert.InRange(id, 0, meta.VocabSize - 2));
         Assert.Equal(text, cache.Tokenizer.Decode(ids));
@@ -78,7 +78,7 @@ public class CorpusPreparerTests
         dir.File("corpus/b.txt", "world\n");
         dir.File("corpus/a.txt", "hello ");
         dir.File("corpus/ignored.md", "not text");
-        var meta = CorpusPreparer.Prepare(new PrepareOptions(Path.Combine(dir.Path, "corpus"), "char", Path.Combine(dir.Path, "out"), 0.5));
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(Path.Combine(dir.Path, "corpus"), TokenizerKind.Char, Path.Combine(dir.Path, "out"), 0.5));
         Assert.Equal(2, meta.CorpusFiles.Count);
         using var cache = TokenCache.Open(Path.Combine(dir.Path, "out"));
         Assert.Equal("hello world\n", cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
@@ -89,13 +89,21 @@ public class CorpusPreparerTests
     {
         using var dir = new TempDir();
         var outDir = Path.Combine(dir.Path, "out");
-        var missing = Assert.Throws<FileNotFoundException>(() => CorpusPreparer.Prepare(new PrepareOptions("/nope/corpus.txt", "char", outDir)));
-        Assert.Contains("/nope/corpus.txt", missing.Message);
-        var empty = Assert.Throws<InvalidDataException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("empty.txt", ""), "char", outDir)));
-        Assert.Contains("empty", empty.Message);
-        var tok = Assert.Throws<ArgumentException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("ok.txt", "abc"), "words", outDir)));
-        Assert.Contains("unknown tokenizer 'words'", tok.Message);
+        var missing = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions("/nope/corpus.txt", TokenizerKind.Char, outDir)));
+        Assert.Equal(("/nope/corpus.txt", "corpus /nope/corpus.txt not found"), (missing.Path, missing.Message));
+        var empty = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("empty.txt", ""), TokenizerKind.Char, outDir)));
+        Assert.Equal($"corpus {dir.Path}/empty.txt is empty", empty.Message);
         Assert.False(File.Exists(Path.Combine(outDir, TokenCacheMeta.FileName)));
+    }
+
+    [Fact]
+    public void BadOptions_AreNamedByKey_BeforeReadingTheCorpus()
+    {
+        using var dir = new TempDir();
+        var ex = Assert.Throws<ConfigException>(() => CorpusPreparer.Prepare(
+            new PrepareOptions("/nope/corpus.txt", TokenizerKind.Char, Path.Combine(dir.Path, "out"), ValFraction: 1.5, Compact: true)));
+        Assert.Equal(["val_fraction = 1.5: must be in (0, 1)", "compact = true: applies to BPE tokenizers; a char vocabulary is already compact"],
+            ex.Problems.Select(p => p.ToString()));
     }
 
     [Fact]
@@ -104,9 +112,10 @@ public class CorpusPreparerTests
         using var dir = new TempDir();
         var corpus = dir.File("bad.txt");
         File.WriteAllBytes(corpus, [.. Encoding.UTF8.GetBytes("abcdef"), 0xFF, .. Encoding.UTF8.GetBytes("ghij")]);
-        var ex = Assert.Throws<InvalidDataException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, "char", Path.Combine(dir.Path, "a"), ChunkBytes: 4)));
-        Assert.Contains("byte offset 6", ex.Message);
-        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, "char", Path.Combine(dir.Path, "b"), 0.5, ReplaceInvalidUtf8: true));
+        var ex = Assert.Throws<InvalidUtf8Exception>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, Path.Combine(dir.Path, "a"), ChunkBytes: 4)));
+        Assert.Equal((corpus, 6L), (ex.Path, ex.Offset));
+        Assert.Equal($"{corpus}: invalid UTF-8 at byte offset 6", ex.Message);
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, Path.Combine(dir.Path, "b"), 0.5, ReplaceInvalidUtf8: true));
         Assert.Equal(6 + 3 + 4, meta.TrainBytes + meta.ValBytes);   // U+FFFD counts as its 3 UTF-8 bytes
         using var cache = TokenCache.Open(Path.Combine(dir.Path, "b"));
         Assert.Equal("abcdef\uFFFDghij", cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
@@ -117,12 +126,12 @@ public class CorpusPreparerTests
     {
         using var dir = new TempDir();
         var outDir = Path.Combine(dir.Path, "out");
-        CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "first corpus\n"), "char", outDir));
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "first corpus\n"), TokenizerKind.Char, outDir));
         var before = File.ReadAllBytes(Path.Combine(outDir, TokenCacheMeta.TrainFile));
         using var cts = new CancellationTokenSource();
         var stopInEncode = new Progress(p => { if (p.Phase == "encode") cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => CorpusPreparer.Prepare(
-            new PrepareOptions(dir.File("b.txt", new string('x', 50_000)), "char", outDir, ChunkBytes: 1000), stopInEncode, cts.Token));
+            new PrepareOptions(dir.File("b.txt", new string('x', 50_000)), TokenizerKind.Char, outDir, ChunkBytes: 1000), stopInEncode, cts.Token));
         using var cache = TokenCache.Open(outDir);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, TokenCacheMeta.TrainFile)));
         Assert.Equal(["meta.json", "train.bin", "val.bin"], Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Order());
@@ -133,7 +142,7 @@ public class CorpusPreparerTests
     {
         using var dir = new TempDir();
         dir.File("mine/notes.txt", "keep me");
-        var ex = Assert.Throws<IOException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "abc"), "char", Path.Combine(dir.Path, "mine"))));
+        var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "abc"), TokenizerKind.Char, Path.Combine(dir.Path, "mine"))));
         Assert.Contains("not empty", ex.Message);
         Assert.Equal("keep me", File.ReadAllText(Path.Combine(dir.Path, "mine", "notes.txt")));
     }

@@ -8,7 +8,7 @@ public class TokenCacheTests
     static string Prepared(TempDir dir)
     {
         var outDir = Path.Combine(dir.Path, "cache");
-        CorpusPreparer.Prepare(new PrepareOptions(dir.File("c.txt", "some text for a cache\n"), "char", outDir));
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("c.txt", "some text for a cache\n"), TokenizerKind.Char, outDir));
         return outDir;
     }
 
@@ -16,9 +16,9 @@ public class TokenCacheTests
     public void DifferentTokenizer_IsRejected_NamingBoth()
     {
         using var dir = new TempDir();
-        var ex = Assert.Throws<InvalidDataException>(() => TokenCache.Open(Prepared(dir), "cl100k_base"));
-        Assert.Contains("'char'", ex.Message);
-        Assert.Contains("'cl100k_base'", ex.Message);
+        var cache = Prepared(dir);
+        var ex = Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache, TokenizerKind.Cl100kBase));
+        Assert.Equal($"token cache {cache} was built with tokenizer char, but cl100k_base was asked for", ex.Message);
     }
 
     [Fact]
@@ -29,11 +29,13 @@ public class TokenCacheTests
         var metaPath = Path.Combine(cache, TokenCacheMeta.FileName);
         var good = File.ReadAllText(metaPath);
         File.WriteAllText(metaPath, good[..(good.Length / 2)]);
-        Assert.Contains(metaPath, Assert.Throws<InvalidDataException>(() => TokenCache.Open(cache)).Message);
+        Assert.Contains(metaPath, Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache)).Message);
         File.WriteAllText(metaPath, good.Replace("\"format_version\": 2", "\"format_version\": 99"));
-        Assert.Contains("format 99", Assert.Throws<InvalidDataException>(() => TokenCache.Open(cache)).Message);
+        Assert.Contains("format 99", Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache)).Message);
         File.WriteAllText(metaPath, good.Replace("\"train_tokens\": 19", "\"train_tokens\": 18"));
-        Assert.Contains("inconsistent", Assert.Throws<InvalidDataException>(() => TokenCache.Open(cache)).Message);
+        Assert.Contains("inconsistent", Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache)).Message);
+        File.WriteAllText(metaPath, good.Replace("\"kind\": \"char\"", "\"kind\": \"words\""));
+        Assert.Contains(metaPath, Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache)).Message);
     }
 
     [Fact]
@@ -50,9 +52,10 @@ public class TokenCacheTests
     }
 
     [Fact]
-    public void MissingCache_SaysToPrepare()
+    public void MissingCache_IsATokenCacheError_NamingTheFolder()
     {
         using var dir = new TempDir();
-        Assert.Contains("minigpt prepare", Assert.Throws<FileNotFoundException>(() => TokenCache.Open(dir.Path)).Message);
+        var ex = Assert.Throws<TokenCacheException>(() => TokenCache.Open(dir.Path));
+        Assert.Equal((dir.Path, $"no token cache at {dir.Path} (meta.json missing)"), (ex.Path, ex.Message));
     }
 }

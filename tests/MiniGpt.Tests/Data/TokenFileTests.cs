@@ -39,7 +39,7 @@ public class TokenFileTests
             var bad = (byte[])good.Clone();
             bad[i] ^= 0x01;
             File.WriteAllBytes(path, bad);
-            var ex = Assert.Throws<InvalidDataException>(() => TokenFile.ReadHeader(path));
+            var ex = Assert.Throws<DataException>(() => TokenFile.ReadHeader(path));
             Assert.Contains(path, ex.Message);
         }
     }
@@ -50,7 +50,7 @@ public class TokenFileTests
         using var dir = new TempDir();
         var path = Write(dir, 2, Enumerable.Range(0, 100).ToArray());
         using (var f = new FileStream(path, FileMode.Open)) f.SetLength(f.Length - 3);
-        var ex = Assert.Throws<InvalidDataException>(() => new TokenFileReader(path));
+        var ex = Assert.Throws<DataException>(() => new TokenFileReader(path));
         Assert.Contains("100 tokens", ex.Message);
         Assert.Contains("229 bytes", ex.Message);
     }

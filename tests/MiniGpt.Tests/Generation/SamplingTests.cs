@@ -40,10 +40,11 @@ public class SamplingTests
     }
 
     [Theory]
-    [InlineData(-0.1, null, null, "temperature")]
-    [InlineData(1.0, 0, null, "top-k")]
-    [InlineData(1.0, null, 0.0, "top-p")]
-    [InlineData(1.0, null, 1.5, "top-p")]
-    public void BadOptions_AreNamed(double t, int? k, double? p, string key)
-        => Assert.Contains(new SamplingOptions(t, k, p).Problems(), m => m.StartsWith(key));
+    [InlineData(-0.1, null, null, "temperature = -0.1: must be a finite number ≥ 0")]
+    [InlineData(double.PositiveInfinity, null, null, "temperature = Infinity: must be a finite number ≥ 0")]
+    [InlineData(1.0, 0, null, "top_k = 0: must be ≥ 1")]
+    [InlineData(1.0, null, 0.0, "top_p = 0: must be in (0, 1]")]
+    [InlineData(1.0, null, 1.5, "top_p = 1.5: must be in (0, 1]")]
+    public void BadOptions_AreNamed(double t, int? k, double? p, string problem)
+        => Assert.Equal(problem, Assert.Single(new SamplingOptions(t, k, p).Problems()).ToString());
 }

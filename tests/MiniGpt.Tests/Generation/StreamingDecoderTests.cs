@@ -7,9 +7,9 @@ namespace MiniGpt.Tests.Generation;
 public class StreamingDecoderTests
 {
     [Theory]
-    [InlineData("cl100k_base")]
-    [InlineData("o200k_base")]
-    public void TokenByToken_MultiByteText_ComesOutExactly_NeverHalfACharacter(string encoding)
+    [InlineData(TokenizerKind.Cl100kBase)]
+    [InlineData(TokenizerKind.O200kBase)]
+    public void TokenByToken_MultiByteText_ComesOutExactly_NeverHalfACharacter(TokenizerKind encoding)
     {
         var tok = Tokenizers.CreateBpe(encoding);
         var text = "日本語のテキスト 😀🎉 naïve café " + SmallBpe.MultiByteText;
@@ -25,7 +25,7 @@ public class StreamingDecoderTests
     [Fact]
     public void CharTokenizer_StreamsEveryCharacterAtOnce()
     {
-        var tok = CharTokenizer.FromText("ab😀");
+        var tok = CharTokenizer.FromDescription("ab😀");
         var decoder = new StreamingDecoder(tok);
         Assert.Equal(["a", "😀", "b"], tok.Encode("a😀b").Select(decoder.Push));
     }

@@ -147,12 +147,4 @@ public class GptTests
         Assert.Contains("9", ex.Message);
         Assert.Contains("block_size 8", ex.Message);
     }
-
-    [Fact]
-    public void InvalidConfig_NamesTheKeyAndValue()
-    {
-        var ex = Assert.Throws<ArgumentException>(() => new Gpt(Tiny() with { NEmbd = 10, NHead = 3 }));
-        Assert.Contains("n_embd (10)", ex.Message);
-        Assert.Contains("n_head (3)", ex.Message);
-    }
 }

@@ -1,3 +1,4 @@
+using MiniGpt.Config;
 using MiniGpt.Training;
 
 namespace MiniGpt.Tests.TestSupport;
@@ -30,7 +31,7 @@ public static class TinyRun
         WarmupIters = 3,
         LrDecayIters = 40,
         MinLr = 1e-4,
-        Device = "cpu",
+        Device = DeviceKind.Cpu,
         Seed = 7,
     };
 }

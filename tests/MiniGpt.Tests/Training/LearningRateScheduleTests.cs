@@ -1,3 +1,4 @@
+using MiniGpt.Config;
 using MiniGpt.Training;
 
 namespace MiniGpt.Tests.Training;

@@ -1,3 +1,6 @@
+using MiniGpt.Checkpoints;
+using MiniGpt.Config;
+using MiniGpt.Model;
 using MiniGpt.Tests.TestSupport;
 using MiniGpt.Training;
 using TorchSharp;
@@ -27,16 +30,16 @@ public class TrainerTests
     }
 
     [Theory]
-    [InlineData(0.0, "float32")]
-    [InlineData(0.2, "float32")]    // dropout draws from torch's generator, whose state the checkpoint carries
-    [InlineData(0.0, "bfloat16")]   // the bf16 weight copy is refreshed from the loaded weights
-    public void Resume_IsBitExact(double dropout, string dtype)
+    [InlineData(0.0, Precision.Float32)]
+    [InlineData(0.2, Precision.Float32)]    // dropout draws from torch's generator, whose state the checkpoint carries
+    [InlineData(0.0, Precision.BFloat16)]   // the bf16 weight copy is refreshed from the loaded weights
+    public void Resume_IsBitExact(double dropout, Precision dtype)
     {
         using var dir = new TempDir();
         var whole = Train(TinyRun.Config(dir, "whole") with { Dropout = dropout, Dtype = dtype, MaxIters = 20, EvalInterval = 7 });
         var first = Train(TinyRun.Config(dir, "split") with { Dropout = dropout, Dtype = dtype, MaxIters = 10, EvalInterval = 7 });
         // Everything from the first half is disposed; the second half starts from last.ckpt in new objects.
-        var second = Train(TinyRun.Config(dir, "split") with { Dropout = dropout, Dtype = dtype, MaxIters = 20, EvalInterval = 7, InitFrom = "resume" });
+        var second = Train(TinyRun.Config(dir, "split") with { Dropout = dropout, Dtype = dtype, MaxIters = 20, EvalInterval = 7, InitFrom = InitFrom.Resume });
         Assert.Equal(whole.StepLosses, first.StepLosses.Concat(second.StepLosses));
         Assert.Equal(whole.Evals.Last().ValLoss, second.Evals.Last().ValLoss);
     }
@@ -46,9 +49,12 @@ public class TrainerTests
     {
         using var dir = new TempDir();
         Train(TinyRun.Config(dir));
-        var ex = Assert.Throws<InvalidDataException>(() => new Trainer(TinyRun.Config(dir) with { NEmbd = 32, InitFrom = "resume" }));
-        Assert.Contains("n_embd: checkpoint has 16, the config asks for 32", ex.Message);
-        Assert.Contains("last.ckpt", ex.Message);
+        var c = TinyRun.Config(dir) with { NEmbd = 32, NHead = 4, PositionEncoding = PositionEncoding.Rotary, InitFrom = InitFrom.Resume };
+        var ex = Assert.Throws<DataException>(() => new Trainer(c));
+        var last = Path.Combine(c.OutDir, "last.ckpt");
+        Assert.Equal(last, ex.Path);
+        Assert.Equal($"cannot resume from {last}: n_head: checkpoint has 2, the config asks for 4; n_embd: checkpoint has 16, the config asks for 32; " +
+                     "position_encoding: checkpoint has learned, the config asks for rotary", ex.Message);
     }
 
     [Fact]
@@ -61,7 +67,7 @@ public class TrainerTests
         var bytes = File.ReadAllBytes(last);
         bytes[bytes.Length / 2] ^= 1;
         File.WriteAllBytes(last, bytes);
-        var ex = Assert.Throws<InvalidDataException>(() => new Trainer(c with { InitFrom = "resume" }));
+        var ex = Assert.Throws<DataException>(() => new Trainer(c with { InitFrom = InitFrom.Resume }));
         Assert.Contains(last, ex.Message);
     }
 
@@ -93,7 +99,7 @@ public class TrainerTests
         Train(c);
         var last = Path.Combine(c.OutDir, "last.ckpt");
         Assert.Equal(10, Checkpoint.Load(last).Step);
-        Assert.Throws<IOException>(() => Train(c with { MaxIters = 20, InitFrom = "resume" }, s => new FailingStream(s, failAfter: 1000)));
+        Assert.Throws<IOException>(() => Train(c with { MaxIters = 20, InitFrom = InitFrom.Resume }, s => new FailingStream(s, failAfter: 1000)));
         Assert.Equal(10, Checkpoint.Load(last).Step);
     }
 

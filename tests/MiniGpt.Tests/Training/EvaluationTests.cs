@@ -1,8 +1,11 @@
+using MiniGpt.Checkpoints;
+using MiniGpt.Config;
+using MiniGpt.Data;
 using MiniGpt.Generation;
 using MiniGpt.Tests.TestSupport;
 using MiniGpt.Training;
 
-namespace MiniGpt.Tests.Generation;
+namespace MiniGpt.Tests.Training;
 
 public class EvaluationTests
 {
@@ -13,8 +16,8 @@ public class EvaluationTests
         var c = TinyRun.Config(dir);
         TrainResult r;
         using (var t = new Trainer(c)) r = t.Run();
-        using var m = TrainedModel.Load(Path.Combine(c.OutDir, "last.ckpt"), "cpu");
-        var report = Evaluation.OnSplit(m, "val", c.EvalIters);
+        using var m = TrainedModel.Load(Path.Combine(c.OutDir, "last.ckpt"), DeviceKind.Cpu);
+        var report = Evaluation.OnSplit(m, Split.Val, c.EvalIters);
         Assert.Equal(r.Evals.Last().ValLoss, report.Loss, 6);
         Assert.Equal(Math.Exp(report.Loss), report.Perplexity, 9);
         // char tokens are characters, so bits per character is the loss in bits
@@ -28,12 +31,12 @@ public class EvaluationTests
         using var dir = new TempDir();
         var c = TinyRun.Config(dir) with { MaxIters = 5 };
         using (var t = new Trainer(c)) t.Run();
-        using var m = TrainedModel.Load(c.OutDir, "cpu");
+        using var m = TrainedModel.Load(c.OutDir, DeviceKind.Cpu);
         const string text = "the quick brown fox jumps over the lazy dog. line 3: the quick";
         var report = Evaluation.OnText(m, dir.File("eval.txt", text));
         Assert.Equal(text.Length - 1, report.Tokens);   // every character but the first is predicted
         Assert.InRange(report.Loss, 0.5, 5.0);
-        var ex = Assert.Throws<ArgumentException>(() => Evaluation.OnText(m, dir.File("short.txt", "t")));
+        var ex = Assert.Throws<DataException>(() => Evaluation.OnText(m, dir.File("short.txt", "t")));
         Assert.Contains("too short", ex.Message);
     }
 
@@ -41,9 +44,9 @@ public class EvaluationTests
     public void BpeModel_ReportsBitsPerByte()
     {
         using var dir = new TempDir();
-        var c = TinyRun.Config(dir) with { Tokenizer = "cl100k_base", MaxIters = 2, BlockSize = 8 };
+        var c = TinyRun.Config(dir) with { Tokenizer = TokenizerKind.Cl100kBase, MaxIters = 2, BlockSize = 8 };
         using (var t = new Trainer(c)) t.Run();
-        using var m = TrainedModel.Load(c.OutDir, "cpu");
+        using var m = TrainedModel.Load(c.OutDir, DeviceKind.Cpu);
         const string text = "the quick brown fox jumps over the lazy dog, naïve café";
         var report = Evaluation.OnText(m, dir.File("eval.txt", text));
         int tokens = m.Tokenizer.Encode(text).Count, bytes = System.Text.Encoding.UTF8.GetByteCount(text);
@@ -56,8 +59,8 @@ public class EvaluationTests
     public void MissingOrCorruptCheckpoints_AreNamed()
     {
         using var dir = new TempDir();
-        Assert.Contains(dir.Path, Assert.Throws<FileNotFoundException>(() => TrainedModel.Load(dir.Path)).Message);
+        Assert.Contains(dir.Path, Assert.Throws<DataException>(() => TrainedModel.Load(dir.Path)).Message);
         var bad = dir.File("x.ckpt", "not a checkpoint at all, just text");
-        Assert.Contains(bad, Assert.Throws<InvalidDataException>(() => TrainedModel.Load(bad)).Message);
+        Assert.Contains(bad, Assert.Throws<DataException>(() => TrainedModel.Load(bad)).Message);
     }
 }

@@ -1,10 +1,11 @@
+using MiniGpt.Config;
 using MiniGpt.Data;
+using MiniGpt.Generation;
 using MiniGpt.Model;
-using MiniGpt.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MiniGpt.Generation;
+namespace MiniGpt.Checkpoints;
 
 /// <summary>A model, its tokenizer and its training config, restored from a checkpoint for sampling or evaluation.</summary>
 public sealed class TrainedModel : IDisposable
@@ -27,22 +28,22 @@ public sealed class TrainedModel : IDisposable
         {
             foreach (var name in new[] { "best.ckpt", "last.ckpt" })
                 if (File.Exists(System.IO.Path.Combine(checkpoint, name))) return System.IO.Path.Combine(checkpoint, name);
-            throw new FileNotFoundException($"no best.ckpt or last.ckpt in {checkpoint}", checkpoint);
+            throw new DataException(checkpoint, $"no best.ckpt or last.ckpt in {checkpoint}");
         }
-        throw new FileNotFoundException($"checkpoint {checkpoint} not found", checkpoint);
+        throw new DataException(checkpoint, $"checkpoint {checkpoint} not found");
     }
 
-    public static TrainedModel Load(string checkpoint, string device = "auto")
+    public static TrainedModel Load(string checkpoint, DeviceKind device = DeviceKind.Auto)
     {
+        var dev = Devices.Resolve(device);   // before reading a possibly large file
         var path = Resolve(checkpoint);
         var s = Checkpoint.Load(path);
-        var dev = Trainer.ResolveDevice(device);
         var model = new Gpt(s.Config.ToGptConfig(s.VocabSize), s.Config.Seed);
         Checkpoint.CopyWeightsInto(s, model, path);
         foreach (var t in s.Tensors.Values) t.Dispose();
         model.to(dev);
         model.eval();
-        return new TrainedModel(model, Tokenizers.FromDescription(s.Tokenizer), s.Config, s.Step, path, dev);
+        return new TrainedModel(model, Tokenizers.FromDescription(s.Tokenizer, path), s.Config, s.Step, path, dev);
     }
 
     /// <summary>The prompt's ids; an empty prompt starts from a newline (or id 0 when the vocabulary has none).</summary>

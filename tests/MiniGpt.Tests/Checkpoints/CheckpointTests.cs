@@ -1,17 +1,19 @@
+using MiniGpt.Checkpoints;
+using MiniGpt.Config;
 using MiniGpt.Data;
 using MiniGpt.Tests.TestSupport;
 using MiniGpt.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MiniGpt.Tests.Training;
+namespace MiniGpt.Tests.Checkpoints;
 
 public class CheckpointTests
 {
     static CheckpointState State(int step = 42) => new()
     {
         Config = new TrainConfig { NLayer = 3, MaxIters = 77, Dropout = 0.25 },
-        Tokenizer = new TokenizerDescription("char", Chars: "abc日😀"),
+        Tokenizer = new TokenizerDescription(TokenizerKind.Char, Chars: "abc日😀"),
         VocabSize = 5,
         Step = step,
         BestValLoss = 1.2345,
@@ -58,7 +60,7 @@ public class CheckpointTests
             var bad = (byte[])good.Clone();
             bad[at] ^= 0x10;
             File.WriteAllBytes(path, bad);
-            var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+            var ex = Assert.Throws<DataException>(() => Checkpoint.Load(path));
             Assert.Contains(path, ex.Message);
         }
     }
@@ -71,7 +73,7 @@ public class CheckpointTests
         Checkpoint.Save(path, State());
         var good = File.ReadAllBytes(path);
         File.WriteAllBytes(path, good[..(good.Length / 2)]);
-        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path));
+        var ex = Assert.Throws<DataException>(() => Checkpoint.Load(path));
         Assert.Contains("truncated", ex.Message);
         Assert.Contains(path, ex.Message);
     }
@@ -86,26 +88,20 @@ public class CheckpointTests
         Assert.Equal(1, Checkpoint.Load(path).Step);
         Assert.Single(Directory.GetFiles(dir.Path));   // no temporary file left behind
     }
-}
 
-/// <summary>A stream that accepts a number of bytes and then fails as a full disk would.</summary>
-public sealed class FailingStream(Stream inner, long failAfter) : Stream
-{
-    long written;
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-    public override void Write(ReadOnlySpan<byte> buffer)
+    [Theory]
+    [InlineData("\"n_layer\": 3", "\"n_layr\": 3", "its config is invalid: n_layr: unknown key (did you mean 'n_layer'?)")]
+    [InlineData("\"n_layer\": 3", "\"n_layer\": 0", "its config is invalid: n_layer = 0: must be ≥ 1")]
+    [InlineData("\"device\": \"auto\"", "\"device\": \"tpu\"", "its config is invalid: device = \"tpu\": expected one of auto, cpu or cuda")]
+    [InlineData("\"step\": 42", "\"step\": \"42\"", "damaged metadata: ")]
+    public void ACraftedConfigOrMetadata_IsReportedWithTheFile_NotLoaded(string from, string to, string problem)
     {
-        if (written + buffer.Length > failAfter) throw new IOException("No space left on device (simulated)");
-        inner.Write(buffer);
-        written += buffer.Length;
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        Checkpoint.Save(path, State());
+        CraftedCheckpoint.EditJson(path, json => json.Contains(from) ? json.Replace(from, to) : throw new InvalidOperationException($"{from} not in {json}"));
+        var ex = Assert.Throws<DataException>(() => Checkpoint.Load(path));
+        Assert.Equal(path, ex.Path);
+        Assert.StartsWith($"checkpoint {path} is unusable: {problem}", ex.Message);
     }
-    public override void Flush() => inner.Flush();
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => written;
-    public override long Position { get => written; set => throw new NotSupportedException(); }
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 }

@@ -1,12 +1,13 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
+using MiniGpt.Config;
 using MiniGpt.Data;
 using MiniGpt.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MiniGpt.Training;
+namespace MiniGpt.Checkpoints;
 
 /// <summary>Everything needed to continue a run exactly where it stopped.</summary>
 public sealed record CheckpointState
@@ -55,7 +56,7 @@ public static class Checkpoint
             entries.Add(new TensorEntry(name, "float32", t.shape, offset, length));
             offset += length;
         }
-        var meta = new Meta(JsonDocument.Parse(TrainConfigBinder.ToJson(s.Config)).RootElement, s.Tokenizer, s.VocabSize, s.Step,
+        var meta = new Meta(JsonDocument.Parse(TrainConfig.Schema.ToJson(s.Config)).RootElement, s.Tokenizer, s.VocabSize, s.Step,
             s.BestValLoss, s.OptimizerStep, s.TokensSeen, s.ElapsedSeconds, Convert.ToBase64String(s.TorchRngState),
             s.TrainSamplerState, entries);
         var json = JsonSerializer.SerializeToUtf8Bytes(meta, TokenCacheMeta.Json);
@@ -87,17 +88,17 @@ public static class Checkpoint
         using var _ = no_grad();
         foreach (var (name, p) in model.UniqueParameters())
         {
-            if (!s.Tensors.TryGetValue("model/" + name, out var t)) throw new InvalidDataException($"checkpoint {path} lacks parameter {name}");
-            if (!t.shape.SequenceEqual(p.shape)) throw new InvalidDataException($"checkpoint {path}: parameter {name} has shape [{string.Join(", ", t.shape)}], the model needs [{string.Join(", ", p.shape)}]");
+            if (!s.Tensors.TryGetValue("model/" + name, out var t)) throw new DataException(path, $"checkpoint {path} lacks parameter {name}");
+            if (!t.shape.SequenceEqual(p.shape)) throw new DataException(path, $"checkpoint {path}: parameter {name} has shape [{string.Join(", ", t.shape)}], the model needs [{string.Join(", ", p.shape)}]");
             p.copy_(t);
         }
     }
 
     public static CheckpointState Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {path} not found", path);
+        if (!File.Exists(path)) throw new DataException(path, $"checkpoint {path} not found");
         var bytes = File.ReadAllBytes(path);
-        InvalidDataException Bad(string why) => new($"checkpoint {path} is unusable: {why}");
+        DataException Bad(string why) => new(path, $"checkpoint {path} is unusable: {why}");
         if (bytes.Length < HeaderSize || !bytes.AsSpan(0, 8).SequenceEqual(Magic)) throw Bad("not a MiniGpt checkpoint (bad magic)");
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
         if (version != Version) throw Bad($"format version {version}; this MiniGpt reads version {Version}");
@@ -108,7 +109,12 @@ public static class Checkpoint
         if (Crc32C.Compute(payload) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(24)))
             throw Bad("checksum mismatch; the file is damaged");
         int jsonLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(payload);
-        var meta = JsonSerializer.Deserialize<Meta>(payload.Slice(4, jsonLength), TokenCacheMeta.Json) ?? throw Bad("empty metadata");
+        Meta meta;
+        try { meta = JsonSerializer.Deserialize<Meta>(payload.Slice(4, jsonLength), TokenCacheMeta.Json) ?? throw Bad("empty metadata"); }
+        catch (JsonException e) { throw Bad($"damaged metadata: {e.Message}"); }
+        TrainConfig config;
+        try { config = TrainConfig.Schema.FromJson(meta.Config, $"checkpoint {path}"); }
+        catch (ConfigException e) { throw Bad($"its config is invalid: {string.Join("; ", e.Problems.Select(p => p.Setting))}"); }
         var data = payload[(4 + jsonLength)..];
         var tensors = new Dictionary<string, Tensor>();
         foreach (var e in meta.Tensors)
@@ -119,7 +125,7 @@ public static class Checkpoint
         }
         return new CheckpointState
         {
-            Config = TrainConfigBinder.FromJson(meta.Config.GetRawText()),
+            Config = config,
             Tokenizer = meta.Tokenizer,
             VocabSize = meta.VocabSize,
             Step = meta.Step,

@@ -1,9 +1,9 @@
+using MiniGpt.Checkpoints;
 using MiniGpt.Data;
-using MiniGpt.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MiniGpt.Generation;
+namespace MiniGpt.Training;
 
 /// <summary>Mean cross-entropy in nats per token, perplexity e^loss, and bits per character or per byte.</summary>
 public sealed record EvalReport(string Source, long Tokens, double Loss, double Perplexity, double BitsPerUnit, string Unit);
@@ -15,26 +15,25 @@ public static class Evaluation
     /// The mean loss over <paramref name="batches"/> batches of a split, drawn exactly as the trainer's
     /// evaluation at the checkpoint's step draws them, so the two agree.
     /// </summary>
-    public static EvalReport OnSplit(TrainedModel m, string split, int batches, string? dataDir = null)
+    public static EvalReport OnSplit(TrainedModel m, Split split, int batches, string? dataDir = null)
     {
-        if (split is not ("train" or "val")) throw new ArgumentException($"split must be train or val, got '{split}'");
-        if (batches < 1) throw new ArgumentException($"batches must be ≥ 1, got {batches}");
+        if (batches < 1) throw new ConfigException("batches", batches, "must be ≥ 1");
         var config = m.Config with { DataDir = dataDir ?? m.Config.DataDir, Corpus = null };
         using var data = TrainingData.Open(config);
         var meta = data.Cache.Meta;
         double loss = LossEstimator.Estimate(m.Model, data.EvalBatches(split, m.Step), batches, m.Device);
         // Bits per unit: loss per token × tokens per unit, in base 2.
-        var (tokens, chars, bytes) = split == "train" ? (meta.TrainTokens, meta.TrainChars, meta.TrainBytes) : (meta.ValTokens, meta.ValChars, meta.ValBytes);
-        return Report($"{split} split of {config.DataDir}", (long)batches * config.BatchSize * config.BlockSize, loss, tokens, chars, bytes, m.Tokenizer);
+        var (tokens, chars, bytes) = split == Split.Train ? (meta.TrainTokens, meta.TrainChars, meta.TrainBytes) : (meta.ValTokens, meta.ValChars, meta.ValBytes);
+        return Report($"{Choices.Name(split)} split of {config.DataDir}", (long)batches * config.BatchSize * config.BlockSize, loss, tokens, chars, bytes, m.Tokenizer);
     }
 
     /// <summary>The mean loss over every predicted token of a text, in consecutive windows of block_size + 1 tokens.</summary>
     public static EvalReport OnText(TrainedModel m, string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"text file {path} not found", path);
+        if (!File.Exists(path)) throw new DataException(path, $"text file {path} not found");
         var text = File.ReadAllText(path);
         var ids = m.Tokenizer.Encode(text);
-        if (ids.Count < 2) throw new ArgumentException($"{path} is too short to evaluate: {ids.Count} token(s); at least 2 are needed");
+        if (ids.Count < 2) throw new DataException(path, $"{path} is too short to evaluate: {ids.Count} token(s); at least 2 are needed");
         int T = m.Config.BlockSize;
         double sum = 0;
         long predicted = 0;
@@ -55,7 +54,7 @@ public static class Evaluation
 
     static EvalReport Report(string source, long predicted, double loss, long tokens, long chars, long bytes, ITokenizer tokenizer)
     {
-        bool perChar = tokenizer.Kind == "char";
+        bool perChar = tokenizer.Kind == TokenizerKind.Char;
         double unitsPerToken = perChar ? (double)chars / tokens : (double)bytes / tokens;
         return new EvalReport(source, predicted, loss, Math.Exp(loss), loss / Math.Log(2) / unitsPerToken, perChar ? "character" : "byte");
     }

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using MiniGpt.Config;
+using MiniGpt.Tests.TestSupport;
+using MiniGpt.Training;
+using TorchSharp;
+
+namespace MiniGpt.Tests.Cli;
+
+/// <summary>
+/// Bad input to every command, through the real entry point: each gets its exit code (README: Exit codes) and
+/// one "error:" line per problem that names the key, value or file, and never a stack trace.
+/// </summary>
+public sealed class BadInputTests : IDisposable
+{
+    readonly TempDir dir = new();
+
+    public BadInputTests()
+    {
+        var c = TinyRun.Config(dir) with { MaxIters = 2 };
+        using (var t = new Trainer(c)) t.Run();
+        File.Copy(Path.Combine(c.OutDir, "last.ckpt"), dir.File("crafted.ckpt"));
+        CraftedCheckpoint.EditJson(dir.File("crafted.ckpt"), json => json.Replace("\"n_layer\": 2", "\"n_layer\": 0"));
+        dir.File("tiny.json", JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["out_dir"] = "out", ["data_dir"] = "cache2", ["corpus"] = "corpus.txt", ["eval_iters"] = 1, ["sample_tokens"] = 0,
+            ["batch_size"] = 2, ["block_size"] = 8, ["n_layer"] = 1, ["n_head"] = 1, ["n_embd"] = 8, ["max_iters"] = 1,
+            ["warmup_iters"] = 0, ["lr_decay_iters"] = 10, ["device"] = "cpu",
+        }));
+        dir.File("nocorpus.json", File.ReadAllText(dir.File("tiny.json")).Replace("\"corpus\":\"corpus.txt\"", "\"corpus\":null").Replace("\"data_dir\":\"cache2\"", "\"data_dir\":\"empty\""));
+        dir.File("broken.json", """{ "n_layer": 4, """);
+        File.WriteAllBytes(dir.File("latin1.txt"), [0x61, 0x62, 0xE9, 0x0A]);
+        Directory.CreateDirectory(Path.Combine(dir.Path, "empty"));
+    }
+
+    public void Dispose() => dir.Dispose();
+
+    public static TheoryData<string, int, string> Cases() => new()
+    {
+        // usage and config errors: 2
+        { "nosuchcommand", 2, "error: Required command was not provided.\nerror: Unrecognized command or argument 'nosuchcommand'." },
+        { "train --config broken.json", 2, "error: broken.json: not valid JSON: " },
+        { "train --config tiny.json --n_layr 2", 2, "error: n_layr: unknown key (did you mean 'n_layer'?)" },
+        { "train --config tiny.json --device gpu", 2, "error: device = 'gpu': expected one of auto, cpu or cuda" },
+        { "train --config tiny.json --dropout 1 --learning_rate -1", 2, "error: dropout = 1: must be in [0, 1)\nerror: learning_rate = -1: must be > 0" },
+        { "train --config tiny.json --max_iters 1 --max_iters 2", 2, "error: max_iters: given twice on the command line" },
+        { "train --config tiny.json --resume --init_from scratch", 2, "error: init_from = 'scratch': conflicts with --resume" },
+        { "train --config tiny.json stray", 2, "error: unexpected argument 'stray'; config overrides look like --max_iters 200" },
+        { "prepare --corpus corpus.txt --out o --tokenizer words", 2, "error: --tokenizer 'words': must be one of char, cl100k_base, o200k_base or bpe" },
+        { "prepare --corpus corpus.txt --out o --compact", 2, "error: --compact true: applies to BPE tokenizers; a char vocabulary is already compact" },
+        { "prepare --corpus corpus.txt --out o --val-fraction 1", 2, "error: --val-fraction 1: must be in (0, 1)" },
+        { "prepare --corpus corpus.txt --out o --tokenizer bpe", 2, "error: --tokenizer bpe: needs a vocab.json and a merges.txt, or a .tiktoken file" },
+        { "prepare --out o", 2, "error: Option '--corpus' is required." },
+        { "generate --checkpoint run --temperature -1 --top-k 0", 2, "error: --temperature -1: must be a finite number ≥ 0\nerror: --top-k 0: must be ≥ 1" },
+        { "generate --checkpoint run --prompt a --prompt-file p.txt", 2, "error: --prompt-file: give --prompt or --prompt-file, not both" },
+        { "eval --checkpoint run --batches 0", 2, "error: --batches 0: must be ≥ 1" },
+        { "eval --checkpoint run --split test", 2, "error: --split 'test': must be one of train or val" },
+        { "bench --config tiny.json --iters 0 --warmup -1", 2, "error: --iters 0: must be ≥ 1\nerror: --warmup -1: must be ≥ 0\nerror: --sync-every 1: must be in [1, iters = 0]" },
+        { "bench --config broken.json", 2, "error: broken.json: not valid JSON: " },
+        { "plot --run run --smoothing 1 --width 0", 2, "error: --smoothing 1: must be in [0, 1)\nerror: --width 0: must be in [16, 20000] pixels" },
+        // data errors: 1
+        { "train --config nowhere.json", 1, "error: config file nowhere.json not found" },
+        { "train --config tiny.json --corpus none.txt", 1, "error: corpus none.txt not found" },
+        { "train --config nocorpus.json", 1, "error: no token cache at empty (meta.json missing) (to build one: minigpt prepare --corpus FILE --out empty)" },
+        { "train --config tiny.json --resume", 1, "error: checkpoint out/last.ckpt not found" },
+        { "prepare --corpus latin1.txt --out o", 1, "error: {dir}/latin1.txt: invalid UTF-8 at byte offset 2 (minigpt prepare --replace-invalid-utf8 replaces invalid bytes with U+FFFD)" },
+        { "prepare --corpus corpus.txt --out run", 1, "error: run is not empty and holds no token cache; a token cache needs an empty or new folder" },
+        { "generate --checkpoint nowhere", 1, "error: checkpoint nowhere not found" },
+        { "generate --checkpoint crafted.ckpt", 1, "error: checkpoint crafted.ckpt is unusable: its config is invalid: n_layer = 0: must be ≥ 1" },
+        { "generate --checkpoint run --prompt QZ", 1, "error: characters not in the vocabulary: 'Q' 'Z'" },
+        { "eval --checkpoint run --text nowhere.txt", 1, "error: text file nowhere.txt not found" },
+        { "eval --checkpoint run --data-dir empty", 1, "error: no token cache at empty (meta.json missing) (to build one: minigpt prepare --corpus FILE --out empty)" },
+        { "plot --run empty", 1, "error: no scalars for train/loss, val/loss in empty; tags present: none" },
+        { "runs nowhere", 1, "error: folder nowhere not found" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void BadInput_GetsItsExitCode_AndOneLinePerProblem(string args, int code, string expected)
+    {
+        var r = InProcessCli.Run(dir.Path, args.Split(' '));
+        Assert.True(code == r.Code, $"exit code {r.Code}, expected {code}\n{r.Stderr}");
+        var lines = r.Stderr.TrimEnd('\n').Split('\n').Where(l => !l.StartsWith("see 'minigpt")).ToList();
+        expected = expected.Replace("{dir}", dir.Path);
+        if (expected.EndsWith(' ')) Assert.StartsWith(expected, Assert.Single(lines));   // the rest is System.Text.Json's own words
+        else Assert.Equal(expected, string.Join("\n", lines));
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public void CudaAskedForWithoutCuda_IsAUsageError_InEveryCommandThatRuns()
+    {
+        if (torch.cuda.is_available()) return;   // nothing to show on a machine that has it
+        Assert.Equal((2, "error: --device cuda: no CUDA device or CUDA libtorch is available\n"), Tail(InProcessCli.Run(dir.Path, "generate", "--checkpoint", "run", "--device", "cuda")));
+        Assert.Equal((2, "error: --device cuda: no CUDA device or CUDA libtorch is available\n"), Tail(InProcessCli.Run(dir.Path, "eval", "--checkpoint", "run", "--device", "cuda")));
+        Assert.Equal((2, "error: device = cuda: no CUDA device or CUDA libtorch is available\n"), Tail(InProcessCli.Run(dir.Path, "train", "--config", "tiny.json", "--device", "cuda")));
+    }
+
+    static (int, string) Tail((int Code, string Stdout, string Stderr) r) => (r.Code, r.Stderr);
+}
