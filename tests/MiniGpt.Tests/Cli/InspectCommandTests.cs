@@ -1,3 +1,4 @@
+using MiniGpt.Checkpoints;
 using MiniGpt.Tests.TestSupport;
 using MiniGpt.Training;
 
@@ -66,10 +67,15 @@ public class InspectCommandTests
         Directory.Delete(Path.Combine(dir.Path, "cache"), recursive: true);           // not a run: must not be listed
         var (code, stdout, stderr) = CliProcess.Run(dir.Path, "runs", ".");
         Assert.True(code == 0, stderr);
-        Assert.Contains("good", stdout);
-        Assert.Contains("broken", stdout);
-        Assert.Contains("truncated", stdout);
-        Assert.Contains("20", stdout);
-        Assert.Contains("char / ", stdout);
+        var rows = stdout.Split('\n').Where(l => l.StartsWith('│')).Select(l => l.Split('│').Select(c => c.Trim()).ToArray()[1..^1]).ToList();
+        Assert.Equal(["run", "last step", "best val", "at step", "tokens", "wall time", "tokenizer", "parameters"], rows[0]);
+        var best = RunLog.ReadMetrics(Path.Combine(dir.Path, "good")).Where(e => e.Step > 0).MinBy(e => e.ValLoss)!;
+        var vocab = Checkpoint.Load(Path.Combine(dir.Path, "good", "last.ckpt")).VocabSize;
+        Assert.Equal(["good", "20", best.ValLoss.ToString("F4"), best.Step.ToString(), "0.00M"], rows.Single(r => r[0] == "good")[..5]);
+        Assert.Equal($"char / {vocab}", rows.Single(r => r[0] == "good")[6]);
+        int at = rows.FindIndex(r => r[0] == "broken");                                       // listed, with what it could read,
+        var why = string.Join(" ", rows.Skip(at + 1).TakeWhile(r => r.Skip(1).All(c => c == "")).Select(r => r[0]));   // and why not the rest
+        Assert.StartsWith("↳ checkpoint ./broken/last.ckpt is unusable: header says", why);
+        Assert.Contains("it is truncated or damaged", why);
     }
 }

@@ -8,15 +8,22 @@ namespace MiniGpt.Tests.Model;
 
 public class LayerNormTests
 {
+    /// <summary>
+    /// FORMULAS §6 on x = [1, 2, 3]: μ = 2, σ² = 2/3, so y = ±1 / √(2/3 + ε) at the ends and 0 in the middle.
+    /// ε = 0 gives √1.5 = 1.2247448714; ε = 1e-5 gives 1.2247356859; ε = 1/3 makes σ² + ε = 1 and y = [−1, 0, 1].
+    /// The tolerance is far below what ε changes, so a LayerNorm that ignored ε would fail.
+    /// </summary>
     [Theory]
-    [InlineData(false, 0.0, 1.224745)]
-    [InlineData(true, 0.0, 1.224745)]
-    [InlineData(false, 1e-5, 1.224736)]
-    [InlineData(true, 1e-5, 1.224736)]
+    [InlineData(false, 0.0, 1.2247448713915890)]
+    [InlineData(true, 0.0, 1.2247448713915890)]
+    [InlineData(false, 1e-5, 1.2247356859083902)]
+    [InlineData(true, 1e-5, 1.2247356859083902)]
+    [InlineData(false, 1.0 / 3, 1.0)]
+    [InlineData(true, 1.0 / 3, 1.0)]
     public void WorkedExample_Section6(bool fused, double eps, double edge)
     {
         var ln = new LayerNorm(3, hasBias: true, fused, eps).to(float64);
-        Close(tensor(new[] { -edge, 0, edge }), ln.call(tensor(new double[] { 1, 2, 3 })), 1e-5);
+        Close(tensor(new[] { -edge, 0, edge }), ln.call(tensor(new double[] { 1, 2, 3 })), 1e-12);
     }
 
     [Fact]

@@ -30,12 +30,17 @@ public class MlpTests
         Close(T(new double[] { 3.137190 }, 1, 1, 1), y, 1e-5);
     }
 
-    [Fact]
-    public void HiddenLayerIsFourTimesTheWidth()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EveryOneOfTheFourCHiddenUnits_Contributes(bool fused)
     {
-        var sd = new Mlp(Config(false, nEmbd: 8)).state_dict();
-        Assert.Equal(new long[] { 32, 8 }, sd["c_fc.weight"].shape);
-        Assert.Equal(new long[] { 8, 32 }, sd["c_proj.weight"].shape);
+        // C = 2, all weights 1, biases 0, x = [1, 0]: each of the 4C = 8 hidden units is GELU(1) = 0.8413447461,
+        // and each output sums all 8: 6.7307579685. A hidden layer of another width gives another sum.
+        var mlp = new Mlp(Config(fused, nEmbd: 2)).to(float64);
+        using (no_grad())
+            foreach (var (name, p) in mlp.named_parameters()) { if (name.EndsWith("weight")) p.fill_(1); else p.zero_(); }
+        Close(T(new double[] { 6.730757968548343, 6.730757968548343 }, 1, 1, 2), mlp.call(T(new double[] { 1, 0 }, 1, 1, 2)), 1e-9);
     }
 
     [Fact]
