@@ -1,3 +1,4 @@
+using System.CommandLine;
 using MiniGpt.Data;
 using MiniGpt.Training;
 
@@ -16,9 +17,6 @@ public enum ExitCode
     Diverged = 3,
 }
 
-/// <summary>How a command spells the library's keys: as config keys (train), or as its --kebab-case flags.</summary>
-public enum KeySpelling { ConfigKeys, Flags }
-
 /// <summary>
 /// The one place that turns what went wrong into an exit code and an error message. The library's typed
 /// exceptions carry keys, values and files; only here do they meet the command line's spelling and hints.
@@ -26,42 +24,49 @@ public enum KeySpelling { ConfigKeys, Flags }
 public static class CliErrors
 {
     /// <summary>Runs a command's body; any exception becomes its message on stderr and its exit code.</summary>
-    public static int Run(Func<int> body, KeySpelling spelling)
+    /// <param name="options">The command's options: a problem with a key one of them sets is spelled as that flag.</param>
+    public static int Run(Func<int> body, IEnumerable<Option> options)
     {
         try { return body(); }
         catch (Exception e)
         {
-            var (code, lines) = Describe(e, spelling);
+            var (code, lines) = Describe(e, FlagsByKey(options));
             foreach (var line in lines) Console.Error.WriteLine("error: " + line);
             return (int)code;
         }
     }
 
-    public static (ExitCode Code, IReadOnlyList<string> Lines) Describe(Exception e, KeySpelling spelling) => e switch
+    /// <summary>--top-k sets top_k: each option under the key it sets.</summary>
+    public static IReadOnlyDictionary<string, string> FlagsByKey(IEnumerable<Option> options)
+        => options.Where(o => o.Name.StartsWith("--")).ToDictionary(o => o.Name[2..].Replace('-', '_'), o => o.Name);
+
+    /// <param name="flags">The command's flags by the key each sets (<see cref="FlagsByKey"/>).</param>
+    public static (ExitCode Code, IReadOnlyList<string> Lines) Describe(Exception e, IReadOnlyDictionary<string, string> flags) => e switch
     {
-        ConfigException c => (ExitCode.Usage, c.Problems.Select(p => Render(p, spelling)).ToList()),
+        ConfigException c => (ExitCode.Usage, c.Problems.Select(p => Render(p, flags)).ToList()),
         TrainingDivergedException => (ExitCode.Diverged, [e.Message]),
-        TokenCacheException t => (ExitCode.Failed, [$"{t.Message} (to build one: minigpt prepare --corpus FILE --out {t.Path})"]),
+        TokenCacheException { Missing: true } t => (ExitCode.Failed, [$"{t.Message} (to build one: minigpt prepare --corpus FILE --out {t.Path})"]),
+        TokenCacheException t => (ExitCode.Failed, [$"{t.Message} (to build it again: minigpt prepare --corpus FILE --out {t.Path})"]),
         InvalidUtf8Exception => (ExitCode.Failed, [$"{e.Message} (minigpt prepare --replace-invalid-utf8 replaces invalid bytes with U+FFFD)"]),
         MiniGptException => (ExitCode.Failed, [e.Message]),
         IOException or UnauthorizedAccessException => (ExitCode.Failed, [e.Message]),
         _ => (ExitCode.Failed, Unexpected(e)),
     };
 
-    /// <summary>A problem with the key spelled as the user typed it: as a config key when it came from a file.</summary>
-    public static string Render(ConfigProblem p, KeySpelling spelling)
+    /// <summary>
+    /// A problem with its key spelled as the user gave it: as the command's flag when one of its options sets the
+    /// key and the value did not come from a file, otherwise as a config key.
+    /// </summary>
+    public static string Render(ConfigProblem p, IReadOnlyDictionary<string, string> flags)
     {
-        if (spelling == KeySpelling.ConfigKeys || p.Key is null || p.Origin is not null) return p.ToString();
-        var flag = Flag(p.Key);
+        if (p.Key is null || p.Origin is not null || !flags.TryGetValue(p.Key, out var flag)) return p.ToString();
         return p.Value is null ? $"{flag}: {p.Rule}" : $"{flag} {p.Value}: {p.Rule}";
     }
 
-    /// <summary>A key's command-line flag: top_k is --top-k.</summary>
-    public static string Flag(string key) => "--" + key.Replace('_', '-');
-
-    // Not bad input but a bug: one line still, and the stack trace only when asked for.
+    // Not bad input but a bug: one line still (native errors append libtorch's own frames, so only the first
+    // line of the message), and the stack trace only when asked for.
     static IReadOnlyList<string> Unexpected(Exception e)
         => Environment.GetEnvironmentVariable("MINIGPT_TRACE") is "1"
             ? [$"internal error: {e}"]
-            : [$"internal error: {e.GetType().Name}: {e.Message} (MINIGPT_TRACE=1 prints the stack trace)"];
+            : [$"internal error: {e.GetType().Name}: {e.Message.Split('\n')[0].TrimEnd()} (MINIGPT_TRACE=1 prints the stack trace)"];
 }

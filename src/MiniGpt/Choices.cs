@@ -1,12 +1,13 @@
 using System.Reflection;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace MiniGpt;
 
 /// <summary>
 /// The names of an enum's members as configs, files and the command line spell them: a member's
-/// [JsonStringEnumMemberName] if it has one, else its name in lower case. JSON written with
-/// <see cref="JsonStringEnumConverter"/> uses the same names.
+/// [JsonStringEnumMemberName] if it has one, else its name in lower case. <see cref="JsonConverter"/> writes
+/// and reads JSON (meta.json, checkpoints) with the same names.
 /// </summary>
 public static class Choices
 {
@@ -39,5 +40,25 @@ public static class Choices
         bool ok = TryParse(typeof(T), text, out var v);
         value = ok ? (T)v : default;
         return ok;
+    }
+
+    /// <summary>Enums in JSON as their names; a number or an unknown name is a <see cref="JsonException"/>.</summary>
+    public static readonly JsonConverterFactory JsonConverter = new ChoiceConverterFactory();
+
+    sealed class ChoiceConverterFactory : JsonConverterFactory
+    {
+        public override bool CanConvert(Type t) => t.IsEnum;
+
+        public override System.Text.Json.Serialization.JsonConverter CreateConverter(Type t, JsonSerializerOptions options)
+            => (System.Text.Json.Serialization.JsonConverter)Activator.CreateInstance(typeof(ChoiceConverter<>).MakeGenericType(t))!;
+    }
+
+    sealed class ChoiceConverter<T> : JsonConverter<T> where T : struct, Enum
+    {
+        public override T Read(ref Utf8JsonReader reader, Type t, JsonSerializerOptions options)
+            => reader.TokenType == JsonTokenType.String && TryParse<T>(reader.GetString()!, out var v) ? v
+                : throw new JsonException($"expected one of {List(typeof(T))}");
+
+        public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteStringValue(Name(value));
     }
 }

@@ -15,7 +15,7 @@ public static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "untimed steps first", DefaultValueFactory = _ => 10 };
         var device = new ChoiceOption<DeviceKind>("--device", "where to run (default: the config's device)");
         var dtype = new ChoiceOption<Precision>("--dtype", "the matrix products' precision (default: the config's dtype)");
-        var peak = new Option<double?>("--peak-flops") { Description = "the device's peak FLOP/s for mfu (default: the config's peak_flops; H100 dense bf16 is 989e12)" };
+        var peak = OptionalNumber.Create<double>("--peak-flops", "the device's peak FLOP/s for mfu (default: the config's peak_flops; H100 dense bf16 is 989e12)");
         var syncEvery = new Option<int>("--sync-every") { Description = "steps per timed window; the host waits for the device once per window (1 times each step alone)", DefaultValueFactory = _ => 1 };
         var vocab = new Option<int>("--vocab-size") { Description = "vocabulary of the random batches", DefaultValueFactory = _ => 65 };
         var cmd = new Command("bench", "Time training steps on random batches and print JSON: ms_per_iter (median), tokens_per_sec, mfu, parameters, memory.")
@@ -36,7 +36,7 @@ public static class BenchCommand
             var (memory, source) = result.Device == "cuda" ? (GpuMemoryUsedBytes(), "nvidia-smi memory.used") : (PeakRssBytes(), "peak RSS (VmHWM)");
             var json = new Dictionary<string, object?>
             {
-                ["config"] = r.GetValue(config), ["device"] = result.Device, ["dtype"] = result.Dtype, ["parameters"] = result.Parameters,
+                ["config"] = r.GetValue(config), ["device"] = result.Device, ["dtype"] = Choices.Name(result.Dtype), ["parameters"] = result.Parameters,
                 ["batch_size"] = c.BatchSize, ["block_size"] = c.BlockSize, ["gradient_accumulation_steps"] = c.GradientAccumulationSteps,
                 ["iters"] = result.Iters, ["warmup"] = result.Warmup, ["sync_every"] = result.SyncEvery,
                 ["ms_per_iter"] = Math.Round(result.MsPerIter, 3), ["ms_per_iter_mean"] = Math.Round(result.MsPerIterMean, 3),
@@ -46,7 +46,7 @@ public static class BenchCommand
             };
             Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
-        }, KeySpelling.Flags));
+        }, cmd.Options));
         return cmd;
     }
 

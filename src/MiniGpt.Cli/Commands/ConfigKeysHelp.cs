@@ -31,7 +31,7 @@ public sealed class ConfigKeysHelp(SynchronousCommandLineAction standard, Comman
     /// <summary>The keys by group, one per line (wrapped to <paramref name="width"/>).</summary>
     public static string Keys<T>(ConfigSchema<T> schema, int width) where T : class, new()
     {
-        var sb = new StringBuilder("Config keys (in the --config file, or on the command line as --<key> <value>):\n");
+        var sb = new StringBuilder("Config keys (in the --config file, or on the command line as --<key> <value>; a default holds where neither sets the key):\n");
         var labels = schema.Keys.ToDictionary(k => k, k => $"--{k.Name} <{k.Values}>");
         int column = labels.Values.Max(l => l.Length) + 6;
         foreach (var group in schema.Keys.GroupBy(k => k.Group))

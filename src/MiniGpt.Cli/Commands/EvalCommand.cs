@@ -13,7 +13,7 @@ public static class EvalCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "a run's out dir (its best.ckpt, else last.ckpt) or a .ckpt file", Required = true };
         var split = new ChoiceOption<Split>("--split", "which split of the run's token cache to draw batches from", Split.Val);
         var text = new Option<string?>("--text") { Description = "evaluate on a text file instead, tokenized with the checkpoint's tokenizer" };
-        var batches = new Option<int?>("--batches") { Description = "batches to average over a split (default: the run's eval_iters)" };
+        var batches = OptionalNumber.Create<int>("--batches", "batches to average over a split (default: the run's eval_iters)");
         var dataDir = new Option<string?>("--data-dir") { Description = "the token cache, if not where the run's config says" };
         var device = new ChoiceOption<DeviceKind>("--device", "where to run", DeviceKind.Auto);
         var cmd = new Command("eval", "Report loss, perplexity and bits per character (or byte) of a checkpoint.")
@@ -22,7 +22,6 @@ public static class EvalCommand
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
-            if (r.GetValue(batches) is < 1 and var b) throw new ConfigException("batches", b, "must be ≥ 1");
             using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r));
             var report = r.GetValue(text) is { } path
                 ? Evaluation.OnText(m, path)
@@ -33,7 +32,7 @@ public static class EvalCommand
             Console.WriteLine($"perplexity  {report.Perplexity:F3}");
             Console.WriteLine($"bits/{report.Unit,-5} {report.BitsPerUnit:F4}");
             return 0;
-        }, KeySpelling.Flags));
+        }, cmd.Options));
         return cmd;
     }
 }

@@ -16,8 +16,8 @@ public static class GenerateCommand
         var promptFile = new Option<string?>("--prompt-file") { Description = "read the prompt from a file" };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate per sample", DefaultValueFactory = _ => 500 };
         var temperature = new Option<double>("--temperature") { Description = "0 is greedy", DefaultValueFactory = _ => 0.8 };
-        var topK = new Option<int?>("--top-k") { Description = "sample only from the k most likely tokens" };
-        var topP = new Option<double?>("--top-p") { Description = "sample only from the smallest set of tokens with this much probability" };
+        var topK = OptionalNumber.Create<int>("--top-k", "sample only from the k most likely tokens");
+        var topP = OptionalNumber.Create<double>("--top-p", "sample only from the smallest set of tokens with this much probability");
         var samples = new Option<int>("--num-samples") { Description = "independent samples to print", DefaultValueFactory = _ => 1 };
         var seed = new Option<long>("--seed") { Description = "the same seed gives the same text", DefaultValueFactory = _ => 1337 };
         var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context for every token" };
@@ -63,7 +63,7 @@ public static class GenerateCommand
             }
             stdout.WriteLine();
             return 0;
-        }, KeySpelling.Flags));
+        }, cmd.Options));
         return cmd;
     }
 }

@@ -32,7 +32,7 @@ public static class PlotCommand
             LossPlot.Render(request);
             Console.WriteLine($"wrote {request.Out}");
             return 0;
-        }, KeySpelling.Flags));
+        }, cmd.Options));
         return cmd;
     }
 }

@@ -23,6 +23,9 @@ public static class PrepareCommand
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
+            // Said here rather than by the library, which does not know these flags.
+            if (tokenizer.Get(r) == TokenizerKind.Bpe && r.GetValue(tiktoken) is null && (r.GetValue(vocab) is null || r.GetValue(merges) is null))
+                throw new ConfigException([new ConfigProblem("tokenizer", "bpe", "needs --vocab FILE and --merges FILE, or --tiktoken FILE")]);
             var o = new PrepareOptions(r.GetValue(corpus)!, tokenizer.Get(r), r.GetValue(outDir)!, r.GetValue(valFraction),
                 r.GetValue(compact), r.GetValue(vocab), r.GetValue(merges), r.GetValue(tiktoken), r.GetValue(replace));
             var sw = Stopwatch.StartNew();
@@ -32,7 +35,7 @@ public static class PrepareCommand
             Console.WriteLine($"train: {meta.TrainTokens:N0} tokens, val: {meta.ValTokens:N0} tokens ({meta.BytesPerToken * 8}-bit ids)");
             Console.WriteLine($"corpus {meta.CorpusBytes / 1e6:F1} MB in {seconds:F2} s ({meta.CorpusBytes / 1e6 / Math.Max(seconds, 1e-9):F1} MB/s) → {o.OutDir}");
             return 0;
-        }, KeySpelling.Flags));
+        }, cmd.Options));
         return cmd;
     }
 
@@ -40,7 +43,7 @@ public static class PrepareCommand
     sealed class ConsoleProgress : IProgress<PrepareProgress>
     {
         readonly Stopwatch clock = Stopwatch.StartNew();
-        string phase = "";
+        PreparePhase? phase;
         int lastDecile = -1;
 
         public void Report(PrepareProgress p)
@@ -49,7 +52,7 @@ public static class PrepareCommand
             int decile = p.BytesTotal == 0 ? 10 : (int)(10 * p.BytesDone / p.BytesTotal);
             if (decile == lastDecile || clock.Elapsed.TotalSeconds < 1) return;
             lastDecile = decile;
-            Console.Error.WriteLine($"{p.Phase}: {100.0 * p.BytesDone / Math.Max(1, p.BytesTotal):F0}% ({p.BytesDone / 1e6:F0} / {p.BytesTotal / 1e6:F0} MB)");
+            Console.Error.WriteLine($"{Choices.Name(p.Phase)}: {100.0 * p.BytesDone / Math.Max(1, p.BytesTotal):F0}% ({p.BytesDone / 1e6:F0} / {p.BytesTotal / 1e6:F0} MB)");
         }
     }
 }

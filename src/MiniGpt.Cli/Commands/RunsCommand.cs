@@ -36,7 +36,7 @@ public static class RunsCommand
             if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;   // no terminal to fit: keep rows on one line
             AnsiConsole.Write(table);
             return 0;
-        }, KeySpelling.Flags));
+        }, cmd.Options));
         return cmd;
     }
 }

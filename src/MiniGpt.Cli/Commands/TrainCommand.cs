@@ -25,12 +25,13 @@ public static class TrainCommand
             var overrides = Overrides.Parse(r.UnmatchedTokens);
             if (r.GetValue(resume))
             {
-                if (overrides.FirstOrDefault(o => o.Key == "init_from") is { Key: not null } given && given.Value != "resume")
-                    throw new ConfigException([new ConfigProblem("init_from", $"'{given.Value}'", "conflicts with --resume")]);
+                if (overrides.FirstOrDefault(o => o.Key == "init_from") is { Key: not null } given
+                    && !(Choices.TryParse<InitFrom>(given.Value, out var from) && from == InitFrom.Resume))
+                    throw new ConfigException([new ConfigProblem("init_from", ConfigProblem.Show(given.Value), "conflicts with --resume")]);
                 if (!overrides.Any(o => o.Key == "init_from")) overrides.Add(new("init_from", "resume"));
             }
             return RunHost(TrainConfig.Schema.Load(r.GetValue(config), overrides));
-        }, KeySpelling.ConfigKeys));
+        }, cmd.Options));
         return cmd;
     }
 

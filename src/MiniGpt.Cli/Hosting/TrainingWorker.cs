@@ -27,7 +27,7 @@ public sealed class TrainingWorker(TrainConfig config, IHostApplicationLifetime 
                 console.Start(trainer);
                 console.Finish(trainer.Run(console, stoppingToken));
                 return (int)ExitCode.Ok;
-            }, KeySpelling.ConfigKeys);
+            }, []);   // the train command's overrides are config keys, spelled as such
         }
         finally
         {

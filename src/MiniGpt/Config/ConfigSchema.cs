@@ -3,8 +3,11 @@ using System.Text.Json;
 
 namespace MiniGpt.Config;
 
-/// <summary>A rule that relates keys, reported against <paramref name="Key"/>; checked once every key is valid alone.</summary>
-public sealed record CrossKeyRule<T>(string Key, Func<T, bool> Holds, Func<T, string> Rule);
+/// <summary>
+/// A rule that relates <paramref name="Key"/> to the keys it <paramref name="Uses"/>, reported against
+/// <paramref name="Key"/>; checked once each of those keys is valid alone (a rule may divide by one of them).
+/// </summary>
+public sealed record CrossKeyRule<T>(string Key, string[] Uses, Func<T, bool> Holds, Func<T, string> Rule);
 
 /// <summary>
 /// Everything that follows from a config record's <see cref="KeyAttribute"/> declarations: binding from JSON
@@ -25,8 +28,8 @@ public sealed class ConfigSchema<T> where T : class, new()
             .Select(p => new ConfigKey(p, p.GetCustomAttribute<KeyAttribute>()!, p.GetValue(defaults)))
             .ToList();
         byName = Keys.ToDictionary(k => k.Name);
-        foreach (var r in rules)
-            if (!byName.ContainsKey(r.Key)) throw new ArgumentException($"rule names unknown key {r.Key}");
+        foreach (var name in rules.SelectMany(r => r.Uses.Append(r.Key)))
+            if (!byName.ContainsKey(name)) throw new ArgumentException($"a rule names unknown key {name}");
         this.rules = rules;
     }
 
@@ -64,7 +67,7 @@ public sealed class ConfigSchema<T> where T : class, new()
                 else if (Find(prop.Name, problems, source) is { } key)
                 {
                     if (key.TryRead(prop.Value, out var v)) values[key] = v;
-                    else problems.Add(new(key.Name, prop.Value.GetRawText(), "expected " + key.Expected, source));
+                    else problems.Add(new(key.Name, Shown(prop.Value), "expected " + key.Expected, source));
                 }
             }
         }
@@ -83,9 +86,14 @@ public sealed class ConfigSchema<T> where T : class, new()
         var config = new T();
         foreach (var (key, value) in values) key.Set(config, value);
         var bad = Problems(config);
-        if (bad.Count > 0) throw new ConfigException(bad.Select(p => p with { Origin = overridden.Contains(p.Key!) ? null : source }).ToList());
+        // A problem names the file only when every value it involves came from there.
+        bool FromFile(string key) => !overridden.Contains(key) && !rules.Any(r => r.Key == key && r.Uses.Any(overridden.Contains));
+        if (bad.Count > 0) throw new ConfigException(bad.Select(p => p with { Origin = FromFile(p.Key!) ? source : null }).ToList());
         return config;
     }
+
+    /// <summary>A JSON value as problems show it: strings in the same quotes as other values, the rest as written.</summary>
+    static string Shown(JsonElement e) => e.ValueKind == JsonValueKind.String ? ConfigProblem.Show(e.GetString()) : e.GetRawText();
 
     /// <summary>Every problem with a config's values, each naming its key and value; empty when valid.</summary>
     public IReadOnlyList<ConfigProblem> Problems(T config)
@@ -96,8 +104,8 @@ public sealed class ConfigSchema<T> where T : class, new()
             var value = key.Get(config);
             if (key.Check(value) is { } rule) problems.Add(new(key.Name, ConfigProblem.Show(value), rule));
         }
-        if (problems.Count > 0) return problems;   // the rules between keys may divide by one of them
-        foreach (var r in rules)
+        var invalid = problems.Select(p => p.Key).ToHashSet();
+        foreach (var r in rules.Where(r => !invalid.Contains(r.Key) && !r.Uses.Any(invalid.Contains)))
             if (!r.Holds(config)) problems.Add(new(r.Key, ConfigProblem.Show(byName[r.Key].Get(config)), r.Rule(config)));
         return problems;
     }

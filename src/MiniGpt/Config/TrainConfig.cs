@@ -6,18 +6,19 @@ namespace MiniGpt.Config;
 /// <summary>
 /// Everything a training run is configured by, one declaration per key (<see cref="KeyAttribute"/>): its
 /// name is nanoGPT's in snake_case (NLayer is n_layer), its default the initial value below, and
-/// <see cref="Schema"/> derives binding, validation, help and checkpoint checks from it. Defaults are
-/// nanoGPT's CPU Shakespeare-char recipe.
+/// <see cref="Schema"/> derives binding, validation, help and checkpoint checks from it. The defaults, which
+/// a config file's keys override, are nanoGPT's CPU Shakespeare-char recipe with its learned positions (the
+/// shipped configs/shakespeare-char-cpu.json chooses rotary ones).
 /// </summary>
 public sealed record TrainConfig
 {
     public static readonly ConfigSchema<TrainConfig> Schema = new(
-        new("n_embd", c => c.NEmbd % c.NHead == 0, c => $"must be divisible by n_head ({c.NHead})"),
-        new("n_embd", c => c.PositionEncoding != PositionEncoding.Sinusoidal || c.NEmbd % 2 == 0, _ => "must be even for sinusoidal positions"),
-        new("n_embd", c => c.PositionEncoding != PositionEncoding.Rotary || c.NEmbd % c.NHead != 0 || c.NEmbd / c.NHead % 2 == 0,
+        new("n_embd", ["n_head"], c => c.NEmbd % c.NHead == 0, c => $"must be divisible by n_head ({c.NHead})"),
+        new("n_embd", ["position_encoding"], c => c.PositionEncoding != PositionEncoding.Sinusoidal || c.NEmbd % 2 == 0, _ => "must be even for sinusoidal positions"),
+        new("n_embd", ["n_head", "position_encoding"], c => c.PositionEncoding != PositionEncoding.Rotary || c.NEmbd % c.NHead != 0 || c.NEmbd / c.NHead % 2 == 0,
             c => $"must give an even head size for rotary positions (n_embd / n_head = {c.NEmbd / c.NHead})"),
-        new("min_lr", c => c.MinLr <= c.LearningRate, c => $"must not exceed learning_rate ({c.LearningRate})"),
-        new("lr_decay_iters", c => !c.DecayLr || c.LrDecayIters > c.WarmupIters, c => $"must exceed warmup_iters ({c.WarmupIters})"));
+        new("min_lr", ["learning_rate"], c => c.MinLr <= c.LearningRate, c => $"must not exceed learning_rate ({ConfigProblem.Format(c.LearningRate)})"),
+        new("lr_decay_iters", ["warmup_iters", "decay_lr"], c => !c.DecayLr || c.LrDecayIters > c.WarmupIters, c => $"must exceed warmup_iters ({c.WarmupIters})"));
 
     // I/O
     [Key("folder for checkpoints, metrics.jsonl and TensorBoard logs", Group = KeyGroup.Io, NotEmpty = true)]

@@ -20,13 +20,16 @@ public sealed record PrepareOptions(
     {
         var p = new List<ConfigProblem>();
         if (!(ValFraction > 0 && ValFraction < 1)) p.Add(new("val_fraction", ConfigProblem.Show(ValFraction), "must be in (0, 1)"));
-        if (Compact && Tokenizer == TokenizerKind.Char) p.Add(new("compact", "true", "applies to BPE tokenizers; a char vocabulary is already compact"));
+        if (Compact && Tokenizer == TokenizerKind.Char) p.Add(new("compact", null, "applies to BPE tokenizers; a char vocabulary is already compact"));
         return p;
     }
 }
 
-/// <summary>Where a prepare run is: phase "scan" (pass 1) or "encode" (pass 2), and bytes read of the total.</summary>
-public sealed record PrepareProgress(string Phase, long BytesDone, long BytesTotal);
+/// <summary>The two streaming passes over a corpus: scan (hash, check, count) and encode.</summary>
+public enum PreparePhase { Scan, Encode }
+
+/// <summary>Where a prepare run is: its pass, and bytes read of the total.</summary>
+public sealed record PrepareProgress(PreparePhase Phase, long BytesDone, long BytesTotal);
 
 /// <summary>
 /// Turns a corpus into a token cache (train.bin, val.bin, meta.json) in two streaming passes, so memory
@@ -125,7 +128,7 @@ public static class CorpusPreparer
             decoder.Decode(chunk.Span, final: false, runes);
             Count(runes);
             bytes += chunk.Length;
-            progress?.Report(new("scan", bytes, total));
+            progress?.Report(new(PreparePhase.Scan, bytes, total));
         }
         runes.Clear();
         decoder.Decode([], final: true, runes);
@@ -155,7 +158,7 @@ public static class CorpusPreparer
             decoder.Decode(chunk.Span, final: false, runes);
             sink.Add(runes);
             bytes += chunk.Length;
-            progress?.Report(new("encode", bytes, total));
+            progress?.Report(new(PreparePhase.Encode, bytes, total));
         }
         runes.Clear();
         decoder.Decode([], final: true, runes);

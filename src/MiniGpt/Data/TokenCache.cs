@@ -1,7 +1,10 @@
 namespace MiniGpt.Data;
 
-/// <summary>A token cache that is missing, outdated or inconsistent: preparing it again from its corpus fixes it.</summary>
-public sealed class TokenCacheException(string dir, string message, Exception? inner = null) : DataException(dir, message, inner);
+/// <summary>A token cache that is missing (<see cref="Missing"/>), or outdated, damaged or made for another tokenizer: preparing it (again) fixes it.</summary>
+public sealed class TokenCacheException(string dir, string message, bool missing = false, Exception? inner = null) : DataException(dir, message, inner)
+{
+    public bool Missing { get; } = missing;
+}
 
 /// <summary>The two parts of a token cache.</summary>
 public enum Split { Train, Val }

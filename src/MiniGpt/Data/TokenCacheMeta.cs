@@ -32,7 +32,7 @@ public sealed record TokenCacheMeta(
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
+        Converters = { Choices.JsonConverter },
     };
 
     public void Save(string dir) => AtomicFile.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, Json));
@@ -56,10 +56,10 @@ public sealed record TokenCacheMeta(
     public static TokenCacheMeta Load(string dir)
     {
         var path = Path.Combine(dir, FileName);
-        if (!File.Exists(path)) throw new TokenCacheException(dir, $"no token cache at {dir} ({FileName} missing)");
+        if (!File.Exists(path)) throw new TokenCacheException(dir, $"no token cache at {dir} ({FileName} missing)", missing: true);
         TokenCacheMeta? meta;
         try { meta = JsonSerializer.Deserialize<TokenCacheMeta>(File.ReadAllText(path), Json); }
-        catch (JsonException e) { throw new TokenCacheException(dir, $"{path}: damaged metadata: {e.Message}", e); }
+        catch (JsonException e) { throw new TokenCacheException(dir, $"{path}: damaged metadata: {e.Message}", inner: e); }
         if (meta is null || meta.Tokenizer is null || meta.CorpusSha256 is null)
             throw new TokenCacheException(dir, $"{path}: damaged metadata: required fields are missing");
         if (meta.FormatVersion != CurrentFormat)

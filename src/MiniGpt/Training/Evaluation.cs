@@ -19,7 +19,11 @@ public static class Evaluation
     {
         if (batches < 1) throw new ConfigException("batches", batches, "must be ≥ 1");
         var config = m.Config with { DataDir = dataDir ?? m.Config.DataDir, Corpus = null };
-        using var data = TrainingData.Open(config);
+        TrainingData data;
+        try { data = TrainingData.Open(config); }
+        catch (ConfigException e) when (e.Problems is [{ Key: "block_size" } p])   // the model's block is fixed: the cache is what does not fit
+        { throw new DataException(config.DataDir, $"token cache {config.DataDir} does not fit this model: {p.Rule}"); }
+        using var _ = data;
         var meta = data.Cache.Meta;
         double loss = LossEstimator.Estimate(m.Model, data.EvalBatches(split, m.Step), batches, m.Device);
         // Bits per unit: loss per token × tokens per unit, in base 2.

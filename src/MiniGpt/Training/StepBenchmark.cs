@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace MiniGpt.Training;
 
 /// <summary>What one benchmark measured; mfu uses nanoGPT's 6N + 12·L·H·Q·T FLOPs per token.</summary>
-public sealed record BenchResult(string Device, string Dtype, long Parameters, int Iters, int Warmup, int SyncEvery, double MsPerIter,
+public sealed record BenchResult(string Device, Precision Dtype, long Parameters, int Iters, int Warmup, int SyncEvery, double MsPerIter,
     double MsPerIterMean, double TokensPerSec, double Mfu, double PeakFlops, double FlopsPerToken, string FlopsFormula);
 
 /// <summary>
@@ -50,7 +50,7 @@ public static class StepBenchmark
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
         double flopsPerToken = Trainer.FlopsPerToken(t.Model.ParameterCount, c);
         double tokensPerSec = c.TokensPerIter / (median / 1000);
-        return new BenchResult(t.Device.type.ToString().ToLowerInvariant(), Choices.Name(c.Dtype), t.Model.ParameterCount, times.Count * syncEvery, warmup, syncEvery, median,
+        return new BenchResult(t.Device.type.ToString().ToLowerInvariant(), c.Dtype, t.Model.ParameterCount, times.Count * syncEvery, warmup, syncEvery, median,
             times.Average(), tokensPerSec, flopsPerToken * tokensPerSec / c.PeakFlops, c.PeakFlops, flopsPerToken, "6N + 12*L*H*Q*T (nanoGPT)");
     }
 }

@@ -40,11 +40,10 @@ public sealed class Trainer : IDisposable
     long tokensSeen;
     double elapsedBefore;   // seconds trained before this process (resume)
 
-    /// <param name="config">A valid config, as <see cref="TrainConfig.Schema"/> binds it.</param>
     /// <param name="checkpointWrap">Test hook: wraps the checkpoint file stream (to simulate a full disk).</param>
     public Trainer(TrainConfig config, Func<Stream, Stream>? checkpointWrap = null, IProgress<PrepareProgress>? prepareProgress = null)
     {
-        Config = config;
+        Config = TrainConfig.Schema.Validated(config);   // a config made in code passes the rules a bound one did
         this.checkpointWrap = checkpointWrap;
         var device = Devices.Resolve(config.Device);   // fail on a missing GPU before preparing data
         random.manual_seed(config.Seed);

@@ -92,7 +92,7 @@ public class CheckpointTests
     [Theory]
     [InlineData("\"n_layer\": 3", "\"n_layr\": 3", "its config is invalid: n_layr: unknown key (did you mean 'n_layer'?)")]
     [InlineData("\"n_layer\": 3", "\"n_layer\": 0", "its config is invalid: n_layer = 0: must be ≥ 1")]
-    [InlineData("\"device\": \"auto\"", "\"device\": \"tpu\"", "its config is invalid: device = \"tpu\": expected one of auto, cpu or cuda")]
+    [InlineData("\"device\": \"auto\"", "\"device\": \"tpu\"", "its config is invalid: device = 'tpu': expected one of auto, cpu or cuda")]
     [InlineData("\"step\": 42", "\"step\": \"42\"", "damaged metadata: ")]
     public void ACraftedConfigOrMetadata_IsReportedWithTheFile_NotLoaded(string from, string to, string problem)
     {
@@ -103,5 +103,32 @@ public class CheckpointTests
         var ex = Assert.Throws<DataException>(() => Checkpoint.Load(path));
         Assert.Equal(path, ex.Path);
         Assert.StartsWith($"checkpoint {path} is unusable: {problem}", ex.Message);
+    }
+
+    /// <summary>
+    /// A checkpoint written by MiniGpt as of commit 10401a2, whose config was serialized from the record itself
+    /// (snake_case properties, choices as strings): `train` on a 1-layer rotary char model, 2 steps, dropout 0.1,
+    /// seed 5, over "First Citizen:…" × 30. It must still load, and training must resume from it.
+    /// </summary>
+    [Fact]
+    public void ACheckpointFromBeforeTheConfigSchema_LoadsAndResumes()
+    {
+        var fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "checkpoint_v1_10401a2.ckpt");
+        var s = Checkpoint.Load(fixture);
+        Assert.Equal(new TrainConfig
+        {
+            OutDir = "run", DataDir = "cache", Corpus = "corpus.txt", EvalInterval = 2, EvalIters = 1, SampleTokens = 0, BatchSize = 2, BlockSize = 8,
+            NLayer = 1, NHead = 2, NEmbd = 8, Dropout = 0.1, PositionEncoding = MiniGpt.Model.PositionEncoding.Rotary, MaxIters = 2, WarmupIters = 0,
+            LrDecayIters = 10, Device = DeviceKind.Cpu, Seed = 5,
+        }, s.Config);
+        Assert.Equal((2, 30, TokenizerKind.Char), (s.Step, s.VocabSize, s.Tokenizer.Kind));
+
+        using var dir = new TempDir();
+        var corpus = dir.File("corpus.txt", string.Concat(Enumerable.Repeat("First Citizen:\nBefore we proceed any further, hear me speak.\nAll: Speak, speak.\n", 30)));
+        File.Copy(fixture, dir.File("run/last.ckpt"));
+        var c = s.Config with { OutDir = Path.Combine(dir.Path, "run"), DataDir = Path.Combine(dir.Path, "cache"), Corpus = corpus, InitFrom = InitFrom.Resume, MaxIters = 4 };
+        using var t = new Trainer(c);
+        Assert.Equal(2, t.Iter);
+        Assert.Equal(4, t.Run().FinalIter);
     }
 }

@@ -46,14 +46,16 @@ public sealed class BadInputTests : IDisposable
         { "train --config tiny.json --resume --init_from scratch", 2, "error: init_from = 'scratch': conflicts with --resume" },
         { "train --config tiny.json stray", 2, "error: unexpected argument 'stray'; config overrides look like --max_iters 200" },
         { "prepare --corpus corpus.txt --out o --tokenizer words", 2, "error: --tokenizer 'words': must be one of char, cl100k_base, o200k_base or bpe" },
-        { "prepare --corpus corpus.txt --out o --compact", 2, "error: --compact true: applies to BPE tokenizers; a char vocabulary is already compact" },
+        { "prepare --corpus corpus.txt --out o --compact", 2, "error: --compact: applies to BPE tokenizers; a char vocabulary is already compact" },
         { "prepare --corpus corpus.txt --out o --val-fraction 1", 2, "error: --val-fraction 1: must be in (0, 1)" },
-        { "prepare --corpus corpus.txt --out o --tokenizer bpe", 2, "error: --tokenizer bpe: needs a vocab.json and a merges.txt, or a .tiktoken file" },
+        { "prepare --corpus corpus.txt --out o --tokenizer bpe", 2, "error: --tokenizer bpe: needs --vocab FILE and --merges FILE, or --tiktoken FILE" },
         { "prepare --out o", 2, "error: Option '--corpus' is required." },
         { "generate --checkpoint run --temperature -1 --top-k 0", 2, "error: --temperature -1: must be a finite number ≥ 0\nerror: --top-k 0: must be ≥ 1" },
         { "generate --checkpoint run --prompt a --prompt-file p.txt", 2, "error: --prompt-file: give --prompt or --prompt-file, not both" },
         { "eval --checkpoint run --batches 0", 2, "error: --batches 0: must be ≥ 1" },
         { "eval --checkpoint run --split test", 2, "error: --split 'test': must be one of train or val" },
+        { "eval --checkpoint run --batches many", 2, "error: --batches 'many': expected an integer" },
+        { "generate --checkpoint run --top-p high", 2, "error: --top-p 'high': expected a number" },
         { "bench --config tiny.json --iters 0 --warmup -1", 2, "error: --iters 0: must be ≥ 1\nerror: --warmup -1: must be ≥ 0\nerror: --sync-every 1: must be in [1, iters = 0]" },
         { "bench --config broken.json", 2, "error: broken.json: not valid JSON: " },
         { "plot --run run --smoothing 1 --width 0", 2, "error: --smoothing 1: must be in [0, 1)\nerror: --width 0: must be in [16, 20000] pixels" },
@@ -84,6 +86,7 @@ public sealed class BadInputTests : IDisposable
         if (expected.EndsWith(' ')) Assert.StartsWith(expected, Assert.Single(lines));   // the rest is System.Text.Json's own words
         else Assert.Equal(expected, string.Join("\n", lines));
         Assert.DoesNotContain("   at ", r.Stderr);
+        Assert.DoesNotContain("frame #", r.Stderr);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using MiniGpt.Cli;
 using MiniGpt.Data;
 using MiniGpt.Training;
@@ -21,27 +22,41 @@ public class CliErrorsTests
             (new InvalidOperationException("a bug"), ExitCode.Failed),
         };
         foreach (var (error, code) in cases)
-            Assert.True(code == CliErrors.Describe(error, KeySpelling.Flags).Code, $"{error.GetType().Name}: expected {code}");
+            Assert.True(code == CliErrors.Describe(error, NoFlags).Code, $"{error.GetType().Name}: expected {code}");
         Assert.Equal([0, 1, 2, 3], Enum.GetValues<ExitCode>().Select(c => (int)c));   // the README's table
     }
 
+    static readonly IReadOnlyDictionary<string, string> NoFlags = new Dictionary<string, string>();
+
     [Fact]
-    public void Problems_NameTheKey_AsTheCommandSpellsIt_UnlessTheyCameFromAFile()
+    public void Problems_NameTheKey_AsTheCommandsFlag_WhenItHasOne_AndTheValueDidNotComeFromAFile()
     {
-        var e = new ConfigException([new("top_k", "0", "must be ≥ 1"), new("sync_every", "5", "must be in [1, iters = 4]"), new("n_layer", "0", "must be ≥ 1", "c.json"), new(null, null, "not valid JSON")]);
-        Assert.Equal(["--top-k 0: must be ≥ 1", "--sync-every 5: must be in [1, iters = 4]", "c.json: n_layer = 0: must be ≥ 1", "not valid JSON"],
-            CliErrors.Describe(e, KeySpelling.Flags).Lines);
-        Assert.Equal(["top_k = 0: must be ≥ 1", "sync_every = 5: must be in [1, iters = 4]", "c.json: n_layer = 0: must be ≥ 1", "not valid JSON"],
-            CliErrors.Describe(e, KeySpelling.ConfigKeys).Lines);
+        var flags = CliErrors.FlagsByKey([new Option<int>("--top-k"), new Option<int>("--sync-every"), new Option<int>("--n-layer"), new Option<bool>("--compact")]);
+        Assert.Equal("--top-k", flags["top_k"]);
+        var e = new ConfigException([new("top_k", "0", "must be ≥ 1"), new("sync_every", "5", "must be in [1, iters = 4]"), new("n_layer", "0", "must be ≥ 1", "c.json"),
+            new("block_size", "9", "too long"), new("compact", null, "applies to BPE tokenizers"), new(null, null, "not valid JSON")]);
+        Assert.Equal(["--top-k 0: must be ≥ 1", "--sync-every 5: must be in [1, iters = 4]", "c.json: n_layer = 0: must be ≥ 1", "block_size = 9: too long",
+            "--compact: applies to BPE tokenizers", "not valid JSON"], CliErrors.Describe(e, flags).Lines);
+        Assert.Equal(["top_k = 0: must be ≥ 1", "sync_every = 5: must be in [1, iters = 4]", "c.json: n_layer = 0: must be ≥ 1", "block_size = 9: too long",
+            "compact: applies to BPE tokenizers", "not valid JSON"], CliErrors.Describe(e, NoFlags).Lines);
     }
 
     [Fact]
     public void DataErrors_ThatACommandCanFix_SayWhich()
     {
         Assert.Equal(["no token cache at c (to build one: minigpt prepare --corpus FILE --out c)"],
-            CliErrors.Describe(new TokenCacheException("c", "no token cache at c"), KeySpelling.Flags).Lines);
+            CliErrors.Describe(new TokenCacheException("c", "no token cache at c", missing: true), NoFlags).Lines);
+        Assert.Equal(["token cache c was built with tokenizer char (to build it again: minigpt prepare --corpus FILE --out c)"],
+            CliErrors.Describe(new TokenCacheException("c", "token cache c was built with tokenizer char"), NoFlags).Lines);
         Assert.Equal(["c.txt: invalid UTF-8 at byte offset 3 (minigpt prepare --replace-invalid-utf8 replaces invalid bytes with U+FFFD)"],
-            CliErrors.Describe(new InvalidUtf8Exception(3, "c.txt"), KeySpelling.Flags).Lines);
+            CliErrors.Describe(new InvalidUtf8Exception(3, "c.txt"), NoFlags).Lines);
+    }
+
+    [Fact]
+    public void ANativeError_IsItsFirstLine_NotLibtorchsFrames()
+    {
+        var native = new System.Runtime.InteropServices.ExternalException("DefaultCPUAllocator: can't allocate memory\nException raised from malloc at alloc_cpu.cpp:118\nframe #0: c10::Error::Error");
+        Assert.Equal(["internal error: ExternalException: DefaultCPUAllocator: can't allocate memory (MINIGPT_TRACE=1 prints the stack trace)"], CliErrors.Describe(native, NoFlags).Lines);
     }
 
     [Fact]
@@ -50,11 +65,11 @@ public class CliErrorsTests
         Exception bug;
         try { throw new InvalidOperationException("boom"); }
         catch (InvalidOperationException e) { bug = e; }
-        Assert.Equal(["internal error: InvalidOperationException: boom (MINIGPT_TRACE=1 prints the stack trace)"], CliErrors.Describe(bug, KeySpelling.Flags).Lines);
+        Assert.Equal(["internal error: InvalidOperationException: boom (MINIGPT_TRACE=1 prints the stack trace)"], CliErrors.Describe(bug, NoFlags).Lines);
         Environment.SetEnvironmentVariable("MINIGPT_TRACE", "1");
         try
         {
-            var line = Assert.Single(CliErrors.Describe(bug, KeySpelling.Flags).Lines);
+            var line = Assert.Single(CliErrors.Describe(bug, NoFlags).Lines);
             Assert.Contains("   at MiniGpt.Tests.Cli.CliErrorsTests.ABug_IsOneLine", line);
         }
         finally { Environment.SetEnvironmentVariable("MINIGPT_TRACE", null); }

@@ -9,7 +9,7 @@ public class ConfigSchemaTests
 
     public sealed record Toy
     {
-        public static readonly ConfigSchema<Toy> Schema = new(new CrossKeyRule<Toy>("low", t => t.Low < t.High, t => $"must be below high ({t.High})"));
+        public static readonly ConfigSchema<Toy> Schema = new(new CrossKeyRule<Toy>("low", ["high"], t => t.Low < t.High, t => $"must be below high ({t.High})"));
 
         [Key("inclusive above", Min = 1)] public int Low { get; init; } = 1;
         [Key("exclusive both", Min = 0, MinExclusive = true, Max = 10, MaxExclusive = true)] public double High { get; init; } = 5;
@@ -56,6 +56,7 @@ public class ConfigSchemaTests
     {
         Assert.Equal(["low = 6: must be below high (5)"], Problems("""{ "low": 6 }"""));
         Assert.Equal(["high = 11: must be in (0, 10)"], Problems("""{ "low": 6, "high": 11 }"""));
+        Assert.Equal(["unit = 2: must be in [-1, 1]", "low = 6: must be below high (5)"], Problems("""{ "low": 6, "unit": 2 }"""));   // an unrelated bad key hides nothing
     }
 
     [Fact]

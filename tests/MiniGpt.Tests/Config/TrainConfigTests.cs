@@ -79,7 +79,7 @@ public class TrainConfigTests
     {
         using var dir = new TempDir();
         var file = $"{dir.Path}/c.json: ";
-        Assert.Equal([file + "n_layer = \"four\": expected an integer", file + "dropout = true: expected a number", file + "bias = 1: expected true or false"],
+        Assert.Equal([file + "n_layer = 'four': expected an integer", file + "dropout = true: expected a number", file + "bias = 1: expected true or false"],
             Fails(dir, """{ "n_layer": "four", "dropout": true, "bias": 1 }"""));
         Assert.Equal([file + "n_layer = 4.5: expected an integer"], Fails(dir, """{ "n_layer": 4.5 }"""));
         Assert.Equal([file + "out_dir = null: expected a string"], Fails(dir, """{ "out_dir": null }"""));
@@ -129,6 +129,14 @@ public class TrainConfigTests
         using var dir = new TempDir();
         Assert.Equal(["n_layer = 0: must be ≥ 1", $"{dir.Path}/c.json: dropout = 1.5: must be in [0, 1)"],
             Fails(dir, """{ "dropout": 1.5, "n_layer": 4 }""", ("n_layer", "0")));
+    }
+
+    [Fact]
+    public void ARuleBetweenKeys_NamesTheFile_OnlyWhenNoneOfItsKeysWasOverridden()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(["n_embd = 16: must be divisible by n_head (3)"], Fails(dir, """{ "n_embd": 16, "n_head": 2 }""", ("n_head", "3")));
+        Assert.Equal([$"{dir.Path}/c.json: n_embd = 16: must be divisible by n_head (3)"], Fails(dir, """{ "n_embd": 16, "n_head": 3 }"""));
     }
 
     [Fact]

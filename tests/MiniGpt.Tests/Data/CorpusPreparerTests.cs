@@ -102,7 +102,7 @@ public class CorpusPreparerTests
         using var dir = new TempDir();
         var ex = Assert.Throws<ConfigException>(() => CorpusPreparer.Prepare(
             new PrepareOptions("/nope/corpus.txt", TokenizerKind.Char, Path.Combine(dir.Path, "out"), ValFraction: 1.5, Compact: true)));
-        Assert.Equal(["val_fraction = 1.5: must be in (0, 1)", "compact = true: applies to BPE tokenizers; a char vocabulary is already compact"],
+        Assert.Equal(["val_fraction = 1.5: must be in (0, 1)", "compact: applies to BPE tokenizers; a char vocabulary is already compact"],
             ex.Problems.Select(p => p.ToString()));
     }
 
@@ -129,7 +129,7 @@ public class CorpusPreparerTests
         CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "first corpus\n"), TokenizerKind.Char, outDir));
         var before = File.ReadAllBytes(Path.Combine(outDir, TokenCacheMeta.TrainFile));
         using var cts = new CancellationTokenSource();
-        var stopInEncode = new Progress(p => { if (p.Phase == "encode") cts.Cancel(); });
+        var stopInEncode = new Progress(p => { if (p.Phase == PreparePhase.Encode) cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => CorpusPreparer.Prepare(
             new PrepareOptions(dir.File("b.txt", new string('x', 50_000)), TokenizerKind.Char, outDir, ChunkBytes: 1000), stopInEncode, cts.Token));
         using var cache = TokenCache.Open(outDir);

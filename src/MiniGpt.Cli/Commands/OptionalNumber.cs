@@ -1,0 +1,25 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Numerics;
+
+namespace MiniGpt.Cli.Commands;
+
+/// <summary>
+/// An option holding a number or nothing. System.CommandLine's own parse error for a nullable type names it
+/// as "System.Nullable`1[System.Int32]"; this one says what was expected.
+/// </summary>
+public static class OptionalNumber
+{
+    public static Option<T?> Create<T>(string name, string description) where T : struct, INumber<T> => new(name)
+    {
+        Description = description,
+        CustomParser = r =>
+        {
+            bool integer = typeof(T) != typeof(double) && typeof(T) != typeof(float);
+            var text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
+            if (T.TryParse(text, integer ? NumberStyles.Integer : NumberStyles.Float, CultureInfo.InvariantCulture, out var value)) return value;
+            r.AddError($"{name} '{text}': expected {(integer ? "an integer" : "a number")}");
+            return null;
+        },
+    };
+}
