@@ -15,14 +15,16 @@ public static class TrainCommand
     {
         var config = new Option<string>("--config") { Description = "a JSON config", DefaultValueFactory = _ => DefaultConfig };
         var resume = new Option<bool>("--resume") { Description = "continue from <out_dir>/last.ckpt (same as --init_from resume)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "start over in an out_dir that holds a run, deleting its checkpoints and logs" };
         var cmd = new Command("train", "Train a GPT on a token cache as a hosted worker. Every config key below can be set in the config file, or overridden on the command line: --max_iters 200.")
         {
-            config, resume,
+            config, resume, overwrite,
         };
         cmd.TreatUnmatchedTokensAsErrors = false;   // the --key value overrides
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             var overrides = Overrides.Parse(r.UnmatchedTokens);
+            if (r.GetValue(resume) && r.GetValue(overwrite)) throw new ConfigException([new ConfigProblem("overwrite", null, "conflicts with --resume")]);
             if (r.GetValue(resume))
             {
                 if (overrides.FirstOrDefault(o => o.Key == "init_from") is { Key: not null } given
@@ -30,16 +32,18 @@ public static class TrainCommand
                     throw new ConfigException([new ConfigProblem("init_from", ConfigProblem.Show(given.Value), "conflicts with --resume")]);
                 if (!overrides.Any(o => o.Key == "init_from")) overrides.Add(new("init_from", "resume"));
             }
-            return RunHost(TrainConfig.Schema.Load(r.GetValue(config), overrides));
+            var c = TrainConfig.Schema.Load(r.GetValue(config), overrides);
+            if (r.GetValue(overwrite) && c.InitFrom == InitFrom.Resume) throw new ConfigException([new ConfigProblem("overwrite", null, "conflicts with init_from = resume")]);
+            return RunHost(new TrainRequest(c, r.GetValue(overwrite)));
         }, cmd.Options));
         return cmd;
     }
 
-    static int RunHost(TrainConfig config)
+    static int RunHost(TrainRequest request)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = Directory.GetCurrentDirectory() });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(request);
         builder.Services.AddSingleton<RunOutcome>();
         builder.Services.AddHostedService<TrainingWorker>();
         // Ctrl+C waits for the final checkpoint; the default 30 s could cut a large save short.

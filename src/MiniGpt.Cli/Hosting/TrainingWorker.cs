@@ -4,6 +4,9 @@ using Microsoft.Extensions.Hosting;
 
 namespace MiniGpt.Cli.Hosting;
 
+/// <summary>What `minigpt train` asked for: the config, and whether to start over in an out_dir that holds a run.</summary>
+public sealed record TrainRequest(TrainConfig Config, bool Overwrite);
+
 /// <summary>The exit code the host's run ends with; a BackgroundService that fails would otherwise exit 0.</summary>
 public sealed class RunOutcome
 {
@@ -14,7 +17,7 @@ public sealed class RunOutcome
 /// Trains in the background of the generic host. Ctrl+C or SIGTERM cancels the token; the trainer then saves
 /// `last` and returns, and the worker stops the application with exit code 0.
 /// </summary>
-public sealed class TrainingWorker(TrainConfig config, IHostApplicationLifetime lifetime, RunOutcome outcome) : BackgroundService
+public sealed class TrainingWorker(TrainRequest request, IHostApplicationLifetime lifetime, RunOutcome outcome) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
     {
@@ -22,8 +25,8 @@ public sealed class TrainingWorker(TrainConfig config, IHostApplicationLifetime 
         {
             outcome.ExitCode = CliErrors.Run(() =>
             {
-                var console = new TrainConsole(config);
-                using var trainer = new Trainer(config, prepareProgress: console.PrepareProgress);
+                var console = new TrainConsole(request.Config);
+                using var trainer = new Trainer(request.Config, prepareProgress: console.PrepareProgress, overwrite: request.Overwrite);
                 console.Start(trainer);
                 console.Finish(trainer.Run(console, stoppingToken));
                 return (int)ExitCode.Ok;

@@ -9,7 +9,7 @@ public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int
     string? Tokenizer, long? Parameters, string? Error)
 {
     public static bool IsRun(string dir)
-        => File.Exists(Path.Combine(dir, "last.ckpt")) || File.Exists(Path.Combine(dir, "metrics.jsonl")) || EventLog.EventFiles(dir).Count > 0;
+        => RunDirectory.RunFiles(dir).Count > 0;
 
     /// <summary>DIR itself if it is a run, else each sub-folder that is one.</summary>
     public static IReadOnlyList<string> Find(string dir)
@@ -28,7 +28,7 @@ public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int
         catch (Exception e) when (e is System.Text.Json.JsonException or IOException) { errors.Add($"metrics.jsonl: {e.Message}"); }
         var best = evals.Where(e => e.Step > 0).MinBy(e => e.ValLoss);
         CheckpointState? ckpt = null;
-        var last = Path.Combine(dir, "last.ckpt");
+        var last = Path.Combine(dir, Checkpoint.LastFile);
         if (File.Exists(last))
         {
             try { ckpt = Checkpoint.Load(last); }

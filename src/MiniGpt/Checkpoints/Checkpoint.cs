@@ -34,6 +34,9 @@ public sealed record CheckpointState
 /// </summary>
 public static class Checkpoint
 {
+    /// <summary>A run's checkpoints in its out_dir: the latest, and the one with the lowest val loss.</summary>
+    public const string LastFile = "last.ckpt", BestFile = "best.ckpt";
+
     const int HeaderSize = 32;
     const uint Version = 1;
     static readonly byte[] Magic = Encoding.ASCII.GetBytes("MGCKPT01");

@@ -26,7 +26,7 @@ public sealed class TrainedModel : IDisposable
         if (File.Exists(checkpoint)) return checkpoint;
         if (Directory.Exists(checkpoint))
         {
-            foreach (var name in new[] { "best.ckpt", "last.ckpt" })
+            foreach (var name in new[] { Checkpoint.BestFile, Checkpoint.LastFile })
                 if (File.Exists(System.IO.Path.Combine(checkpoint, name))) return System.IO.Path.Combine(checkpoint, name);
             throw new DataException(checkpoint, $"no best.ckpt or last.ckpt in {checkpoint}");
         }

@@ -12,7 +12,7 @@ public static class AtomicFile
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempSuffix}");
         try
         {
             using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -29,6 +29,15 @@ public static class AtomicFile
             try { File.Delete(tmp); } catch (IOException) { }
             throw;
         }
+    }
+
+    const string TempSuffix = ".tmp";
+
+    /// <summary>Temporary files a killed writer of <paramref name="path"/> left behind (none are complete).</summary>
+    public static IReadOnlyList<string> Leftovers(string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return Directory.Exists(dir) ? Directory.GetFiles(dir, $".{Path.GetFileName(path)}.*{TempSuffix}") : [];
     }
 
     public static void WriteAllText(string path, string text)

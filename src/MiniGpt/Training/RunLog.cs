@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MiniGpt.IO;
 using TorchSharp;
 
 namespace MiniGpt.Training;
@@ -12,15 +13,26 @@ public sealed record EvalRecord(int Step, double TrainLoss, double ValLoss, doub
 /// </summary>
 public sealed class RunLog
 {
+    public const string MetricsFile = "metrics.jsonl";
     readonly TorchSharp.Modules.SummaryWriter writer;
     readonly string metricsPath;
     static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public RunLog(string outDir)
+    /// <param name="fromStep">The step this process starts at. metrics.jsonl keeps only the evaluations before it
+    /// (a resumed run evaluates its first step again, and a killed one may have logged past its checkpoint),
+    /// and loses a last line that a kill cut short.</param>
+    public RunLog(string outDir, int fromStep)
     {
         Directory.CreateDirectory(outDir);
         writer = torch.utils.tensorboard.SummaryWriter(outDir);
-        metricsPath = Path.Combine(outDir, "metrics.jsonl");
+        metricsPath = Path.Combine(outDir, MetricsFile);
+        if (File.Exists(metricsPath))
+        {
+            var text = File.ReadAllText(metricsPath);
+            var kept = Records(text).Where(r => r.Record.Step < fromStep).Select(r => r.Line + "\n");
+            var repaired = string.Concat(kept);
+            if (repaired != text) AtomicFile.WriteAllText(metricsPath, repaired);
+        }
     }
 
     public void Scalar(string tag, double value, int step) => writer.add_scalar(tag, (float)value, step);
@@ -34,10 +46,18 @@ public sealed class RunLog
         File.AppendAllText(metricsPath, JsonSerializer.Serialize(r, Json) + "\n");
     }
 
+    /// <summary>The evaluations in a run's metrics.jsonl; a last line cut short by a kill is left out.</summary>
     public static IReadOnlyList<EvalRecord> ReadMetrics(string outDir)
     {
-        var path = Path.Combine(outDir, "metrics.jsonl");
-        if (!File.Exists(path)) return [];
-        return File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<EvalRecord>(l, Json)!).ToList();
+        var path = Path.Combine(outDir, MetricsFile);
+        return File.Exists(path) ? Records(File.ReadAllText(path)).Select(r => r.Record).ToList() : [];
+    }
+
+    /// <summary>Complete lines only: a line is whole once its newline is written, so the text after the last newline is not.</summary>
+    static IEnumerable<(string Line, EvalRecord Record)> Records(string text)
+    {
+        var lines = text.Split('\n');
+        foreach (var line in lines[..^1].Where(l => l.Length > 0))
+            yield return (line, JsonSerializer.Deserialize<EvalRecord>(line, Json) ?? throw new JsonException("null record"));
     }
 }

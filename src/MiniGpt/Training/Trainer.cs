@@ -28,9 +28,10 @@ public sealed class Trainer : IDisposable
     public TrainConfig Config { get; }
     public Gpt Model => trainable.Model;
     public Device Device => trainable.Device;
-    public string LastPath => Path.Combine(Config.OutDir, "last.ckpt");
-    public string BestPath => Path.Combine(Config.OutDir, "best.ckpt");
+    public string LastPath => Path.Combine(Config.OutDir, Checkpoint.LastFile);
+    public string BestPath => Path.Combine(Config.OutDir, Checkpoint.BestFile);
 
+    readonly RunDirectory run;
     readonly TrainingData data;
     readonly TrainableModel trainable;
     readonly Func<Stream, Stream>? checkpointWrap;
@@ -41,16 +42,28 @@ public sealed class Trainer : IDisposable
     double elapsedBefore;   // seconds trained before this process (resume)
 
     /// <param name="checkpointWrap">Test hook: wraps the checkpoint file stream (to simulate a full disk).</param>
-    public Trainer(TrainConfig config, Func<Stream, Stream>? checkpointWrap = null, IProgress<PrepareProgress>? prepareProgress = null)
+    /// <param name="overwrite">Start over in an out_dir that holds a run, removing its files; without it such a
+    /// folder is refused unless the config resumes it.</param>
+    public Trainer(TrainConfig config, Func<Stream, Stream>? checkpointWrap = null, IProgress<PrepareProgress>? prepareProgress = null,
+        bool overwrite = false)
     {
         Config = TrainConfig.Schema.Validated(config);   // a config made in code passes the rules a bound one did
         this.checkpointWrap = checkpointWrap;
         var device = Devices.Resolve(config.Device);   // fail on a missing GPU before preparing data
-        random.manual_seed(config.Seed);
-        data = TrainingData.Open(config, prepareProgress);
-        trainable = new TrainableModel(config, data.Cache.Meta.VocabSize, device);
-        flopsPerIter = FlopsPerToken(Model.ParameterCount, config) * config.TokensPerIter;
-        if (config.InitFrom == InitFrom.Resume) Resume();
+        run = RunDirectory.Open(config.OutDir, config.InitFrom == InitFrom.Resume, overwrite);
+        try
+        {
+            random.manual_seed(config.Seed);
+            data = TrainingData.Open(config, prepareProgress);
+            trainable = new TrainableModel(config, data.Cache.Meta.VocabSize, device);
+            flopsPerIter = FlopsPerToken(Model.ParameterCount, config) * config.TokensPerIter;
+            if (config.InitFrom == InitFrom.Resume) Resume();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>nanoGPT's estimate of training FLOPs per token, forward and backward: 6N + 12·L·H·Q·T.</summary>
@@ -62,7 +75,7 @@ public sealed class Trainer : IDisposable
     public TrainResult Run(IProgress<TrainProgress>? progress = null, CancellationToken ct = default)
     {
         var c = Config;
-        var log = new RunLog(c.OutDir);
+        var log = new RunLog(c.OutDir, iter);
         var evals = new List<EvalRecord>();
         var losses = new List<float>();
         var clock = Stopwatch.StartNew();
@@ -211,7 +224,8 @@ public sealed class Trainer : IDisposable
 
     public void Dispose()
     {
-        trainable.Dispose();
-        data.Dispose();
+        trainable?.Dispose();
+        data?.Dispose();
+        run.Dispose();
     }
 }

@@ -79,4 +79,30 @@ public class TrainCommandTests
         Assert.DoesNotContain("Additional Arguments", stdout);
         Assert.Contains(" train [options] [--<key> <value>...]", flat);   // the overrides, not "additional arguments"
     }
+
+    [Fact]
+    public void ASecondProcess_IsRefused_WhileTheFirstTrains_AndAKill9LeavesNoLockBehind()
+    {
+        using var dir = new TempDir();
+        WriteConfig(dir, maxIters: 1_000_000);
+        using var first = new CliProcess(dir.Path, "train", "--config", "tiny.json");
+        using var training = new ManualResetEventSlim();
+        first.Line += line => { if (line.StartsWith("iter")) training.Set(); };
+        Assert.True(training.Wait(TimeSpan.FromMinutes(2)), first.Stdout + first.Stderr);
+
+        var second = CliProcess.Run(dir.Path, "train", "--config", "tiny.json", "--resume");
+        Assert.Equal(1, second.Code);
+        Assert.Equal("error: out is in use by another training run\n", second.Stderr);
+
+        first.Signal("KILL");
+        first.WaitForExit(TimeSpan.FromMinutes(1));
+        var third = CliProcess.Run(dir.Path, "train", "--config", "tiny.json", "--resume", "--max_iters", "1");
+        Assert.True(third.Code == 0, third.Stderr);
+        Assert.Contains("done at step 1", third.Stdout);
+
+        var fresh = CliProcess.Run(dir.Path, "train", "--config", "tiny.json");
+        Assert.Equal(2, fresh.Code);
+        Assert.StartsWith("error: out already holds a run (last.ckpt, ", fresh.Stderr);
+        Assert.EndsWith("); continue it with --resume, start over with --overwrite, or choose another out_dir\n", fresh.Stderr);
+    }
 }

@@ -1,0 +1,65 @@
+using MiniGpt.Checkpoints;
+using MiniGpt.IO;
+
+namespace MiniGpt.Training;
+
+/// <summary>out_dir already holds a run, and neither resuming it nor starting over was asked for.</summary>
+public sealed class RunExistsException(string dir, IReadOnlyList<string> files)
+    : MiniGptException($"{dir} already holds a run ({string.Join(", ", files)})")
+{
+    public string Dir { get; } = dir;
+}
+
+/// <summary>Another process is training into the same out_dir.</summary>
+public sealed class RunInUseException(string dir) : DataException(dir, $"{dir} is in use by another training run");
+
+/// <summary>
+/// A training run's out_dir, held with an exclusive lock for the run's whole life, so that two processes
+/// never interleave their metrics or replace each other's checkpoints. The lock is the kernel's (flock,
+/// which .NET takes for FileShare.None): it goes with the process however that ends, so a run killed by
+/// kill -9 never blocks the next. Opening it removes what a killed writer left half-written.
+/// </summary>
+public sealed class RunDirectory : IDisposable
+{
+    public const string LockFile = ".lock";
+    readonly FileStream held;
+
+    RunDirectory(string dir, FileStream held) => (Dir, this.held) = (dir, held);
+
+    public string Dir { get; }
+
+    /// <param name="resume">The run continues from its last.ckpt.</param>
+    /// <param name="overwrite">Start over: the files of a run already there are removed.</param>
+    public static RunDirectory Open(string dir, bool resume, bool overwrite)
+    {
+        if (resume && overwrite) throw new ArgumentException("a run cannot both resume and start over");
+        Directory.CreateDirectory(dir);
+        FileStream held;
+        try { held = new FileStream(Path.Combine(dir, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException) { throw new RunInUseException(dir); }
+        try
+        {
+            foreach (var name in new[] { Checkpoint.LastFile, Checkpoint.BestFile })
+                foreach (var leftover in AtomicFile.Leftovers(Path.Combine(dir, name))) File.Delete(leftover);
+            var existing = RunFiles(dir);
+            if (existing.Count > 0 && !resume)
+            {
+                if (!overwrite) throw new RunExistsException(dir, existing.Select(Path.GetFileName).ToList()!);
+                foreach (var f in existing) File.Delete(f);
+            }
+            return new RunDirectory(dir, held);
+        }
+        catch
+        {
+            held.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The files that make a folder a run: checkpoints, metrics and TensorBoard events.</summary>
+    public static IReadOnlyList<string> RunFiles(string dir)
+        => new[] { Checkpoint.LastFile, Checkpoint.BestFile, RunLog.MetricsFile }.Select(n => Path.Combine(dir, n)).Where(File.Exists)
+            .Concat(Logs.EventLog.EventFiles(dir)).ToList();
+
+    public void Dispose() => held.Dispose();
+}

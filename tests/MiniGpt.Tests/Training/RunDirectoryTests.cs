@@ -1,0 +1,85 @@
+using MiniGpt.Checkpoints;
+using MiniGpt.Config;
+using MiniGpt.Tests.TestSupport;
+using MiniGpt.Training;
+
+namespace MiniGpt.Tests.Training;
+
+public class RunDirectoryTests
+{
+    [Fact]
+    public void ASecondTrainer_OnTheSameOutDir_IsRefused_UntilTheFirstIsDone()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 2 };
+        using (var first = new Trainer(c))
+        {
+            var ex = Assert.Throws<RunInUseException>(() => new Trainer(c with { InitFrom = InitFrom.Resume }));
+            Assert.Equal($"{c.OutDir} is in use by another training run", ex.Message);
+            first.Run();
+        }
+        using var next = new Trainer(c with { InitFrom = InitFrom.Resume, MaxIters = 4 });   // released on dispose
+        Assert.Equal(2, next.Iter);
+    }
+
+    [Fact]
+    public void AFreshStart_OnAFolderThatHoldsARun_IsRefused_AndLeavesItAlone()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 10 };
+        using (var t = new Trainer(c)) t.Run();
+        var last = File.ReadAllBytes(Path.Combine(c.OutDir, Checkpoint.LastFile));
+        var ex = Assert.Throws<RunExistsException>(() => new Trainer(c with { NEmbd = 32 }));
+        Assert.StartsWith($"{c.OutDir} already holds a run (last.ckpt, best.ckpt, metrics.jsonl, events.out.tfevents.", ex.Message);
+        Assert.Equal(last, File.ReadAllBytes(Path.Combine(c.OutDir, Checkpoint.LastFile)));
+    }
+
+    [Fact]
+    public void Overwrite_StartsOver_WithNoFileOfTheOldRunLeft()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 10 };
+        using (var t = new Trainer(c)) t.Run();
+        var oldEvents = Directory.GetFiles(c.OutDir, "events.out.tfevents.*");
+        using (var t = new Trainer(c with { MaxIters = 3, EvalInterval = 3 }, overwrite: true)) t.Run();
+        Assert.Equal([0, 3], RunLog.ReadMetrics(c.OutDir).Select(r => r.Step));
+        Assert.Equal(3, Checkpoint.Load(Path.Combine(c.OutDir, Checkpoint.LastFile)).Step);
+        Assert.All(oldEvents, f => Assert.False(File.Exists(f), f));
+    }
+
+    [Fact]
+    public void TemporaryCheckpoints_LeftByAKilledWriter_AreRemovedAtTheNextStart()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 2 };
+        using (var t = new Trainer(c)) t.Run();
+        var leftovers = new[] { dir.File("run/.last.ckpt.0123abcd.tmp", "half"), dir.File("run/.best.ckpt.4567.tmp", "half") };
+        var mine = dir.File("run/notes.tmp", "not ours");
+        using (new Trainer(c with { InitFrom = InitFrom.Resume }))
+        {
+            Assert.All(leftovers, f => Assert.False(File.Exists(f), f));
+            Assert.True(File.Exists(mine));
+        }
+    }
+
+    [Fact]
+    public void Resume_KeepsMetricsBeforeItsStep_AndDropsATornLine()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 10, EvalInterval = 5 };
+        using (var t = new Trainer(c)) t.Run();
+        var last = Path.Combine(c.OutDir, Checkpoint.LastFile);
+        var at10 = File.ReadAllBytes(last);
+        using (var t = new Trainer(c with { MaxIters = 20, InitFrom = InitFrom.Resume })) t.Run();
+        Assert.Equal([0, 5, 10, 15, 20], RunLog.ReadMetrics(c.OutDir).Select(r => r.Step));
+        // As if killed after logging steps 15 and 20 but before their checkpoint landed, mid-way through a line:
+        File.WriteAllBytes(last, at10);
+        var metrics = Path.Combine(c.OutDir, RunLog.MetricsFile);
+        File.AppendAllText(metrics, "{\"step\":25,\"train_lo");
+        Assert.Equal([0, 5, 10, 15, 20], RunLog.ReadMetrics(c.OutDir).Select(r => r.Step));   // readable as it is
+        using (var t = new Trainer(c with { MaxIters = 20, InitFrom = InitFrom.Resume })) t.Run();
+        Assert.Equal([0, 5, 10, 15, 20], RunLog.ReadMetrics(c.OutDir).Select(r => r.Step));
+        Assert.EndsWith("}\n", File.ReadAllText(metrics));
+        Assert.Equal(5, File.ReadAllLines(metrics).Length);
+    }
+}
