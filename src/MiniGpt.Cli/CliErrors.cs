@@ -45,6 +45,7 @@ public static class CliErrors
     {
         ConfigException c => (ExitCode.Usage, c.Problems.Select(p => Render(p, flags)).ToList()),
         TrainingDivergedException => (ExitCode.Diverged, [e.Message]),
+        OtherDataException => (ExitCode.Failed, [$"{e.Message} (--accept-other-data resumes on it knowingly)"]),
         RunExistsException => (ExitCode.Usage, [$"{e.Message}; continue it with --resume, start over with --overwrite, or choose another out_dir"]),
         TokenCacheException { Missing: true } t => (ExitCode.Failed, [$"{t.Message} (to build one: minigpt prepare --corpus FILE --out {t.Path})"]),
         TokenCacheException t => (ExitCode.Failed, [$"{t.Message} (to build it again: minigpt prepare --corpus FILE --out {t.Path})"]),

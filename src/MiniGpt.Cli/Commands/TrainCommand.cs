@@ -16,9 +16,10 @@ public static class TrainCommand
         var config = new Option<string>("--config") { Description = "a JSON config", DefaultValueFactory = _ => DefaultConfig };
         var resume = new Option<bool>("--resume") { Description = "continue from <out_dir>/last.ckpt (same as --init_from resume)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "start over in an out_dir that holds a run, deleting its checkpoints and logs" };
+        var otherData = new Option<bool>("--accept-other-data") { Description = "resume although the token cache was made from other text than the checkpoint" };
         var cmd = new Command("train", "Train a GPT on a token cache as a hosted worker. Every config key below can be set in the config file, or overridden on the command line: --max_iters 200.")
         {
-            config, resume, overwrite,
+            config, resume, overwrite, otherData,
         };
         cmd.TreatUnmatchedTokensAsErrors = false;   // the --key value overrides
         cmd.SetAction(r => CliErrors.Run(() =>
@@ -34,7 +35,7 @@ public static class TrainCommand
             }
             var c = TrainConfig.Schema.Load(r.GetValue(config), overrides);
             if (r.GetValue(overwrite) && c.InitFrom == InitFrom.Resume) throw new ConfigException([new ConfigProblem("overwrite", null, "conflicts with init_from = resume")]);
-            return RunHost(new TrainRequest(c, r.GetValue(overwrite)));
+            return RunHost(new TrainRequest(c, r.GetValue(overwrite), r.GetValue(otherData)));
         }, cmd.Options));
         return cmd;
     }

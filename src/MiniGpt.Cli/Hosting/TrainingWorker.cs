@@ -4,8 +4,8 @@ using Microsoft.Extensions.Hosting;
 
 namespace MiniGpt.Cli.Hosting;
 
-/// <summary>What `minigpt train` asked for: the config, and whether to start over in an out_dir that holds a run.</summary>
-public sealed record TrainRequest(TrainConfig Config, bool Overwrite);
+/// <summary>What `minigpt train` asked for: the config, whether to start over in an out_dir that holds a run, and whether to resume on other data.</summary>
+public sealed record TrainRequest(TrainConfig Config, bool Overwrite, bool AcceptOtherData);
 
 /// <summary>The exit code the host's run ends with; a BackgroundService that fails would otherwise exit 0.</summary>
 public sealed class RunOutcome
@@ -26,7 +26,7 @@ public sealed class TrainingWorker(TrainRequest request, IHostApplicationLifetim
             outcome.ExitCode = CliErrors.Run(() =>
             {
                 var console = new TrainConsole(request.Config);
-                using var trainer = new Trainer(request.Config, prepareProgress: console.PrepareProgress, overwrite: request.Overwrite);
+                using var trainer = new Trainer(request.Config, prepareProgress: console.PrepareProgress, overwrite: request.Overwrite, acceptOtherData: request.AcceptOtherData);
                 console.Start(trainer);
                 console.Finish(trainer.Run(console, stoppingToken));
                 return (int)ExitCode.Ok;

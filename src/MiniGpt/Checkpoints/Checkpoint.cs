@@ -22,6 +22,8 @@ public sealed record CheckpointState
     public required double ElapsedSeconds { get; init; }
     public required byte[] TorchRngState { get; init; }
     public required ulong[] TrainSamplerState { get; init; }
+    /// <summary>The SHA-256 of the corpus the run's token cache was made from; null in checkpoints from before it was recorded.</summary>
+    public string? CorpusSha256 { get; init; }
     /// <summary>"model/&lt;parameter name&gt;" for each parameter, plus "optim/m" and "optim/v"; float32 on the CPU.</summary>
     public required IReadOnlyDictionary<string, Tensor> Tensors { get; init; }
 }
@@ -29,8 +31,10 @@ public sealed record CheckpointState
 /// <summary>
 /// A checkpoint file: a 32-byte header (magic "MGCKPT01", uint32 version, uint32 0, int64 payload length,
 /// uint32 CRC-32C of the payload, uint32 0) and the payload: uint32 JSON length, the JSON (scalars, states,
-/// tensor index), then the raw tensor bytes. Written atomically; a flipped byte or a truncated file is
-/// reported with the file named, never loaded.
+/// tensor index), then the raw float32 tensor bytes, back to back in index order. Written atomically. A file
+/// is untrusted: its size, checksum, every field, every tensor's place and shape, and the number of weights
+/// its config implies are all checked before any tensor is allocated, and any problem is reported with the
+/// file named. Tensors stream in and out in pieces, so files over 2 GB work.
 /// </summary>
 public static class Checkpoint
 {
@@ -39,16 +43,21 @@ public static class Checkpoint
 
     const int HeaderSize = 32;
     const uint Version = 1;
+    const int MaxJsonBytes = 256 << 20;     // a GPT-2 BPE vocabulary and merges are about 1.5 MB
+    const int MaxVocabSize = 1 << 24;       // o200k_base has 200,019 ids
+    const int ChunkFloats = 1 << 22;        // 16 MB per read or write
     static readonly byte[] Magic = Encoding.ASCII.GetBytes("MGCKPT01");
 
     sealed record TensorEntry(string Name, string Dtype, long[] Shape, long Offset, long Length);
 
     sealed record Meta(
         JsonElement Config, TokenizerDescription Tokenizer, int VocabSize, int Step, double BestValLoss, long OptimizerStep,
-        long TokensSeen, double ElapsedSeconds, string TorchRngState, ulong[] TrainSamplerState, List<TensorEntry> Tensors);
+        long TokensSeen, double ElapsedSeconds, string TorchRngState, ulong[] TrainSamplerState, List<TensorEntry> Tensors,
+        string? CorpusSha256 = null);
 
     /// <param name="wrap">Lets tests put a failing stream under the writer; null in normal use.</param>
-    public static void Save(string path, CheckpointState s, Func<Stream, Stream>? wrap = null)
+    /// <param name="chunkFloats">How many floats each piece of a tensor holds (tests use small ones).</param>
+    public static void Save(string path, CheckpointState s, Func<Stream, Stream>? wrap = null, int chunkFloats = ChunkFloats)
     {
         var entries = new List<TensorEntry>();
         long offset = 0;
@@ -61,28 +70,40 @@ public static class Checkpoint
         }
         var meta = new Meta(JsonDocument.Parse(TrainConfig.Schema.ToJson(s.Config)).RootElement, s.Tokenizer, s.VocabSize, s.Step,
             s.BestValLoss, s.OptimizerStep, s.TokensSeen, s.ElapsedSeconds, Convert.ToBase64String(s.TorchRngState),
-            s.TrainSamplerState, entries);
+            s.TrainSamplerState, entries, s.CorpusSha256);
         var json = JsonSerializer.SerializeToUtf8Bytes(meta, TokenCacheMeta.Json);
 
-        long payloadLength = 4 + json.Length + offset;
+        // The header, written first, holds the payload's CRC: one pass to compute it, one to write.
         uint crc = Crc32C.Compute(BitConverter.GetBytes((uint)json.Length));
         crc = Crc32C.Append(crc, json);
-        var blobs = s.Tensors.Values.Select(t => t.detach().cpu().contiguous()).ToList();
-        foreach (var b in blobs) crc = Crc32C.Append(crc, b.bytes);
+        foreach (var piece in Pieces(s.Tensors.Values, chunkFloats)) crc = Crc32C.Append(crc, piece);
 
         var header = new byte[HeaderSize];
         Magic.CopyTo(header, 0);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), Version);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), payloadLength);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), 4 + json.Length + offset);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(24), crc);
         AtomicFile.Write(path, stream =>
         {
             stream.Write(header);
             stream.Write(BitConverter.GetBytes((uint)json.Length));
             stream.Write(json);
-            foreach (var b in blobs) stream.Write(b.bytes);
+            foreach (var piece in Pieces(s.Tensors.Values, chunkFloats)) stream.Write(piece);
         }, wrap);
-        foreach (var b in blobs) b.Dispose();
+    }
+
+    /// <summary>The tensors' bytes in pieces of at most 16 MB (a span cannot hold a tensor over 2 GB).</summary>
+    static IEnumerable<byte[]> Pieces(IEnumerable<Tensor> tensors, int chunkFloats)
+    {
+        foreach (var t in tensors)
+        {
+            using var flat = t.detach().cpu().contiguous().reshape(-1);                // (n)
+            for (long start = 0; start < flat.shape[0]; start += chunkFloats)
+            {
+                using var piece = flat.narrow(0, start, Math.Min(chunkFloats, flat.shape[0] - start));
+                yield return piece.bytes.ToArray();
+            }
+        }
     }
 
     /// <summary>Copies the saved "model/…" tensors into <paramref name="model"/>'s parameters; a missing one is an error naming the file.</summary>
@@ -97,34 +118,77 @@ public static class Checkpoint
         }
     }
 
-    public static CheckpointState Load(string path)
+    /// <param name="chunkFloats">How many floats each read holds (tests use small ones).</param>
+    public static CheckpointState Load(string path, int chunkFloats = ChunkFloats)
     {
         if (!File.Exists(path)) throw new DataException(path, $"checkpoint {path} not found");
-        var bytes = File.ReadAllBytes(path);
         DataException Bad(string why) => new(path, $"checkpoint {path} is unusable: {why}");
-        if (bytes.Length < HeaderSize || !bytes.AsSpan(0, 8).SequenceEqual(Magic)) throw Bad("not a MiniGpt checkpoint (bad magic)");
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        long fileLength = file.Length;
+        var header = new byte[HeaderSize];
+        if (file.ReadAtLeast(header, HeaderSize, throwOnEndOfStream: false) < HeaderSize || !header.AsSpan(0, 8).SequenceEqual(Magic))
+            throw Bad("not a MiniGpt checkpoint (bad magic)");
+        uint version = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(8));
         if (version != Version) throw Bad($"format version {version}; this MiniGpt reads version {Version}");
-        long payloadLength = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(16));
-        if (payloadLength != bytes.Length - HeaderSize)
-            throw Bad($"header says {payloadLength} payload bytes but the file holds {bytes.Length - HeaderSize}; it is truncated or damaged");
-        var payload = bytes.AsSpan(HeaderSize);
-        if (Crc32C.Compute(payload) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(24)))
+        long payloadLength = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(16));
+        if (payloadLength != fileLength - HeaderSize)
+            throw Bad($"header says {payloadLength} payload bytes but the file holds {fileLength - HeaderSize}; it is truncated or damaged");
+        if (Checksum(file, payloadLength) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(24)))
             throw Bad("checksum mismatch; the file is damaged");
-        int jsonLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(payload);
+
+        file.Position = HeaderSize;
+        var lengthBytes = new byte[4];
+        file.ReadExactly(lengthBytes);
+        long jsonLength = BinaryPrimitives.ReadUInt32LittleEndian(lengthBytes);
+        if (jsonLength > Math.Min(MaxJsonBytes, payloadLength - 4)) throw Bad($"its metadata claims {jsonLength} bytes");
+        var json = new byte[jsonLength];
+        file.ReadExactly(json);
         Meta meta;
-        try { meta = JsonSerializer.Deserialize<Meta>(payload.Slice(4, jsonLength), TokenCacheMeta.Json) ?? throw Bad("empty metadata"); }
+        try { meta = JsonSerializer.Deserialize<Meta>(json, TokenCacheMeta.Json) ?? throw Bad("empty metadata"); }
         catch (JsonException e) { throw Bad($"damaged metadata: {e.Message}"); }
+        if (meta.Config.ValueKind != JsonValueKind.Object || meta.Tokenizer is null || meta.TorchRngState is null || meta.TrainSamplerState is null || meta.Tensors is null)
+            throw Bad("damaged metadata: a required field is missing");
         TrainConfig config;
         try { config = TrainConfig.Schema.FromJson(meta.Config, $"checkpoint {path}"); }
         catch (ConfigException e) { throw Bad($"its config is invalid: {string.Join("; ", e.Problems.Select(p => p.Setting))}"); }
-        var data = payload[(4 + jsonLength)..];
+        if (meta.VocabSize is < 1 or > MaxVocabSize) throw Bad($"vocab_size {meta.VocabSize} is outside [1, {MaxVocabSize}]");
+        if (meta.Step < 0 || meta.OptimizerStep < 0 || meta.TokensSeen < 0 || !(meta.ElapsedSeconds >= 0) || double.IsNaN(meta.BestValLoss))
+            throw Bad("damaged metadata: a negative step, token count or time, or a NaN loss");
+        byte[] rng;
+        try { rng = Convert.FromBase64String(meta.TorchRngState); }
+        catch (FormatException) { throw Bad("its random-number state is not base64"); }
+        if (CpuRngState.Problem(rng) is { } rngProblem) throw Bad($"its random-number state {rngProblem}");
+        if (meta.TrainSamplerState is not { Length: 4 } || meta.TrainSamplerState.All(v => v == 0))
+            throw Bad("its sampler state is not four integers, not all zero");
+
+        long dataLength = payloadLength - 4 - jsonLength;
+        long parameters = config.ToGptConfig(meta.VocabSize).ParameterCount;
+        if (CheckIndex(meta.Tensors, dataLength, parameters) is { } indexProblem) throw Bad(indexProblem);
+
+        // Every size is now known to agree with the file's length: allocating them cannot ask for more than it holds.
         var tensors = new Dictionary<string, Tensor>();
-        foreach (var e in meta.Tensors)
+        try
         {
-            var t = empty(e.Shape, ScalarType.Float32);
-            t.bytes = data.Slice((int)e.Offset, (int)e.Length);
-            tensors[e.Name] = t;
+            var buffer = new byte[chunkFloats * 4];
+            foreach (var e in meta.Tensors)
+            {
+                var t = empty(e.Shape, ScalarType.Float32);
+                tensors[e.Name] = t;
+                using var flat = t.view(-1);                                                     // (n)
+                file.Position = HeaderSize + 4 + jsonLength + e.Offset;
+                for (long start = 0; start < flat.shape[0]; start += chunkFloats)
+                {
+                    int n = (int)Math.Min(chunkFloats, flat.shape[0] - start);
+                    file.ReadExactly(buffer, 0, n * 4);
+                    using var piece = flat.narrow(0, start, n);
+                    piece.bytes = buffer.AsSpan(0, n * 4);
+                }
+            }
+        }
+        catch
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw;
         }
         return new CheckpointState
         {
@@ -136,9 +200,59 @@ public static class Checkpoint
             OptimizerStep = meta.OptimizerStep,
             TokensSeen = meta.TokensSeen,
             ElapsedSeconds = meta.ElapsedSeconds,
-            TorchRngState = Convert.FromBase64String(meta.TorchRngState),
+            TorchRngState = rng,
             TrainSamplerState = meta.TrainSamplerState,
+            CorpusSha256 = meta.CorpusSha256,
             Tensors = tensors,
         };
+    }
+
+    static uint Checksum(FileStream file, long payloadLength)
+    {
+        file.Position = HeaderSize;
+        var buffer = new byte[1 << 20];
+        uint crc = 0;
+        for (long left = payloadLength; left > 0;)
+        {
+            int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n == 0) throw new EndOfStreamException();
+            crc = Crc32C.Append(crc, buffer.AsSpan(0, n));
+            left -= n;
+        }
+        return crc;
+    }
+
+    /// <summary>
+    /// What is wrong with a tensor index, or null: each tensor float32, its bytes its shape's, in order with no gap
+    /// or overlap, ending where the file does; the weights as many as the config implies; AdamW's moments one per weight.
+    /// </summary>
+    static string? CheckIndex(IReadOnlyList<TensorEntry> entries, long dataLength, long parameters)
+    {
+        long offset = 0, weights = 0;
+        var names = new HashSet<string>();
+        foreach (var e in entries)
+        {
+            if (e is null || string.IsNullOrEmpty(e.Name) || e.Shape is null) return "damaged tensor index: an entry without a name or shape";
+            if (!names.Add(e.Name)) return $"tensor {e.Name} is listed twice";
+            if (e.Dtype != "float32") return $"tensor {e.Name} is {e.Dtype}; this MiniGpt writes float32";
+            long count = 1;
+            foreach (var d in e.Shape)
+                if (d < 0 || (d > 0 && count > dataLength / 4 / d)) return $"tensor {e.Name} has shape [{string.Join(", ", e.Shape)}], more than the file holds";
+                else count *= d;
+            if (e.Length != count * 4) return $"tensor {e.Name} has shape [{string.Join(", ", e.Shape)}] ({count * 4} bytes) but {e.Length} bytes";
+            if (e.Offset != offset) return $"tensor {e.Name} starts at byte {e.Offset} of the data; the tensor before it ends at {offset}";
+            if (e.Length > dataLength - offset) return $"tensor {e.Name} runs past the end of the file";
+            offset += e.Length;
+            if (e.Name.StartsWith("model/")) weights += count;
+        }
+        if (offset != dataLength) return $"its tensors take {offset} bytes but the file holds {dataLength}";
+        if (weights != parameters) return $"it holds {weights} weights but its config makes a model of {parameters}";
+        foreach (var moment in new[] { "optim/m", "optim/v" })
+        {
+            var e = entries.FirstOrDefault(x => x.Name == moment);
+            if (e is null) return $"it lacks the optimizer tensor {moment}";
+            if (e.Shape.Length != 1 || e.Shape[0] != parameters) return $"optimizer tensor {moment} has shape [{string.Join(", ", e.Shape)}]; the model has {parameters} weights";
+        }
+        return null;
     }
 }

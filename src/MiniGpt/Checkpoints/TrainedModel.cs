@@ -38,12 +38,18 @@ public sealed class TrainedModel : IDisposable
         var dev = Devices.Resolve(device);   // before reading a possibly large file
         var path = Resolve(checkpoint);
         var s = Checkpoint.Load(path);
+        var tokenizer = Tokenizers.FromDescription(s.Tokenizer, path);
+        if (tokenizer.VocabSize != s.VocabSize)
+        {
+            foreach (var t in s.Tensors.Values) t.Dispose();
+            throw new DataException(path, $"checkpoint {path} is unusable: its tokenizer has {tokenizer.VocabSize} ids but its model {s.VocabSize}");
+        }
         var model = new Gpt(s.Config.ToGptConfig(s.VocabSize), s.Config.Seed);
         Checkpoint.CopyWeightsInto(s, model, path);
         foreach (var t in s.Tensors.Values) t.Dispose();
         model.to(dev);
         model.eval();
-        return new TrainedModel(model, Tokenizers.FromDescription(s.Tokenizer, path), s.Config, s.Step, path, dev);
+        return new TrainedModel(model, tokenizer, s.Config, s.Step, path, dev);
     }
 
     /// <summary>The prompt's ids; an empty prompt starts from a newline (or id 0 when the vocabulary has none).</summary>

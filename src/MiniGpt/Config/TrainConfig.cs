@@ -18,6 +18,8 @@ public sealed record TrainConfig
         new("n_embd", ["n_head", "position_encoding"], c => c.PositionEncoding != PositionEncoding.Rotary || c.NEmbd % c.NHead != 0 || c.NEmbd / c.NHead % 2 == 0,
             c => $"must give an even head size for rotary positions (n_embd / n_head = {c.NEmbd / c.NHead})"),
         new("min_lr", ["learning_rate"], c => c.MinLr <= c.LearningRate, c => $"must not exceed learning_rate ({ConfigProblem.Format(c.LearningRate)})"),
+        new("block_size", ["batch_size"], c => (long)c.BatchSize * c.BlockSize <= int.MaxValue,
+            c => $"times batch_size ({c.BatchSize}) must not exceed {int.MaxValue} tokens per micro-batch"),
         new("lr_decay_iters", ["warmup_iters", "decay_lr"], c => !c.DecayLr || c.LrDecayIters > c.WarmupIters, c => $"must exceed warmup_iters ({c.WarmupIters})"));
 
     // I/O
@@ -39,7 +41,7 @@ public sealed record TrainConfig
     [Key("evaluate once and stop", Group = KeyGroup.Io)]
     public bool EvalOnly { get; init; }
 
-    [Key("tokens of sample text logged at each evaluation (0: none)", Group = KeyGroup.Io, Min = 0)]
+    [Key("tokens of sample text logged at each evaluation (0: none)", Group = KeyGroup.Io, Min = 0, Max = 1 << 20)]
     public int SampleTokens { get; init; } = 200;
 
     // data
@@ -55,23 +57,23 @@ public sealed record TrainConfig
     [Key("share of the corpus, from its end, held out for validation", Group = KeyGroup.Data, Min = 0, MinExclusive = true, Max = 1, MaxExclusive = true)]
     public double ValFraction { get; init; } = 0.1;
 
-    [Key("micro-batches per optimizer step", Group = KeyGroup.Data, Min = 1)]
+    [Key("micro-batches per optimizer step", Group = KeyGroup.Data, Min = 1, Max = 1 << 16)]
     public int GradientAccumulationSteps { get; init; } = 1;
 
-    [Key("sequences per micro-batch", Group = KeyGroup.Data, Min = 1)]
+    [Key("sequences per micro-batch", Group = KeyGroup.Data, Min = 1, Max = 1 << 20)]
     public int BatchSize { get; init; } = 12;
 
-    [Key("context length in tokens", Group = KeyGroup.Data, Min = 1, Architecture = true)]
+    [Key("context length in tokens", Group = KeyGroup.Data, Min = 1, Max = 1 << 20, Architecture = true)]
     public int BlockSize { get; init; } = 64;
 
     // model
-    [Key("transformer blocks", Group = KeyGroup.Model, Min = 1, Architecture = true)]
+    [Key("transformer blocks", Group = KeyGroup.Model, Min = 1, Max = 1024, Architecture = true)]
     public int NLayer { get; init; } = 4;
 
-    [Key("attention heads per block", Group = KeyGroup.Model, Min = 1, Architecture = true)]
+    [Key("attention heads per block", Group = KeyGroup.Model, Min = 1, Max = 1024, Architecture = true)]
     public int NHead { get; init; } = 4;
 
-    [Key("embedding width", Group = KeyGroup.Model, Min = 1, Architecture = true)]
+    [Key("embedding width", Group = KeyGroup.Model, Min = 1, Max = 1 << 16, Architecture = true)]
     public int NEmbd { get; init; } = 128;
 
     [Key("dropout rate after embeddings, attention weights and residual branches", Group = KeyGroup.Model, Min = 0, Max = 1, MaxExclusive = true)]
@@ -87,13 +89,13 @@ public sealed record TrainConfig
     public PositionEncoding PositionEncoding { get; init; } = PositionEncoding.Learned;
 
     // AdamW
-    [Key("peak learning rate", Group = KeyGroup.Optimizer, Min = 0, MinExclusive = true)]
+    [Key("peak learning rate", Group = KeyGroup.Optimizer, Min = 0, MinExclusive = true, Max = 10)]
     public double LearningRate { get; init; } = 1e-3;
 
     [Key("optimizer steps to train for", Group = KeyGroup.Optimizer, Min = 0)]
     public int MaxIters { get; init; } = 2000;
 
-    [Key("AdamW's decoupled weight decay, on matrices only", Group = KeyGroup.Optimizer, Min = 0)]
+    [Key("AdamW's decoupled weight decay, on matrices only", Group = KeyGroup.Optimizer, Min = 0, Max = 100)]
     public double WeightDecay { get; init; } = 0.1;
 
     [Key("AdamW's β₁", Group = KeyGroup.Optimizer, Min = 0, Max = 1, MaxExclusive = true)]
@@ -128,12 +130,12 @@ public sealed record TrainConfig
     [Key("seeds the weights, the batches, dropout and samples", Group = KeyGroup.System)]
     public long Seed { get; init; } = 1337;
 
-    [Key("the device's peak FLOP/s, against which mfu is reported", Group = KeyGroup.System, Min = 0, MinExclusive = true)]
+    [Key("the device's peak FLOP/s, against which mfu is reported", Group = KeyGroup.System, Min = 0, MinExclusive = true, Max = 1e18)]
     public double PeakFlops { get; init; } = 989e12;
 
     public GptConfig ToGptConfig(int vocabSize) => new(vocabSize, BlockSize, NLayer, NHead, NEmbd, Dropout, Bias, Fused, PositionEncoding);
 
-    public int TokensPerIter => GradientAccumulationSteps * BatchSize * BlockSize;
+    public long TokensPerIter => (long)GradientAccumulationSteps * BatchSize * BlockSize;
 }
 
 /// <summary>Where a run's weights come from.</summary>

@@ -25,7 +25,10 @@ public static class Sampling
         using var _ = NewDisposeScope();
         var z = logits.to(float32).reshape(-1);                                  // (V)
         if (o.Temperature == 0) return (int)z.argmax().item<long>();
-        z = z / o.Temperature;
+        var scaled = z / o.Temperature;                                          // (V)
+        // A temperature so small that z / τ overflows float32 leaves only the largest logit: that is greedy.
+        if (!scaled.isfinite().all().item<bool>()) return (int)z.argmax().item<long>();
+        z = scaled;
         var filtered = Filter(z, o.TopK, o.TopP);                                // (V), −∞ outside the kept set
         var probs = filtered.softmax(-1);                                        // (V)
         return (int)multinomial(probs.cpu(), 1, generator: generator).item<long>();

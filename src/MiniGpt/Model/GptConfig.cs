@@ -23,4 +23,19 @@ public sealed record GptConfig(
     public double ResidualInitStd => 0.02 / Math.Sqrt(2.0 * NLayer);
 
     public int HeadSize => NEmbd / NHead;
+
+    /// <summary>
+    /// The trainable scalars this shape makes, counted without building it (nanoGPT's get_num_params, position
+    /// table included): E (V·C), a learned P (T·C), per block 12C² in the four matrices plus two LayerNorm
+    /// gains (and 9C of biases with bias), and the final LayerNorm.
+    /// </summary>
+    public long ParameterCount
+    {
+        get
+        {
+            long C = NEmbd, perNorm = Bias ? 2 * C : C;
+            long block = 12 * C * C + (Bias ? 9 * C : 0) + 2 * perNorm;
+            return VocabSize * C + (PositionEncoding == PositionEncoding.Learned ? BlockSize * C : 0) + NLayer * block + perNorm;
+        }
+    }
 }

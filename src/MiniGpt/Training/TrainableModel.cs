@@ -1,4 +1,5 @@
 using MiniGpt.Config;
+using MiniGpt.IO;
 using MiniGpt.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -21,7 +22,9 @@ public sealed class TrainableModel : IDisposable
     {
         Device = device;
         if (Device.type == DeviceType.CUDA) torch.backends.cuda.matmul.allow_tf32 = true;   // fp32 matmuls ~2× faster
-        Model = new Gpt(c.ToGptConfig(vocabSize), c.Seed);
+        var shape = c.ToGptConfig(vocabSize);
+        CheckHostMemory(shape.ParameterCount, device, c.Dtype);
+        Model = new Gpt(shape, c.Seed);
         Model.to(Device);
         Model.train();
         Flat = new FlatParameters(Model.UniqueParameters());   // after .to(): the buffer lives on the device
@@ -33,6 +36,20 @@ public sealed class TrainableModel : IDisposable
         }
         Optimizer = new AdamW(Flat, c.Beta1, c.Beta2, 1e-8, c.WeightDecay);
         Step = new TrainingStep(Model, Flat, Optimizer, c.GradientAccumulationSteps, c.GradClip, Device, ComputeCopy);
+    }
+
+    /// <summary>
+    /// Refuses a model the host cannot hold before building it: a config within every key's range can still
+    /// ask for terabytes, and allocating piece by piece until the kernel's OOM killer steps in leaves no message.
+    /// The model is built on the host first; on the CPU it also keeps its gradients and AdamW's two moments there.
+    /// </summary>
+    static void CheckHostMemory(long parameters, Device device, Precision dtype)
+    {
+        long perParameter = device.type == DeviceType.CPU ? 16 + (dtype == Precision.BFloat16 ? 2 : 0) : 4;
+        double need = (double)parameters * perParameter;
+        if (HostMemory.AvailableBytes() is { } available && need > available)
+            throw new ConfigException([new ConfigProblem(null, null,
+                $"the model has {parameters:N0} weights, which need at least {need / 1e9:F1} GB in host memory ({perParameter} bytes each); {available / 1e9:F1} GB is available")]);
     }
 
     /// <summary>Under bfloat16, the weights the matrix products read; refresh it after loading weights.</summary>

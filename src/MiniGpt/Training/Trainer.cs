@@ -18,6 +18,11 @@ public sealed class TrainingDivergedException(int step, string what)
     public int Step { get; } = step;
 }
 
+/// <summary>A run would resume on a token cache made from other text than it was trained on.</summary>
+public sealed class OtherDataException(string checkpoint, string dataDir, string trainedOn, string cacheHas)
+    : DataException(checkpoint, $"cannot resume from {checkpoint}: it was trained on a corpus with SHA-256 {trainedOn[..Math.Min(12, trainedOn.Length)]}…, " +
+                                $"but the token cache {dataDir} was made from one with {cacheHas[..Math.Min(12, cacheHas.Length)]}…");
+
 /// <summary>
 /// nanoGPT's train.py as a class: AdamW over a flat buffer, warmup + cosine learning rate, gradient
 /// accumulation and clipping, evaluation every eval_interval with `last` and `best` checkpoints, and exact
@@ -44,8 +49,10 @@ public sealed class Trainer : IDisposable
     /// <param name="checkpointWrap">Test hook: wraps the checkpoint file stream (to simulate a full disk).</param>
     /// <param name="overwrite">Start over in an out_dir that holds a run, removing its files; without it such a
     /// folder is refused unless the config resumes it.</param>
+    /// <param name="acceptOtherData">Resume although the token cache was made from other text than the checkpoint's
+    /// (fine-tuning on purpose); without it that is refused.</param>
     public Trainer(TrainConfig config, Func<Stream, Stream>? checkpointWrap = null, IProgress<PrepareProgress>? prepareProgress = null,
-        bool overwrite = false)
+        bool overwrite = false, bool acceptOtherData = false)
     {
         Config = TrainConfig.Schema.Validated(config);   // a config made in code passes the rules a bound one did
         this.checkpointWrap = checkpointWrap;
@@ -57,7 +64,7 @@ public sealed class Trainer : IDisposable
             data = TrainingData.Open(config, prepareProgress);
             trainable = new TrainableModel(config, data.Cache.Meta.VocabSize, device);
             flopsPerIter = FlopsPerToken(Model.ParameterCount, config) * config.TokensPerIter;
-            if (config.InitFrom == InitFrom.Resume) Resume();
+            if (config.InitFrom == InitFrom.Resume) Resume(acceptOtherData);
         }
         catch
         {
@@ -192,13 +199,14 @@ public sealed class Trainer : IDisposable
             ElapsedSeconds = elapsedBefore + (clock?.Elapsed.TotalSeconds ?? 0),
             TorchRngState = rng.bytes.ToArray(),
             TrainSamplerState = data.Train.State,
+            CorpusSha256 = data.Cache.Meta.CorpusSha256,
             Tensors = tensors,
         };
         Directory.CreateDirectory(Config.OutDir);
         Checkpoint.Save(path, state, checkpointWrap);
     }
 
-    void Resume()
+    void Resume(bool acceptOtherData)
     {
         var s = Checkpoint.Load(LastPath);
         var mismatches = TrainConfig.Schema.Differences(s.Config, Config, k => k.Architecture)
@@ -208,6 +216,8 @@ public sealed class Trainer : IDisposable
             mismatches.Add($"tokenizer: checkpoint has {Choices.Name(s.Tokenizer.Kind)} with {s.VocabSize} ids, the data has {Choices.Name(dataTokenizer.Kind)} with {data.Cache.Meta.VocabSize}");
         else if (System.Text.Json.JsonSerializer.Serialize(s.Tokenizer, TokenCacheMeta.Json) != System.Text.Json.JsonSerializer.Serialize(dataTokenizer, TokenCacheMeta.Json))
             mismatches.Add("tokenizer: the checkpoint's vocabulary differs from the data's");
+        if (s.CorpusSha256 is { } trainedOn && trainedOn != data.Cache.Meta.CorpusSha256 && !acceptOtherData)
+            throw new OtherDataException(LastPath, data.Cache.Dir, trainedOn, data.Cache.Meta.CorpusSha256);
         if (mismatches.Count > 0)
             throw new DataException(LastPath, $"cannot resume from {LastPath}: " + string.Join("; ", mismatches));
         Checkpoint.CopyWeightsInto(s, Model, LastPath);

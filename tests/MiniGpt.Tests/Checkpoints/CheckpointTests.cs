@@ -1,6 +1,7 @@
 using MiniGpt.Checkpoints;
 using MiniGpt.Config;
 using MiniGpt.Data;
+using MiniGpt.Model;
 using MiniGpt.Tests.TestSupport;
 using MiniGpt.Training;
 using TorchSharp;
@@ -10,24 +11,32 @@ namespace MiniGpt.Tests.Checkpoints;
 
 public class CheckpointTests
 {
-    static CheckpointState State(int step = 42) => new()
+    /// <summary>A consistent state: a real 1-layer model's weights, AdamW moments to match, a real generator state.</summary>
+    static CheckpointState State(int step = 42)
     {
-        Config = new TrainConfig { NLayer = 3, MaxIters = 77, Dropout = 0.25 },
-        Tokenizer = new TokenizerDescription(TokenizerKind.Char, Chars: "abc日😀"),
-        VocabSize = 5,
-        Step = step,
-        BestValLoss = 1.2345,
-        OptimizerStep = 40,
-        TokensSeen = 123_456,
-        ElapsedSeconds = 9.5,
-        TorchRngState = [1, 2, 3, 250],
-        TrainSamplerState = [1, 2, 3, ulong.MaxValue],
-        Tensors = new Dictionary<string, Tensor>
+        var config = new TrainConfig { NLayer = 1, NHead = 2, NEmbd = 8, BlockSize = 4, MaxIters = 77, Dropout = 0.25 };
+        using var model = new Gpt(config.ToGptConfig(5), seed: 3);
+        var tensors = model.UniqueParameters().ToDictionary(p => "model/" + p.Name, p => p.Param.detach().clone());
+        long n = model.ParameterCount;
+        tensors["optim/m"] = arange(n, dtype: float32) / n;
+        tensors["optim/v"] = arange(n, dtype: float32).square() / n;
+        using var rng = torch.random.get_rng_state();
+        return new()
         {
-            ["model/w"] = arange(6, dtype: float32).reshape(2, 3),
-            ["optim/m"] = tensor(new float[] { 0.5f, -1.5f }),
-        },
-    };
+            Config = config,
+            Tokenizer = new TokenizerDescription(TokenizerKind.Char, Chars: "abc日😀"),
+            VocabSize = 5,
+            Step = step,
+            BestValLoss = 1.2345,
+            OptimizerStep = 40,
+            TokensSeen = 123_456,
+            ElapsedSeconds = 9.5,
+            TorchRngState = rng.bytes.ToArray(),
+            TrainSamplerState = [1, 2, 3, ulong.MaxValue],
+            CorpusSha256 = "ab12",
+            Tensors = tensors,
+        };
+    }
 
     [Fact]
     public void RoundTrip_KeepsEveryState()
@@ -45,7 +54,23 @@ public class CheckpointTests
         Assert.Equal(s.TrainSamplerState, r.TrainSamplerState);
         Assert.Equal(s.Tensors.Keys.Order(), r.Tensors.Keys.Order());
         foreach (var (k, t) in s.Tensors) Assert.True(t.equal(r.Tensors[k]).all().item<bool>(), k);
-        Assert.Equal(new long[] { 2, 3 }, r.Tensors["model/w"].shape);
+        Assert.Equal(new long[] { 5, 8 }, r.Tensors["model/wte.weight"].shape);
+        Assert.Equal(s.CorpusSha256, r.CorpusSha256);
+    }
+
+    [Fact]
+    public void TensorsStreamInPieces_ThatNeedNotDivideThem()
+    {
+        // Files over 2 GB cannot pass through one span, so tensors go in pieces; 7 floats here, 16 MB in use.
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        var s = State();
+        Checkpoint.Save(path, s, chunkFloats: 7);
+        var whole = Path.Combine(dir.Path, "whole.ckpt");
+        Checkpoint.Save(whole, s);
+        Assert.Equal(File.ReadAllBytes(whole), File.ReadAllBytes(path));
+        var r = Checkpoint.Load(path, chunkFloats: 5);
+        foreach (var (k, t) in s.Tensors) Assert.True(t.equal(r.Tensors[k]).all().item<bool>(), k);
     }
 
     [Fact]
@@ -90,8 +115,8 @@ public class CheckpointTests
     }
 
     [Theory]
-    [InlineData("\"n_layer\": 3", "\"n_layr\": 3", "its config is invalid: n_layr: unknown key (did you mean 'n_layer'?)")]
-    [InlineData("\"n_layer\": 3", "\"n_layer\": 0", "its config is invalid: n_layer = 0: must be ≥ 1")]
+    [InlineData("\"n_layer\": 1", "\"n_layr\": 1", "its config is invalid: n_layr: unknown key (did you mean 'n_layer'?)")]
+    [InlineData("\"n_layer\": 1", "\"n_layer\": 0", "its config is invalid: n_layer = 0: must be in [1, 1024]")]
     [InlineData("\"device\": \"auto\"", "\"device\": \"tpu\"", "its config is invalid: device = 'tpu': expected one of auto, cpu or cuda")]
     [InlineData("\"step\": 42", "\"step\": \"42\"", "damaged metadata: ")]
     public void ACraftedConfigOrMetadata_IsReportedWithTheFile_NotLoaded(string from, string to, string problem)
@@ -130,5 +155,81 @@ public class CheckpointTests
         using var t = new Trainer(c);
         Assert.Equal(2, t.Iter);
         Assert.Equal(4, t.Run().FinalIter);
+    }
+
+    public static TheoryData<string, string> CraftedMetadata() => new()
+    {
+        // what the crafted file changes, and what Load must say (after "checkpoint PATH is unusable: ")
+        { "tensors null", "damaged metadata: a required field is missing" },
+        { "tokenizer removed", "damaged metadata: a required field is missing" },
+        { "4 TB shape", "tensor model/wte.weight has shape [1000000, 1000000], more than the file holds" },
+        { "shape against length", "tensor model/wte.weight has shape [5, 9] (180 bytes) but 160 bytes" },
+        { "offset 2^40", "tensor model/wte.weight starts at byte 1099511627776 of the data; the tensor before it ends at 0" },
+        { "overlap", "tensor model/wpe.weight starts at byte 0 of the data; the tensor before it ends at 160" },
+        { "float16", "tensor model/wte.weight is float16; this MiniGpt writes float32" },
+        { "no optim/v", "its tensors take" },
+        { "vocab 1e8", "vocab_size 100000000 is outside [1, 16777216]" },
+        // V·C + T·C + (12C² + 2C) per block + C = 40 + 32 + 784 + 8 = 864 weights; one more id adds C, one more block 784
+        { "vocab 6", "it holds 864 weights but its config makes a model of 872" },
+        { "n_layer 2", "it holds 864 weights but its config makes a model of 1648" },
+        { "n_layer 1e6", "its config is invalid: n_layer = 1000000: must be in [1, 1024]" },
+        { "rng not base64", "its random-number state is not base64" },
+        { "rng short", "its random-number state has 3 bytes; libtorch's CPU generator has 5056" },
+        { "rng left 0", "its random-number state is not one libtorch's CPU generator can be in" },
+        { "sampler zeros", "its sampler state is not four integers, not all zero" },
+        { "negative step", "damaged metadata: a negative step, token count or time, or a NaN loss" },
+    };
+
+    [Theory]
+    [MemberData(nameof(CraftedMetadata))]
+    public void ACraftedFileWithAValidChecksum_IsRefused_BeforeAnythingIsAllocated(string craft, string problem)
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        Checkpoint.Save(path, State());
+        CraftedCheckpoint.EditMeta(path, meta =>
+        {
+            var tensors = meta["tensors"]!.AsArray();
+            var wte = tensors.First(t => t!["name"]!.GetValue<string>() == "model/wte.weight")!.AsObject();
+            switch (craft)
+            {
+                case "tensors null": meta["tensors"] = null; break;
+                case "tokenizer removed": meta.Remove("tokenizer"); break;
+                case "4 TB shape": wte["shape"] = new System.Text.Json.Nodes.JsonArray(1_000_000, 1_000_000); break;
+                case "shape against length": wte["shape"] = new System.Text.Json.Nodes.JsonArray(5, 9); break;
+                case "offset 2^40": wte["offset"] = 1L << 40; break;
+                case "overlap": tensors[1]!["offset"] = 0; break;
+                case "float16": wte["dtype"] = "float16"; break;
+                case "no optim/v": tensors.Remove(tensors.First(t => t!["name"]!.GetValue<string>() == "optim/v")); break;
+                case "vocab 1e8": meta["vocab_size"] = 100_000_000; break;
+                case "vocab 6": meta["vocab_size"] = 6; break;
+                case "n_layer 2": meta["config"]!["n_layer"] = 2; break;
+                case "n_layer 1e6": meta["config"]!["n_layer"] = 1_000_000; break;
+                case "rng not base64": meta["torch_rng_state"] = "not base64!"; break;
+                case "rng short": meta["torch_rng_state"] = Convert.ToBase64String([1, 2, 3]); break;
+                case "rng left 0":
+                    var rng = Convert.FromBase64String(meta["torch_rng_state"]!.GetValue<string>());
+                    BitConverter.GetBytes(0).CopyTo(rng, 8);
+                    meta["torch_rng_state"] = Convert.ToBase64String(rng);
+                    break;
+                case "sampler zeros": meta["train_sampler_state"] = new System.Text.Json.Nodes.JsonArray(0, 0, 0, 0); break;
+                case "negative step": meta["step"] = -1; break;
+                default: throw new ArgumentException(craft);
+            }
+        });
+        var ex = Assert.Throws<DataException>(() => Checkpoint.Load(path));
+        Assert.True(ex.Message.StartsWith($"checkpoint {path} is unusable: {problem}"), ex.Message);
+    }
+
+    [Fact]
+    public void ParameterCount_FromTheShapeAlone_EqualsTheBuiltModels()
+    {
+        foreach (var encoding in Enum.GetValues<PositionEncoding>())
+            foreach (var bias in new[] { false, true })
+            {
+                var c = new GptConfig(VocabSize: 11, BlockSize: 7, NLayer: 2, NHead: 2, NEmbd: 8, Bias: bias, PositionEncoding: encoding);
+                using var model = new Gpt(c);
+                Assert.True(model.ParameterCount == c.ParameterCount, $"{encoding}, bias {bias}: model {model.ParameterCount}, formula {c.ParameterCount}");
+            }
     }
 }

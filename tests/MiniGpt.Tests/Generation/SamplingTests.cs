@@ -26,6 +26,16 @@ public class SamplingTests
         Assert.Equal([0, 1, 2, 3], Draw(new SamplingOptions(1.0, TopP: 1.0)).Order());
     }
 
+    [Theory]
+    [InlineData(1e-300)]
+    [InlineData(double.Epsilon)]
+    public void ATemperatureSmallEnoughToOverflow_IsGreedy(double temperature)
+    {
+        // log probabilities are at most 3 in size: dividing by τ < 3 / 3.4e38 overflows float32.
+        Assert.Equal([3], Draw(new SamplingOptions(temperature), n: 50));
+        Assert.Equal([3], Draw(new SamplingOptions(temperature, TopK: 2, TopP: 0.9), n: 50));
+    }
+
     [Fact]
     public void TopKAndTopP_Combine() => Assert.Equal([3], Draw(new SamplingOptions(1.0, TopK: 3, TopP: 0.4)).Order());
 

@@ -10,6 +10,14 @@ namespace MiniGpt.Tests.TestSupport;
 /// </summary>
 public static class CraftedCheckpoint
 {
+    /// <summary>Edits the metadata as a JSON object (config, tokenizer, scalars, states, tensor index).</summary>
+    public static void EditMeta(string path, Action<System.Text.Json.Nodes.JsonObject> edit) => EditJson(path, json =>
+    {
+        var meta = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        edit(meta);
+        return meta.ToJsonString();
+    });
+
     public static void EditJson(string path, Func<string, string> edit)
     {
         var bytes = File.ReadAllBytes(path);

@@ -63,4 +63,17 @@ public class EvaluationTests
         var bad = dir.File("x.ckpt", "not a checkpoint at all, just text");
         Assert.Contains(bad, Assert.Throws<DataException>(() => TrainedModel.Load(bad)).Message);
     }
+
+    [Fact]
+    public void ACheckpointWhoseTokenizerDisagreesWithItsModel_IsRefused()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 1 };
+        using (var t = new Trainer(c)) t.Run();
+        var path = Path.Combine(c.OutDir, Checkpoint.LastFile);
+        int vocab = Checkpoint.Load(path).VocabSize;
+        CraftedCheckpoint.EditMeta(path, meta => meta["tokenizer"]!["chars"] = meta["tokenizer"]!["chars"]!.GetValue<string>() + "ÆØÅ");
+        var ex = Assert.Throws<DataException>(() => TrainedModel.Load(path, DeviceKind.Cpu));
+        Assert.EndsWith($"its tokenizer has {vocab + 3} ids but its model {vocab}", ex.Message);
+    }
 }

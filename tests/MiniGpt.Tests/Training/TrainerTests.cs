@@ -144,4 +144,14 @@ public class TrainerTests
         for (int i = 0; i < 100; i++) using (NewDisposeScope()) t.Step(1e-3);
         Assert.Equal(live, stats.ThreadTotalLiveCount);
     }
+
+    [Fact]
+    public void AModelTheHostCannotHold_IsRefusedBeforeItIsBuilt()
+    {
+        // Every key is within its range, but 1000 blocks of width 60000 are 43 trillion weights.
+        using var dir = new TempDir();
+        var ex = Assert.Throws<ConfigException>(() => new Trainer(TinyRun.Config(dir) with { NEmbd = 60_000, NHead = 1, NLayer = 1000 }));
+        Assert.StartsWith("the model has 43,200,", Assert.Single(ex.Problems).ToString());
+        Assert.Contains("GB in host memory (16 bytes each)", ex.Message);
+    }
 }
