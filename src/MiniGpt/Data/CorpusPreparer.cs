@@ -47,7 +47,8 @@ public static class CorpusPreparer
         // Build (and so validate) a BPE tokenizer before reading a possibly huge corpus.
         ITokenizer? bpe = o.Tokenizer == TokenizerKind.Char ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
 
-        if (Directory.Exists(o.OutDir) && Directory.EnumerateFileSystemEntries(o.OutDir).Any() && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName)))
+        if (Directory.Exists(o.OutDir) && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName))
+            && Directory.EnumerateFileSystemEntries(o.OutDir).Any(e => !IsOurs(Path.GetFileName(e))))
             throw new DataException(o.OutDir, $"{o.OutDir} is not empty and holds no token cache; a token cache needs an empty or new folder");
 
         ScanResult scan;
@@ -57,8 +58,11 @@ public static class CorpusPreparer
         long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
         ITokenizer tokenizer = bpe ?? new CharTokenizer(scan.CharSet!);
         Directory.CreateDirectory(o.OutDir);
+        using var held = Hold(o.OutDir);
+        // Holding the lock, any staging folder is a dead prepare's: a Ctrl+C, SIGTERM or kill -9 mid-way.
+        foreach (var stale in Directory.GetDirectories(o.OutDir, StagingPrefix + "*")) Directory.Delete(stale, recursive: true);
 
-        var staging = Path.Combine(o.OutDir, $".staging-{Guid.NewGuid():N}");
+        var staging = Path.Combine(o.OutDir, $"{StagingPrefix}{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         try
         {
@@ -99,6 +103,17 @@ public static class CorpusPreparer
     }
 
     sealed record ScanResult(long Bytes, long Chars, string Sha256, HashSet<int>? CharSet);
+
+    const string StagingPrefix = ".staging-", LockFile = ".prepare.lock";
+
+    static bool IsOurs(string name) => name == LockFile || name.StartsWith(StagingPrefix) || name == TokenCache.VerifiedFile;
+
+    /// <summary>One prepare at a time per folder, by the kernel's lock, which goes with the process however it ends.</summary>
+    static FileStream Hold(string dir)
+    {
+        try { return new FileStream(Path.Combine(dir, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException) { throw new DataException(dir, $"token cache {dir} is being prepared by another process"); }
+    }
 
     /// <summary>The files are decoded as one stream: turn an offset in it into a file and an offset in that file.</summary>
     static InvalidUtf8Exception InFile(InvalidUtf8Exception e, IReadOnlyList<string> files)

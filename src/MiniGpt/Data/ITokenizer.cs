@@ -42,4 +42,10 @@ public sealed record TokenizerDescription(
     string? VocabJson = null,
     string? Merges = null,
     string? Tiktoken = null,
-    int[]? CompactIds = null);
+    int[]? CompactIds = null)
+{
+    /// <summary>Whether both describe the same ids for the same text (a record compares arrays by reference).</summary>
+    public bool SameTokenizer(TokenizerDescription other)
+        => (Kind, Chars, VocabJson, Merges, Tiktoken) == (other.Kind, other.Chars, other.VocabJson, other.Merges, other.Tiktoken)
+           && (CompactIds ?? []).SequenceEqual(other.CompactIds ?? []) && (CompactIds is null) == (other.CompactIds is null);
+}

@@ -37,7 +37,10 @@ public sealed record TokenCacheMeta(
 
     public void Save(string dir) => AtomicFile.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, Json));
 
-    /// <summary>True when dir holds a meta.json of another format version (or one too damaged to tell).</summary>
+    /// <summary>
+    /// True when dir holds a sound meta.json of another format version, which its corpus can rebuild. A damaged
+    /// one is not outdated: rebuilding would hide the damage, so <see cref="Load"/> reports it instead.
+    /// </summary>
     public static bool IsOutdated(string dir)
     {
         var path = Path.Combine(dir, FileName);
@@ -45,11 +48,12 @@ public sealed record TokenCacheMeta(
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return !doc.RootElement.TryGetProperty("format_version", out var v) || v.GetInt32() != CurrentFormat;
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format_version", out var v)
+                && v.TryGetInt32(out int version) && version != CurrentFormat;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        catch (JsonException)
         {
-            return true;
+            return false;
         }
     }
 

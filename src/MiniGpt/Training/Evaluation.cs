@@ -25,6 +25,9 @@ public static class Evaluation
         { throw new DataException(config.DataDir, $"token cache {config.DataDir} does not fit this model: {p.Rule}"); }
         using var _ = data;
         var meta = data.Cache.Meta;
+        if (meta.VocabSize != m.Model.Config.VocabSize || !meta.Tokenizer.SameTokenizer(m.Tokenizer.Describe()))
+            throw new DataException(config.DataDir, $"token cache {config.DataDir} was made with another tokenizer ({Choices.Name(meta.Tokenizer.Kind)}, {meta.VocabSize} ids) " +
+                $"than the checkpoint's ({Choices.Name(m.Tokenizer.Kind)}, {m.Model.Config.VocabSize} ids)");
         double loss = LossEstimator.Estimate(m.Model, data.EvalBatches(split, m.Step), batches, m.Device);
         // Bits per unit: loss per token × tokens per unit, in base 2.
         var (tokens, chars, bytes) = split == Split.Train ? (meta.TrainTokens, meta.TrainChars, meta.TrainBytes) : (meta.ValTokens, meta.ValChars, meta.ValBytes);

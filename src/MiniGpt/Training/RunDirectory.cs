@@ -21,7 +21,7 @@ public sealed class RunInUseException(string dir) : DataException(dir, $"{dir} i
 /// </summary>
 public sealed class RunDirectory : IDisposable
 {
-    public const string LockFile = ".lock";
+    public const string LockFile = ".run.lock";
     readonly FileStream held;
 
     RunDirectory(string dir, FileStream held) => (Dir, this.held) = (dir, held);

@@ -214,7 +214,7 @@ public sealed class Trainer : IDisposable
         var dataTokenizer = data.Cache.Meta.Tokenizer;
         if (s.VocabSize != data.Cache.Meta.VocabSize || s.Tokenizer.Kind != dataTokenizer.Kind)
             mismatches.Add($"tokenizer: checkpoint has {Choices.Name(s.Tokenizer.Kind)} with {s.VocabSize} ids, the data has {Choices.Name(dataTokenizer.Kind)} with {data.Cache.Meta.VocabSize}");
-        else if (System.Text.Json.JsonSerializer.Serialize(s.Tokenizer, TokenCacheMeta.Json) != System.Text.Json.JsonSerializer.Serialize(dataTokenizer, TokenCacheMeta.Json))
+        else if (!s.Tokenizer.SameTokenizer(dataTokenizer))
             mismatches.Add("tokenizer: the checkpoint's vocabulary differs from the data's");
         if (s.CorpusSha256 is { } trainedOn && trainedOn != data.Cache.Meta.CorpusSha256 && !acceptOtherData)
             throw new OtherDataException(LastPath, data.Cache.Dir, trainedOn, data.Cache.Meta.CorpusSha256);

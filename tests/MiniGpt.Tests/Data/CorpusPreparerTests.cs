@@ -134,7 +134,7 @@ public class CorpusPreparerTests
             new PrepareOptions(dir.File("b.txt", new string('x', 50_000)), TokenizerKind.Char, outDir, ChunkBytes: 1000), stopInEncode, cts.Token));
         using var cache = TokenCache.Open(outDir);
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(outDir, TokenCacheMeta.TrainFile)));
-        Assert.Equal(["meta.json", "train.bin", "val.bin"], Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Order());
+        Assert.Equal([".ids-verified", ".prepare.lock", "meta.json", "train.bin", "val.bin"], Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -58,4 +58,94 @@ public class TokenCacheTests
         var ex = Assert.Throws<TokenCacheException>(() => TokenCache.Open(dir.Path));
         Assert.Equal((dir.Path, $"no token cache at {dir.Path} (meta.json missing)"), (ex.Path, ex.Message));
     }
+
+    [Fact]
+    public void AnIdOutsideTheVocabulary_IsFoundAtTheFirstOpen_NamingFileAndPosition()
+    {
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        var train = Path.Combine(cache, TokenCacheMeta.TrainFile);
+        int vocab = TokenCacheMeta.Load(cache).VocabSize;
+        SetId(train, 7, vocab);                                           // a crafted file: its header CRC is still valid
+        var ex = Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache));
+        Assert.Equal($"{train}: token 7 has id {vocab}, outside the vocabulary of {vocab}", ex.Message);
+        Assert.False(File.Exists(Path.Combine(cache, TokenCache.VerifiedFile)));
+    }
+
+    [Fact]
+    public void TheCheck_IsRecorded_AndRepeatedOnlyWhenAFileChanges()
+    {
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        using (TokenCache.Open(cache)) { }
+        Assert.True(File.Exists(Path.Combine(cache, TokenCache.VerifiedFile)));
+        var train = Path.Combine(cache, TokenCacheMeta.TrainFile);
+        var when = File.GetLastWriteTimeUtc(train);
+        SetId(train, 3, 1000);
+        File.SetLastWriteTimeUtc(train, when);
+        using (TokenCache.Open(cache)) { }                               // same size and time: the record stands, no rescan
+        File.SetLastWriteTimeUtc(train, when.AddSeconds(1));
+        Assert.Contains("token 3 has id 1000", Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache)).Message);
+    }
+
+    [Fact]
+    public void AVocabSizeThatIsNotTheTokenizers_IsRefused()
+    {
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        var metaPath = Path.Combine(cache, TokenCacheMeta.FileName);
+        int vocab = TokenCacheMeta.Load(cache).VocabSize;
+        File.WriteAllText(metaPath, File.ReadAllText(metaPath).Replace($"\"vocab_size\": {vocab}", "\"vocab_size\": 100000000"));
+        var ex = Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache));
+        Assert.Equal($"{metaPath}: vocab_size is 100000000, but its tokenizer has {vocab} ids", ex.Message);
+    }
+
+    [Fact]
+    public void ADamagedMetaJson_IsReported_NotRebuiltFromTheCorpus()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir);
+        using (MiniGpt.Training.TrainingData.Open(c)) { }
+        var metaPath = Path.Combine(c.DataDir, TokenCacheMeta.FileName);
+        var train = File.ReadAllBytes(Path.Combine(c.DataDir, TokenCacheMeta.TrainFile));
+        File.WriteAllText(metaPath, "{ \"format_version\": 2, \"tokeni");
+        var ex = Assert.Throws<TokenCacheException>(() => MiniGpt.Training.TrainingData.Open(c));
+        Assert.StartsWith($"{metaPath}: damaged metadata: ", ex.Message);
+        Assert.Equal(train, File.ReadAllBytes(Path.Combine(c.DataDir, TokenCacheMeta.TrainFile)));
+    }
+
+    [Fact]
+    public void AStagingFolderLeftByADeadPrepare_BlocksNothing_AndIsRemoved()
+    {
+        using var dir = new TempDir();
+        var outDir = Path.Combine(dir.Path, "cache");
+        dir.File("cache/.staging-0123/train.bin", "half a file");           // an interrupted first prepare
+        dir.File("cache/.prepare.lock", "");
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("c.txt", "some text for a cache\n"), TokenizerKind.Char, outDir));
+        Assert.Empty(Directory.GetDirectories(outDir));
+        using var cache = TokenCache.Open(outDir);
+        Assert.Equal("some text for a cache\n", cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
+    }
+
+    [Fact]
+    public void APrepareWhileAnotherRuns_IsRefused_AndChangesNothing()
+    {
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        var before = File.ReadAllBytes(Path.Combine(cache, TokenCacheMeta.TrainFile));
+        using (new FileStream(Path.Combine(cache, ".prepare.lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None))   // as the other prepare holds it
+        {
+            var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("d.txt", "other text\n"), TokenizerKind.Char, cache)));
+            Assert.Equal($"token cache {cache} is being prepared by another process", ex.Message);
+        }
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(cache, TokenCacheMeta.TrainFile)));
+    }
+
+    /// <summary>Overwrites one uint16 id in place, leaving the header (and its CRC) as it was.</summary>
+    static void SetId(string tokenFile, long position, int id)
+    {
+        using var f = new FileStream(tokenFile, FileMode.Open, FileAccess.Write);
+        f.Position = TokenFile.HeaderSize + position * 2;
+        f.Write(BitConverter.GetBytes((ushort)id));
+    }
 }

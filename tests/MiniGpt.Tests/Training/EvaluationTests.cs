@@ -76,4 +76,17 @@ public class EvaluationTests
         var ex = Assert.Throws<DataException>(() => TrainedModel.Load(path, DeviceKind.Cpu));
         Assert.EndsWith($"its tokenizer has {vocab + 3} ids but its model {vocab}", ex.Message);
     }
+
+    [Fact]
+    public void ATokenCacheForAnotherVocabulary_IsRefused()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 1 };
+        using (var t = new Trainer(c)) t.Run();
+        var other = Path.Combine(dir.Path, "other");
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("other.txt", string.Concat(Enumerable.Repeat("ZYXW VUTS\n", 50))), TokenizerKind.Char, other));
+        using var m = TrainedModel.Load(c.OutDir, DeviceKind.Cpu);
+        var ex = Assert.Throws<DataException>(() => Evaluation.OnSplit(m, Split.Val, 2, other));
+        Assert.Equal($"token cache {other} was made with another tokenizer (char, 10 ids) than the checkpoint's (char, {m.Model.Config.VocabSize} ids)", ex.Message);
+    }
 }
