@@ -181,11 +181,13 @@ public sealed class Trainer : IDisposable
 
     public void SaveCheckpoint(string path, Stopwatch? clock = null)
     {
+        // On a GPU the host copies below hold every weight and both moments: free them when the file is written.
+        using var scope = NewDisposeScope();
         var tensors = new Dictionary<string, Tensor>();
         foreach (var e in trainable.Flat.Entries) tensors["model/" + e.Name] = e.Param.detach().to(float32).cpu();
         var (m, v, optimizerStep) = trainable.Optimizer.State;
-        tensors["optim/m"] = m.cpu();
-        tensors["optim/v"] = v.cpu();
+        tensors["optim/m"] = m.detach().cpu();
+        tensors["optim/v"] = v.detach().cpu();
         using var rng = random.get_rng_state();
         var state = new CheckpointState
         {
@@ -208,6 +210,7 @@ public sealed class Trainer : IDisposable
 
     void Resume(bool acceptOtherData)
     {
+        using var scope = NewDisposeScope();   // the loaded tensors and their device copies, whether resuming succeeds or not
         var s = Checkpoint.Load(LastPath);
         var mismatches = TrainConfig.Schema.Differences(s.Config, Config, k => k.Architecture)
             .Select(d => $"{d.Key.Name}: checkpoint has {ConfigProblem.Format(d.A)}, the config asks for {ConfigProblem.Format(d.B)}").ToList();
@@ -229,7 +232,6 @@ public sealed class Trainer : IDisposable
         bestValLoss = s.BestValLoss;
         tokensSeen = s.TokensSeen;
         elapsedBefore = s.ElapsedSeconds;
-        foreach (var t in s.Tensors.Values) t.Dispose();
     }
 
     public void Dispose()
