@@ -3,7 +3,9 @@
 // the loader refuses the library and TorchSharp reports only "Failed to load native component".
 // Marking that one requirement WEAK (VER_FLG_WEAK in vna_flags of its .gnu.version_r entry) lets the
 // loader accept the library. This task does that to the copy in a build or publish output, never to the
-// NuGet cache, and does nothing where the system's libstdc++ already provides the version.
+// NuGet cache. In a build output it does nothing where the system's libstdc++ already provides the version;
+// a publish output (Always) is weakened regardless, since it runs on whatever machine it is copied to
+// (Ubuntu 22.04 GPU boxes stop at 3.4.30 too).
 #nullable enable
 using System;
 using System.IO;
@@ -19,20 +21,29 @@ public class WeakenGlibcxxRequirement : Task
 
     [Required] public ITaskItem[] Libraries { get; set; } = Array.Empty<ITaskItem>();
 
+    /// <summary>Weaken whatever this machine's libstdc++ provides: the output runs elsewhere.</summary>
+    public bool Always { get; set; }
+
+    /// <summary>The libstdc++ to look in instead of the system's (tests).</summary>
+    public string? SystemLibStdCpp { get; set; }
+
     public override bool Execute()
     {
         if (Libraries.Length == 0) return true;
-        var stdcpp = FindSystemLibStdCpp();
-        if (stdcpp == null)
+        var stdcpp = string.IsNullOrEmpty(SystemLibStdCpp) ? FindSystemLibStdCpp() : SystemLibStdCpp;
+        string reason;
+        if (Always) reason = "a published build runs on other machines";
+        else if (stdcpp == null)
         {
             Log.LogMessage(MessageImportance.Low, "libstdc++.so.6 not found in the usual places; libLibTorchSharp.so left as shipped.");
             return true;
         }
-        if (Contains(File.ReadAllBytes(stdcpp), Encoding.ASCII.GetBytes(Version + "\0")))
+        else if (Contains(File.ReadAllBytes(stdcpp), Encoding.ASCII.GetBytes(Version + "\0")))
         {
             Log.LogMessage(MessageImportance.Low, $"{stdcpp} provides {Version}; libLibTorchSharp.so left as shipped.");
             return true;
         }
+        else reason = $"{stdcpp} lacks it";
         foreach (var item in Libraries)
         {
             var path = item.ItemSpec;
@@ -46,7 +57,7 @@ public class WeakenGlibcxxRequirement : Task
             File.SetLastWriteTimeUtc(tmp, File.GetLastWriteTimeUtc(path));
             File.Delete(path);
             File.Move(tmp, path);
-            Log.LogMessage(MessageImportance.High, $"{path}: marked {Version} weak ({stdcpp} lacks it).");
+            Log.LogMessage(MessageImportance.High, $"{path}: marked {Version} weak ({reason}).");
         }
         return true;
     }

@@ -55,4 +55,44 @@ public class NativeLibraryTests
         Assert.True(File.Exists(cached), $"{cached} is missing");
         Assert.Equal("none", Flags(cached));
     }
+
+    [Fact]
+    public void APublishedBuild_IsWeakenedAlways_ABuildOnlyWhereTheSystemNeedsIt()
+    {
+        // The targets themselves, run by MSBuild on copies of the shipped library, judged against a libstdc++
+        // that has the version: a build output is left alone, a publish output (which travels) is weakened.
+        if (!OperatingSystem.IsLinux()) return;
+        RequireReadelf();
+        using var dir = new TestSupport.TempDir();
+        var root = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+                   ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var shipped = Path.Combine(root, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        var built = dir.File("out/runtimes/linux-x64/native/libLibTorchSharp.so");
+        var published = dir.File("pub/runtimes/linux-x64/native/libLibTorchSharp.so");
+        File.Copy(shipped, built);
+        File.Copy(shipped, published);
+        var newLibStdCpp = dir.File("libstdc++.so.6");
+        File.WriteAllBytes(newLibStdCpp, [.. Encoding.ASCII.GetBytes("GLIBCXX_3.4.30\0" + Version + "\0")]);
+        var targets = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "build", "WeakenGlibcxx.targets"));
+        var project = dir.File("weaken.proj", $"""
+            <Project>
+              <PropertyGroup>
+                <UsesTorchNative>true</UsesTorchNative>
+                <OutDir>{dir.Path}/out/</OutDir>
+                <PublishDir>{dir.Path}/pub/</PublishDir>
+                <WeakenSystemLibStdCpp>{newLibStdCpp}</WeakenSystemLibStdCpp>
+              </PropertyGroup>
+              <Import Project="{targets}" />
+              <Target Name="Both" DependsOnTargets="WeakenLibTorchSharpInOutput;WeakenLibTorchSharpInPublish" />
+            </Project>
+            """);
+        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", ["msbuild", project, "-t:Both", "-nologo", "-v:m"])
+            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var p = Process.Start(psi)!;
+        var log = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, log);
+        Assert.Equal("none", Flags(built));
+        Assert.Equal("WEAK", Flags(published));
+    }
 }
