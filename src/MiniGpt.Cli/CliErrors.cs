@@ -52,6 +52,8 @@ public static class CliErrors
         InvalidUtf8Exception => (ExitCode.Failed, [$"{e.Message} (minigpt prepare --replace-invalid-utf8 replaces invalid bytes with U+FFFD)"]),
         MiniGptException => (ExitCode.Failed, [e.Message]),
         IOException or UnauthorizedAccessException => (ExitCode.Failed, [e.Message]),
+        DllNotFoundException => (ExitCode.Failed, [NativeLoad(e)]),
+        TypeInitializationException t when t.TypeName?.StartsWith("TorchSharp") == true => (ExitCode.Failed, [NativeLoad(e)]),
         _ => (ExitCode.Failed, Unexpected(e)),
     };
 
@@ -63,6 +65,15 @@ public static class CliErrors
     {
         if (p.Key is null || p.Origin is not null || !flags.TryGetValue(p.Key, out var flag)) return p.ToString();
         return p.Value is null ? $"{flag}: {p.Rule}" : $"{flag} {p.Value}: {p.Rule}";
+    }
+
+    /// <summary>libtorch did not load: TorchSharp 0.107 binds libtorch 2.10's C++ operations by their exact signatures.</summary>
+    static string NativeLoad(Exception e)
+    {
+        var inner = e;
+        while (inner.InnerException is { } next) inner = next;
+        return $"cannot load libtorch ({inner.Message.Split('\n')[0].TrimEnd()}); MiniGpt needs libtorch 2.10: the TorchSharp-cpu package " +
+               "(the default build), or PyTorch 2.10 built with the C++11 ABI through scripts/minigpt-gpu.sh";
     }
 
     // Not bad input but a bug: one line still (native errors append libtorch's own frames, so only the first

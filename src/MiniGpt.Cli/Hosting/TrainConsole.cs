@@ -30,6 +30,8 @@ public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
 
     public void Start(Trainer t)
     {
+        if (config.Device == DeviceKind.Auto && t.Device.type != TorchSharp.DeviceType.CUDA)
+            Console.Error.WriteLine("warning: device = auto found no CUDA device (or no CUDA libtorch); training on the CPU");
         Console.WriteLine($"minigpt train: {t.Model.ParameterCount / 1e6:F2}M parameters, {config.NLayer} layers × {config.NHead} heads × {config.NEmbd}, " +
                           $"block {config.BlockSize}, batch {config.BatchSize}×{config.GradientAccumulationSteps}, {t.Device.type.ToString().ToLowerInvariant()} {Choices.Name(config.Dtype)}");
         Console.WriteLine($"data {config.DataDir} → out {config.OutDir}" + (t.Iter > 0 ? $" (resumed at step {t.Iter})" : ""));

@@ -29,7 +29,7 @@ public sealed class RunDirectory : IDisposable
     public string Dir { get; }
 
     /// <param name="resume">The run continues from its last.ckpt.</param>
-    /// <param name="overwrite">Start over: the files of a run already there are removed.</param>
+    /// <param name="overwrite">A run already there may be replaced: <see cref="StartOver"/> removes its files.</param>
     public static RunDirectory Open(string dir, bool resume, bool overwrite)
     {
         if (resume && overwrite) throw new ArgumentException("a run cannot both resume and start over");
@@ -42,11 +42,7 @@ public sealed class RunDirectory : IDisposable
             foreach (var name in new[] { Checkpoint.LastFile, Checkpoint.BestFile })
                 foreach (var leftover in AtomicFile.Leftovers(Path.Combine(dir, name))) File.Delete(leftover);
             var existing = RunFiles(dir);
-            if (existing.Count > 0 && !resume)
-            {
-                if (!overwrite) throw new RunExistsException(dir, existing.Select(Path.GetFileName).ToList()!);
-                foreach (var f in existing) File.Delete(f);
-            }
+            if (existing.Count > 0 && !resume && !overwrite) throw new RunExistsException(dir, existing.Select(Path.GetFileName).ToList()!);
             return new RunDirectory(dir, held);
         }
         catch
@@ -60,6 +56,12 @@ public sealed class RunDirectory : IDisposable
     public static IReadOnlyList<string> RunFiles(string dir)
         => new[] { Checkpoint.LastFile, Checkpoint.BestFile, RunLog.MetricsFile }.Select(n => Path.Combine(dir, n)).Where(File.Exists)
             .Concat(Logs.EventLog.EventFiles(dir)).ToList();
+
+    /// <summary>Removes the files of the run that was here; called once the new run is sure to start, so a failed start loses nothing.</summary>
+    public void StartOver()
+    {
+        foreach (var f in RunFiles(Dir)) File.Delete(f);
+    }
 
     public void Dispose() => held.Dispose();
 }

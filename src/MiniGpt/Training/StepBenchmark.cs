@@ -8,7 +8,7 @@ namespace MiniGpt.Training;
 
 /// <summary>What one benchmark measured; mfu uses nanoGPT's 6N + 12·L·H·Q·T FLOPs per token.</summary>
 public sealed record BenchResult(string Device, Precision Dtype, long Parameters, int Iters, int Warmup, int SyncEvery, double MsPerIter,
-    double MsPerIterMean, double TokensPerSec, double Mfu, double PeakFlops, double FlopsPerToken, string FlopsFormula);
+    double MsPerIterMean, double TokensPerSec, double Mfu, double PeakFlops, double FlopsPerToken, string FlopsFormula, long? MemoryBytes);
 
 /// <summary>
 /// Times full training steps (forward, backward, clipping, AdamW) of a config's model on random batches.
@@ -18,7 +18,8 @@ public sealed record BenchResult(string Device, Precision Dtype, long Parameters
 /// </summary>
 public static class StepBenchmark
 {
-    public static BenchResult Run(TrainConfig c, int vocabSize, int iters, int warmup, int syncEvery = 1)
+    /// <param name="memory">Measures the memory in use, called while the model, gradients and optimizer still live.</param>
+    public static BenchResult Run(TrainConfig c, int vocabSize, int iters, int warmup, int syncEvery = 1, Func<long?>? memory = null)
     {
         var problems = new List<ConfigProblem>();
         if (iters < 1) problems.Add(new("iters", ConfigProblem.Show(iters), "must be ≥ 1"));
@@ -51,6 +52,6 @@ public static class StepBenchmark
         double flopsPerToken = Trainer.FlopsPerToken(t.Model.ParameterCount, c);
         double tokensPerSec = c.TokensPerIter / (median / 1000);
         return new BenchResult(t.Device.type.ToString().ToLowerInvariant(), c.Dtype, t.Model.ParameterCount, times.Count * syncEvery, warmup, syncEvery, median,
-            times.Average(), tokensPerSec, flopsPerToken * tokensPerSec / c.PeakFlops, c.PeakFlops, flopsPerToken, "6N + 12*L*H*Q*T (nanoGPT)");
+            times.Average(), tokensPerSec, flopsPerToken * tokensPerSec / c.PeakFlops, c.PeakFlops, flopsPerToken, "6N + 12*L*H*Q*T (nanoGPT)", memory?.Invoke());
     }
 }

@@ -21,6 +21,9 @@ public sealed class TrainableModel : IDisposable
     public TrainableModel(TrainConfig c, int vocabSize, Device device)
     {
         Device = device;
+        // A GPU recipe on a box whose CUDA did not start would otherwise train on the CPU for days, in bf16 at that.
+        if (c.Dtype == Precision.BFloat16 && c.Device == DeviceKind.Auto && device.type == DeviceType.CPU)
+            throw new ConfigException([new ConfigProblem("dtype", "bfloat16", "device = auto found no CUDA device, and bfloat16 on the CPU is slow; set device = cpu to run it there anyway")]);
         if (Device.type == DeviceType.CUDA) torch.backends.cuda.matmul.allow_tf32 = true;   // fp32 matmuls ~2× faster
         var shape = c.ToGptConfig(vocabSize);
         CheckHostMemory(shape.ParameterCount, device, c.Dtype);

@@ -65,6 +65,7 @@ public sealed class Trainer : IDisposable
             trainable = new TrainableModel(config, data.Cache.Meta.VocabSize, device);
             flopsPerIter = FlopsPerToken(Model.ParameterCount, config) * config.TokensPerIter;
             if (config.InitFrom == InitFrom.Resume) Resume(acceptOtherData);
+            else if (overwrite) run.StartOver();
         }
         catch
         {

@@ -60,4 +60,23 @@ public class BenchCommandTests
         Assert.Equal(2, code);
         Assert.Equal("error: --sync-every 5: must be in [1, iters = 4]\n", stderr);
     }
+
+    [Fact]
+    public void Bench_SaysWhichPeakItAssumed_AndKeepsStdoutForTheJson()
+    {
+        using var dir = new TempDir();
+        var given = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--iters", "2", "--warmup", "0", "--peak-flops", "2e12");
+        using (var doc = JsonDocument.Parse(given.Stdout)) Assert.Equal(("--peak-flops", 2e12),
+            (doc.RootElement.GetProperty("peak_flops_source").GetString(), doc.RootElement.GetProperty("peak_flops").GetDouble()));
+        if (TorchSharp.torch.cuda.is_available()) return;   // the rest shows what happens without CUDA
+        var auto = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--iters", "2", "--warmup", "0", "--device", "auto");
+        Assert.True(auto.Code == 0, auto.Stderr);
+        using (var doc = JsonDocument.Parse(auto.Stdout))                          // nothing but the JSON
+            Assert.Equal(("config peak_flops", "cpu"), (doc.RootElement.GetProperty("peak_flops_source").GetString(), doc.RootElement.GetProperty("device").GetString()));
+        Assert.Contains("warning: device = auto found no CUDA device (or no CUDA libtorch); timing the CPU", auto.Stderr);
+        var bf16 = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--device", "auto", "--dtype", "bfloat16");
+        Assert.Equal(2, bf16.Code);
+        Assert.Equal("", bf16.Stdout);
+        Assert.Contains("error: --dtype bfloat16: device = auto found no CUDA device, and bfloat16 on the CPU is slow; set device = cpu to run it there anyway", bf16.Stderr);
+    }
 }

@@ -74,4 +74,15 @@ public class CliErrorsTests
         }
         finally { Environment.SetEnvironmentVariable("MINIGPT_TRACE", null); }
     }
+
+    [Fact]
+    public void ALibtorchThatDoesNotLoad_IsOneLine_NamingTheVersionNeeded()
+    {
+        var failed = new TypeInitializationException("TorchSharp.torch", new NotSupportedException("The libtorch-cpu-linux-x64 package version 2.10.0 is not restored.\n   at TorchSharp.torch.LoadNativeBackend"));
+        var (code, lines) = CliErrors.Describe(failed, NoFlags);
+        Assert.Equal(ExitCode.Failed, code);
+        Assert.Equal(["cannot load libtorch (The libtorch-cpu-linux-x64 package version 2.10.0 is not restored.); MiniGpt needs libtorch 2.10: the TorchSharp-cpu " +
+                      "package (the default build), or PyTorch 2.10 built with the C++11 ABI through scripts/minigpt-gpu.sh"], lines);
+        Assert.Equal(ExitCode.Failed, CliErrors.Describe(new DllNotFoundException("libLibTorchSharp.so"), NoFlags).Code);
+    }
 }

@@ -105,4 +105,18 @@ public class TrainCommandTests
         Assert.StartsWith("error: out already holds a run (last.ckpt, ", fresh.Stderr);
         Assert.EndsWith("); continue it with --resume, start over with --overwrite, or choose another out_dir\n", fresh.Stderr);
     }
+
+    [Fact]
+    public void Auto_FallingBackToTheCpu_IsSaid_AndRefusedForBfloat16()
+    {
+        if (TorchSharp.torch.cuda.is_available()) return;   // nothing to fall back from on a machine that has CUDA
+        using var dir = new TempDir();
+        WriteConfig(dir, maxIters: 1);
+        var cpu = InProcessCli.Run(dir.Path, "train", "--config", "tiny.json", "--device", "auto");
+        Assert.True(cpu.Code == 0, cpu.Stderr);
+        Assert.Equal("warning: device = auto found no CUDA device (or no CUDA libtorch); training on the CPU\n", cpu.Stderr);
+        var bf16 = InProcessCli.Run(dir.Path, "train", "--config", "tiny.json", "--device", "auto", "--dtype", "bfloat16", "--overwrite");
+        Assert.Equal(2, bf16.Code);
+        Assert.Equal("error: dtype = bfloat16: device = auto found no CUDA device, and bfloat16 on the CPU is slow; set device = cpu to run it there anyway\n", bf16.Stderr);
+    }
 }

@@ -48,6 +48,18 @@ public class RunDirectoryTests
     }
 
     [Fact]
+    public void Overwrite_ThatFailsToStart_LosesNothing()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 10 };
+        using (var t = new Trainer(c)) t.Run();
+        var files = RunDirectory.RunFiles(c.OutDir).ToDictionary(f => f, File.ReadAllBytes);
+        Assert.Throws<ConfigException>(() => new Trainer(c with { NEmbd = 60_000, NHead = 1, NLayer = 1000 }, overwrite: true));   // too big to hold
+        Assert.Equal(files.Keys.Order(), RunDirectory.RunFiles(c.OutDir).Order());
+        Assert.All(files, f => Assert.Equal(f.Value, File.ReadAllBytes(f.Key)));
+    }
+
+    [Fact]
     public void TemporaryCheckpoints_LeftByAKilledWriter_AreRemovedAtTheNextStart()
     {
         using var dir = new TempDir();
