@@ -14,7 +14,7 @@ set -euo pipefail
 app="out/minigpt"
 if [[ "${1:-}" == "--app" ]]; then app="$2"; shift 2; fi
 python="${PYTHON:-python3}"
-fail() { printf 'error: %s\n' "$@" >&2; exit 1; }
+fail() { printf 'error: %s\n' "$1" >&2; shift; if [[ $# -gt 0 ]]; then printf '%s\n' "$@" >&2; fi; exit 1; }
 
 [[ -x "$app/minigpt" ]] || fail "no minigpt executable in $app; build it with:" \
   "  dotnet publish src/MiniGpt.Cli -c Release -r linux-x64 --self-contained -p:TorchBackend=external -o $app"

@@ -63,7 +63,7 @@ public sealed class MiniGptGpuScriptTests : IDisposable
         var r = Run(Probe(version, abi));
         Assert.Equal(1, r.Code);
         Assert.Equal("", r.Stdout);
-        Assert.StartsWith(error + "\nerror:   Install ", r.Stderr);
+        Assert.StartsWith(error + "\n  Install ", r.Stderr);
         Assert.Contains("pip install 'torch==2.10.*'   (MINIGPT_SKIP_TORCH_CHECK=1 skips this check)", r.Stderr);
     }
 
