@@ -104,6 +104,8 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal((2, "error: --device cuda: no CUDA device or CUDA libtorch is available\n"), Tail(InProcessCli.Run(dir.Path, "generate", "--checkpoint", "run", "--device", "cuda")));
         Assert.Equal((2, "error: --device cuda: no CUDA device or CUDA libtorch is available\n"), Tail(InProcessCli.Run(dir.Path, "eval", "--checkpoint", "run", "--device", "cuda")));
         Assert.Equal((2, "error: device = cuda: no CUDA device or CUDA libtorch is available\n"), Tail(InProcessCli.Run(dir.Path, "train", "--config", "tiny.json", "--device", "cuda")));
+        var bench = InProcessCli.Run(dir.Path, "bench", "--config", "tiny.json", "--device", "cuda");
+        Assert.Equal((2, "", "error: --device cuda: no CUDA device or CUDA libtorch is available\n"), (bench.Code, bench.Stdout, bench.Stderr));
     }
 
     static (int, string) Tail((int Code, string Stdout, string Stderr) r) => (r.Code, r.Stderr);
