@@ -26,6 +26,10 @@ public static class PlotCommand
             if (!(s >= 0 && s < 1)) problems.Add(new("smoothing", ConfigProblem.Show(s), "must be in [0, 1)"));
             foreach (var (key, value) in new[] { ("width", r.GetValue(width)), ("height", r.GetValue(height)) })
                 if (value is < 16 or > 20_000) problems.Add(new(key, ConfigProblem.Show(value), "must be in [16, 20000] pixels"));
+            var file = r.GetValue(output)!;
+            if (!(file.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".svg", StringComparison.OrdinalIgnoreCase)))
+                problems.Add(new("out", ConfigProblem.Show(file), "must name a .png or .svg file"));
+            else if (Directory.Exists(file)) problems.Add(new("out", ConfigProblem.Show(file), "is a folder; give a file name"));
             if (problems.Count > 0) throw new ConfigException(problems);
             var request = new PlotRequest(r.GetValue(runs)!, r.GetValue(tags)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 r.GetValue(output)!, s, r.GetValue(lr), r.GetValue(log), r.GetValue(width), r.GetValue(height));

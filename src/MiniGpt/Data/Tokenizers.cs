@@ -36,7 +36,11 @@ public static class Tokenizers
             TokenizerKind.Bpe => LibraryTokenizer.Gpt2Bpe(d.VocabJson ?? throw Missing("vocabulary"), d.Merges ?? throw Missing("merges"), source, source),
             _ => throw new DataException(source, $"{source}: unknown tokenizer kind {(int)d.Kind}"),
         };
-        return d.CompactIds is null ? t : new CompactTokenizer(t, d.CompactIds);
+        if (d.CompactIds is null) return t;
+        for (int i = 0; i < d.CompactIds.Length; i++)
+            if (d.CompactIds[i] < 0 || d.CompactIds[i] >= t.VocabSize || (i > 0 && d.CompactIds[i] <= d.CompactIds[i - 1]))
+                throw new DataException(source, $"{source}: compact id {i} stands for {d.CompactIds[i]}, which is not an id of {Choices.Name(d.Kind)} above the one before it");
+        return new CompactTokenizer(t, d.CompactIds);
     }
 
     static string ReadFile(string path, string what)

@@ -33,6 +33,7 @@ public sealed class BadInputTests : IDisposable
         dir.File("broken.json", """{ "n_layer": 4, """);
         File.WriteAllBytes(dir.File("latin1.txt"), [0x61, 0x62, 0xE9, 0x0A]);
         Directory.CreateDirectory(Path.Combine(dir.Path, "empty"));
+        Directory.CreateDirectory(Path.Combine(dir.Path, "empty.png"));
     }
 
     public void Dispose() => dir.Dispose();
@@ -64,6 +65,8 @@ public sealed class BadInputTests : IDisposable
         { "generate --checkpoint run --top-p high", 2, "error: --top-p 'high': expected a number" },
         { "bench --config tiny.json --iters 0 --warmup -1", 2, "error: --iters 0: must be ≥ 1\nerror: --warmup -1: must be ≥ 0\nerror: --sync-every 1: must be in [1, iters = 0]" },
         { "bench --config broken.json", 2, "error: broken.json: not valid JSON: " },
+        { "plot --run run --out loss.jpg", 2, "error: --out 'loss.jpg': must name a .png or .svg file" },
+        { "plot --run run --out empty.png", 2, "error: --out 'empty.png': is a folder; give a file name" },
         { "plot --run run --smoothing 1 --width 0", 2, "error: --smoothing 1: must be in [0, 1)\nerror: --width 0: must be in [16, 20000] pixels" },
         // data errors: 1
         { "train --config nowhere.json", 1, "error: config file nowhere.json not found" },

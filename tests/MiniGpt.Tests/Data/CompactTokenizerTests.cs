@@ -30,4 +30,15 @@ public class CompactTokenizerTests
         Assert.StartsWith("hello", t.Decode(ids));
         Assert.Contains('\uFFFD', t.Decode(ids));
     }
+
+    [Theory]
+    [InlineData(new[] { 11, 264, 100_277 })]   // past cl100k_base's last id
+    [InlineData(new[] { -1, 264 })]
+    [InlineData(new[] { 264, 11 })]            // the order ids are described in
+    public void ADescriptionWithCompactIdsOutsideTheVocabulary_IsRefused(int[] ids)
+    {
+        var ex = Assert.Throws<DataException>(() => Tokenizers.FromDescription(new TokenizerDescription(TokenizerKind.Cl100kBase, CompactIds: ids), "meta.json"));
+        Assert.StartsWith("meta.json: compact id ", ex.Message);
+        Assert.Equal("meta.json", ex.Path);
+    }
 }
