@@ -52,6 +52,7 @@ public static class CliErrors
         InvalidUtf8Exception => (ExitCode.Failed, [$"{e.Message} (minigpt prepare --replace-invalid-utf8 replaces invalid bytes with U+FFFD)"]),
         MiniGptException => (ExitCode.Failed, [e.Message]),
         IOException or UnauthorizedAccessException => (ExitCode.Failed, [e.Message]),
+        NativeLoadException n => (ExitCode.Failed, Environment.GetEnvironmentVariable("MINIGPT_TRACE") is "1" ? [NativeLoad(n), .. n.Trace.TrimEnd().Split('\n')] : [NativeLoad(n)]),
         DllNotFoundException => (ExitCode.Failed, [NativeLoad(e)]),
         TypeInitializationException t when t.TypeName?.StartsWith("TorchSharp") == true => (ExitCode.Failed, [NativeLoad(e)]),
         _ => (ExitCode.Failed, Unexpected(e)),
@@ -73,7 +74,7 @@ public static class CliErrors
         var inner = e;
         while (inner.InnerException is { } next) inner = next;
         return $"cannot load libtorch ({inner.Message.Split('\n')[0].TrimEnd()}); MiniGpt needs libtorch 2.10: the TorchSharp-cpu package " +
-               "(the default build), or PyTorch 2.10 built with the C++11 ABI through scripts/minigpt-gpu.sh";
+               "(the default build), or PyTorch 2.10 built with the C++11 ABI through scripts/minigpt-gpu.sh (MINIGPT_TRACE=1 shows TorchSharp's load trace)";
     }
 
     // Not bad input but a bug: one line still (native errors append libtorch's own frames, so only the first

@@ -37,6 +37,7 @@ public static class BenchCommand
 
         Dictionary<string, object?> Measure(ParseResult r)
         {
+            NativeTorch.Load();
             var file = TrainConfig.Schema.Load(r.GetValue(config), []);
             // The flags' values are validated on their own, so that a problem names the flag, not the file.
             var c = TrainConfig.Schema.Validated(file with

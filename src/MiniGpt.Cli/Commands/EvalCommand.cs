@@ -22,6 +22,7 @@ public static class EvalCommand
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
+            NativeTorch.Load();
             using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r));
             var report = r.GetValue(text) is { } path
                 ? Evaluation.OnText(m, path)

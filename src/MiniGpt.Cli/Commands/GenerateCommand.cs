@@ -28,6 +28,7 @@ public static class GenerateCommand
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
+            NativeTorch.Load();
             var options = new SamplingOptions(r.GetValue(temperature), r.GetValue(topK), r.GetValue(topP));
             var problems = options.Problems().ToList();
             if (r.GetValue(maxNew) < 0) problems.Add(new("max_new_tokens", ConfigProblem.Show(r.GetValue(maxNew)), "must be ≥ 0"));

@@ -12,6 +12,7 @@ public static class RunsCommand
         var cmd = new Command("runs", "Summarise the training runs under a folder: steps, best val loss, tokens, time, tokenizer, size.") { dir };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
+            NativeTorch.Load();
             var runs = RunSummary.Find(r.GetValue(dir)!);
             if (runs.Count == 0) throw new DataException(r.GetValue(dir)!, $"no runs under {r.GetValue(dir)} (a run folder holds last.ckpt, metrics.jsonl or event files)");
             var table = new Table().Border(TableBorder.Rounded);

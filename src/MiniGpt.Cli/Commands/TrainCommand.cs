@@ -24,6 +24,7 @@ public static class TrainCommand
         cmd.TreatUnmatchedTokensAsErrors = false;   // the --key value overrides
         cmd.SetAction(r => CliErrors.Run(() =>
         {
+            NativeTorch.Load();
             var overrides = Overrides.Parse(r.UnmatchedTokens);
             if (r.GetValue(resume) && r.GetValue(overwrite)) throw new ConfigException([new ConfigProblem("overwrite", null, "conflicts with --resume")]);
             if (r.GetValue(resume))

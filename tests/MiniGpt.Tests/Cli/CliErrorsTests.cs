@@ -82,7 +82,13 @@ public class CliErrorsTests
         var (code, lines) = CliErrors.Describe(failed, NoFlags);
         Assert.Equal(ExitCode.Failed, code);
         Assert.Equal(["cannot load libtorch (The libtorch-cpu-linux-x64 package version 2.10.0 is not restored.); MiniGpt needs libtorch 2.10: the TorchSharp-cpu " +
-                      "package (the default build), or PyTorch 2.10 built with the C++11 ABI through scripts/minigpt-gpu.sh"], lines);
+                      "package (the default build), or PyTorch 2.10 built with the C++11 ABI through scripts/minigpt-gpu.sh (MINIGPT_TRACE=1 shows TorchSharp's load trace)"], lines);
+        // What TorchSharp printed while failing is kept out of the way, and shown when asked for.
+        var withTrace = new NativeLoadException(failed, "Trace from LoadNativeBackend:\n  Step 1\n");
+        Assert.Single(CliErrors.Describe(withTrace, NoFlags).Lines);
+        Environment.SetEnvironmentVariable("MINIGPT_TRACE", "1");
+        try { Assert.Equal(["Trace from LoadNativeBackend:", "  Step 1"], CliErrors.Describe(withTrace, NoFlags).Lines.Skip(1)); }
+        finally { Environment.SetEnvironmentVariable("MINIGPT_TRACE", null); }
         Assert.Equal(ExitCode.Failed, CliErrors.Describe(new DllNotFoundException("libLibTorchSharp.so"), NoFlags).Code);
     }
 }
