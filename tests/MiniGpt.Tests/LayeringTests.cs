@@ -18,9 +18,11 @@ public class LayeringTests
         ["Logs"] = ["IO"],
         ["Data"] = ["IO"],
         ["Config"] = ["Model", "Data"],
+        ["Hub"] = ["IO"],
         ["Generation"] = ["Model", "Data"],
-        ["Checkpoints"] = ["Config", "Generation", "Model", "Data", "IO"],
-        ["Training"] = ["Checkpoints", "Config", "Generation", "Model", "Data", "Logs", "IO"],
+        ["Formats"] = ["Config", "Model", "Data", "IO"],
+        ["Checkpoints"] = ["Formats", "Hub", "Config", "Generation", "Model", "Data", "IO"],
+        ["Training"] = ["Checkpoints", "Formats", "Hub", "Config", "Generation", "Model", "Data", "Logs", "IO"],
     };
 
     [Fact]
