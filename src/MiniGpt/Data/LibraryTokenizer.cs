@@ -13,22 +13,35 @@ public sealed class LibraryTokenizer : ITokenizer
     readonly Tokenizer inner;
     readonly TokenizerDescription description;
 
-    LibraryTokenizer(Tokenizer inner, TokenizerDescription description, int vocabSize)
+    LibraryTokenizer(Tokenizer inner, TokenizerDescription description, int vocabSize, string pattern)
     {
         this.inner = inner;
         this.description = description;
         VocabSize = vocabSize;
+        Pattern = pattern;
     }
 
     public TokenizerKind Kind => description.Kind;
     public int VocabSize { get; }
+
+    /// <summary>The regex that splits text into pieces before BPE runs on each piece's UTF-8 bytes.</summary>
+    public string Pattern { get; }
+
+    /// <summary>Tokens matched whole in text before splitting, with their ids (cl100k_base's &lt;|endoftext|&gt;, …).</summary>
+    public IReadOnlyDictionary<string, int> SpecialTokens => inner switch
+    {
+        TiktokenTokenizer t => t.SpecialTokens ?? new Dictionary<string, int>(),
+        BpeTokenizer b => b.SpecialTokens ?? new Dictionary<string, int>(),
+        _ => new Dictionary<string, int>(),
+    };
 
     /// <summary>cl100k_base or o200k_base, from the data packages.</summary>
     public static LibraryTokenizer Tiktoken(TokenizerKind encoding)
     {
         var t = TiktokenTokenizer.CreateForEncoding(Choices.Name(encoding));
         // The special tokens follow every rank (cl100k: 100277 ids, o200k: 200019).
-        return new LibraryTokenizer(t, new TokenizerDescription(encoding), t.SpecialTokens!.Values.Max() + 1);
+        return new LibraryTokenizer(t, new TokenizerDescription(encoding), t.SpecialTokens!.Values.Max() + 1,
+            encoding == TokenizerKind.Cl100kBase ? Cl100kLibraryPattern : O200kLibraryPattern);
     }
 
     /// <summary>GPT-2 style byte-level BPE from the text of vocab.json and merges.txt.</summary>
@@ -41,7 +54,7 @@ public sealed class LibraryTokenizer : ITokenizer
             var vocab = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(vocabJson)
                         ?? throw new FormatException("vocab.json is null");
             if (vocab.Count == 0) throw new FormatException("vocab.json holds no tokens");
-            var mergeLines = merges.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith("#version")).ToList();
+            var mergeLines = MergeLines(merges);
             foreach (var line in mergeLines)
                 if (line.Split(' ').Length != 2) throw new FormatException($"merges line '{Truncate(line)}' is not two symbols");
             var special = vocab.ContainsKey(EndOfText) ? new Dictionary<string, int> { [EndOfText] = vocab[EndOfText] } : null;
@@ -49,7 +62,7 @@ public sealed class LibraryTokenizer : ITokenizer
             {
                 Merges = mergeLines,
                 ByteLevel = true,
-                PreTokenizer = new RegexPreTokenizer(Gpt2Pattern(), special),
+                PreTokenizer = new RegexPreTokenizer(new Regex(Gpt2Pattern, RegexOptions.Compiled), special),
                 SpecialTokens = special,
             });
             size = vocab.Values.Max() + 1;
@@ -58,46 +71,48 @@ public sealed class LibraryTokenizer : ITokenizer
         {
             throw new DataException(vocabName, $"cannot read the BPE files {vocabName} and {mergesName}: {e.Message}", e);
         }
-        return new LibraryTokenizer(t, new TokenizerDescription(TokenizerKind.Bpe, VocabJson: vocabJson, Merges: merges), size);
+        return new LibraryTokenizer(t, new TokenizerDescription(TokenizerKind.Bpe, VocabJson: vocabJson, Merges: merges), size, Gpt2Pattern);
     }
 
-    const string EndOfText = "<|endoftext|>";
+    /// <summary>The merges of a merges.txt, one "left right" a line, without its "#version" line and blank lines.</summary>
+    public static IReadOnlyList<string> MergeLines(string merges)
+        => merges.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith("#version")).ToList();
+
+    /// <summary>GPT-2's end of text, a special token wherever a vocabulary has it.</summary>
+    public const string EndOfText = "<|endoftext|>";
 
     // GPT-2's pre-tokenisation pattern (openai/gpt-2 encoder.py).
-    static Regex Gpt2Pattern() => new(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", RegexOptions.Compiled);
+    const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     /// <summary>A .tiktoken rank file ("base64-token rank" per line), pre-tokenised with cl100k's pattern.</summary>
     public static LibraryTokenizer TiktokenFile(string contents, string name = ".tiktoken file")
     {
         TiktokenTokenizer t;
-        int maxRank = -1;
+        int maxRank;
         try
         {
-            foreach (var line in contents.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var parts = line.Trim().Split(' ');
-                if (parts.Length != 2 || !int.TryParse(parts[1], out int rank) || rank < 0)
-                    throw new FormatException($"line '{Truncate(line)}' is not 'base64-token rank'");
-                Convert.FromBase64String(parts[0]);
-                maxRank = Math.Max(maxRank, rank);
-            }
+            var ranks = TiktokenRanks.Parse(contents);
+            maxRank = ranks.Count > 0 ? ranks[^1].Rank : -1;
             using var s = new MemoryStream(Encoding.UTF8.GetBytes(contents));
-            t = TiktokenTokenizer.Create(s, new RegexPreTokenizer(Cl100kPattern(), null), normalizer: null);
+            t = TiktokenTokenizer.Create(s, new RegexPreTokenizer(new Regex(Cl100kPattern, RegexOptions.Compiled), null), normalizer: null);
         }
         catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
         {
             throw new DataException(name, $"cannot read the BPE file {name}: {e.Message}", e);
         }
         if (maxRank < 0) throw new DataException(name, $"the BPE file {name} holds no tokens");
-        return new LibraryTokenizer(t, new TokenizerDescription(TokenizerKind.Bpe, Tiktoken: contents), maxRank + 1);
+        return new LibraryTokenizer(t, new TokenizerDescription(TokenizerKind.Bpe, Tiktoken: contents), maxRank + 1, Cl100kPattern);
     }
 
     static string Truncate(string s) => s.Length > 40 ? s[..40] + "…" : s;
 
-    // cl100k_base's pre-tokenisation pattern (tiktoken's openai_public.py).
-    static Regex Cl100kPattern() => new(
-        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
-        RegexOptions.Compiled);
+    // cl100k_base's pre-tokenisation pattern (tiktoken's openai_public.py), for .tiktoken files.
+    const string Cl100kPattern = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    // The patterns Microsoft.ML.Tokenizers splits cl100k_base and o200k_base with (its own copies are internal).
+    // Its cl100k_base one is tiktoken's later, atomic form, which differs from the one above at trailing whitespace.
+    const string Cl100kLibraryPattern = @"'(?i:[sdmt]|ll|ve|re)|(?>[^\r\n\p{L}\p{N}]?)(?>\p{L}+)|(?>\p{N}{1,3})| ?(?>[^\s\p{L}\p{N}]+)(?>[\r\n]*)|(?>\s+)$|\s*[\r\n]|\s+(?!\S)|\s";
+    const string O200kLibraryPattern = @"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
     public IReadOnlyList<int> Encode(string text) => inner.EncodeToIds(text);
 

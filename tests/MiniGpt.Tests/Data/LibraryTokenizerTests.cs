@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
 using MiniGpt.Data;
 using MiniGpt.Tests.TestSupport;
 
@@ -61,5 +63,17 @@ public class LibraryTokenizerTests
         Assert.Equal(("/nope/vocab.json", "vocab file /nope/vocab.json not found"), (ex.Path, ex.Message));
         var ex2 = Assert.Throws<ConfigException>(() => Tokenizers.CreateBpe(TokenizerKind.Bpe));
         Assert.Equal("tokenizer = bpe: needs a vocab.json and a merges.txt, or a .tiktoken file", Assert.Single(ex2.Problems).ToString());
+    }
+
+    [Theory]
+    [InlineData(TokenizerKind.Cl100kBase)]
+    [InlineData(TokenizerKind.O200kBase)]
+    public void Pattern_SplitsLikeTheLibrarysOwn(TokenizerKind encoding)
+    {
+        // The library keeps its patterns internal; Pattern is a copy, which exporters hand on.
+        const string text = "I'LL say it's 1234567 3.14\r\n\r\n  x  \n\n\t y 𝐀𝐁c x𝟏𝟐3 👨‍👩‍👧 日本語 don't\tcafé ==== ends  \n  ";
+        var own = TiktokenTokenizer.CreateForEncoding(Choices.Name(encoding)).PreTokenizer!.PreTokenize(text);
+        var copy = new Regex(((LibraryTokenizer)Tokenizers.CreateBpe(encoding)).Pattern).Matches(text).Select(m => (m.Index, m.Length));
+        Assert.Equal(own, copy);
     }
 }

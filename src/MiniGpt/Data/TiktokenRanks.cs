@@ -1,0 +1,57 @@
+using System.IO.Compression;
+using System.Reflection;
+
+namespace MiniGpt.Data;
+
+/// <summary>
+/// The mergeable tokens of a tiktoken-style BPE (cl100k_base, o200k_base, a .tiktoken file): each token's bytes
+/// and its rank, which is also its id. Exporters need them; the tokenizers themselves keep theirs private.
+/// </summary>
+public static class TiktokenRanks
+{
+    /// <summary>The ranks of a tiktoken-style description, in rank order; null for a GPT-2 vocab.json + merges.txt or a char vocabulary.</summary>
+    public static IReadOnlyList<(byte[] Bytes, int Rank)>? Of(TokenizerDescription d) => d.Kind switch
+    {
+        TokenizerKind.Cl100kBase or TokenizerKind.O200kBase => Bundled(d.Kind),
+        TokenizerKind.Bpe when d.Tiktoken is not null => Parse(d.Tiktoken),
+        _ => null,
+    };
+
+    /// <summary>A .tiktoken file: "base64-token rank" per line.</summary>
+    /// <exception cref="FormatException">A line is not "base64-token rank" with a rank ≥ 0.</exception>
+    public static IReadOnlyList<(byte[] Bytes, int Rank)> Parse(string contents)
+    {
+        var ranks = new List<(byte[] Bytes, int Rank)>();
+        foreach (var line in contents.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Trim().Split(' ');
+            if (parts.Length != 2 || !int.TryParse(parts[1], out int rank) || rank < 0)
+                throw new FormatException($"line '{(line.Length > 40 ? line[..40] + "…" : line)}' is not 'base64-token rank'");
+            ranks.Add((Convert.FromBase64String(parts[0]), rank));
+        }
+        return ranks.OrderBy(r => r.Rank).ToList();
+    }
+
+    /// <summary>
+    /// The ranks Microsoft.ML.Tokenizers encodes cl100k_base and o200k_base with: its data packages embed them as a
+    /// deflated file of one base64 token per line, in rank order, after a "Capacity: N" line.
+    /// </summary>
+    static IReadOnlyList<(byte[] Bytes, int Rank)> Bundled(TokenizerKind encoding)
+    {
+        var name = Choices.Name(encoding);
+        var package = encoding == TokenizerKind.Cl100kBase ? "Microsoft.ML.Tokenizers.Data.Cl100kBase" : "Microsoft.ML.Tokenizers.Data.O200kBase";
+        using var compressed = Assembly.Load(package).GetManifestResourceStream($"{name}.tiktoken.deflate")
+                               ?? throw new InvalidOperationException($"{package} holds no {name}.tiktoken.deflate");
+        using var reader = new StreamReader(new DeflateStream(compressed, CompressionMode.Decompress));
+        var ranks = new List<(byte[] Bytes, int Rank)>();
+        for (string? line; (line = reader.ReadLine()) is not null;)
+        {
+            if (line.StartsWith("Capacity:", StringComparison.Ordinal) || line.Length == 0) continue;
+            // A line may also carry its rank, as in a .tiktoken file; without one it is the next rank.
+            var parts = line.Split(' ');
+            int rank = parts.Length == 2 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : ranks.Count == 0 ? 0 : ranks[^1].Rank + 1;
+            ranks.Add((Convert.FromBase64String(parts[0]), rank));
+        }
+        return ranks;
+    }
+}
