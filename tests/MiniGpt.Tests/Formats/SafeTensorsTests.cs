@@ -27,6 +27,7 @@ public class SafeTensorsTests
         [
             ("h.0.w", randn([3, 5, 7], generator: g)), ("scalar", tensor(2.5f)), ("empty", zeros(0, 4)),
             ("odd", randn([1, 1, 13], generator: g)), ("awkward", Awkward()), ("transposed", randn([4, 3], generator: g).t()),
+            ("column", randn([6, 4], generator: g).select(1, 1)),         // a strided view: its pieces are strided too
         ];
         SafeTensorsWriter.Write(path, tensors, TensorDtype.F32, Pt);
         using var f = SafeTensorsFile.Open(path);
@@ -48,7 +49,7 @@ public class SafeTensorsTests
     {
         using var dir = new TempDir();
         var (whole, pieces) = (Path.Combine(dir.Path, "a.safetensors"), Path.Combine(dir.Path, "b.safetensors"));
-        (string, Tensor)[] tensors = [("a", randn(5, 7)), ("b", randn(11).t())];
+        (string, Tensor)[] tensors = [("a", randn(5, 7)), ("column", randn(6, 4).select(1, 1))];
         foreach (var dtype in Enum.GetValues<TensorDtype>())
         {
             SafeTensorsWriter.Write(whole, tensors, dtype);
