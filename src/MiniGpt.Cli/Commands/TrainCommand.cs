@@ -30,7 +30,7 @@ public static class TrainCommand
             if (r.GetValue(resume))
             {
                 if (overrides.FirstOrDefault(o => o.Key == "init_from") is { Key: not null } given
-                    && !(Choices.TryParse<InitFrom>(given.Value, out var from) && from == InitFrom.Resume))
+                    && given.Value != InitFrom.Resume)
                     throw new ConfigException([new ConfigProblem("init_from", ConfigProblem.Show(given.Value), "conflicts with --resume")]);
                 if (!overrides.Any(o => o.Key == "init_from")) overrides.Add(new("init_from", "resume"));
             }

@@ -134,6 +134,14 @@ public sealed class ConfigSchema<T> where T : class, new()
     public IReadOnlyList<(ConfigKey Key, object? A, object? B)> Differences(T a, T b, Func<ConfigKey, bool> which)
         => Keys.Where(which).Select(k => (k, k.Get(a), k.Get(b))).Where(d => !Equals(d.Item2, d.Item3)).ToList();
 
+    /// <summary>A copy of <paramref name="into"/> with the keys selected by <paramref name="which"/> taken from <paramref name="from"/>.</summary>
+    public T CopyKeys(T from, T into, Func<ConfigKey, bool> which)
+    {
+        var config = new T();
+        foreach (var key in Keys) key.Set(config, key.Get(which(key) ? from : into));
+        return config;
+    }
+
     ConfigKey? Find(string name, List<ConfigProblem> problems, string? origin)
     {
         if (byName.TryGetValue(name, out var key)) return key;

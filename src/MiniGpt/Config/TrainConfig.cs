@@ -26,8 +26,9 @@ public sealed record TrainConfig
     [Key("folder for checkpoints, metrics.jsonl and TensorBoard logs", Group = KeyGroup.Io, NotEmpty = true)]
     public string OutDir { get; init; } = "out/shakespeare-char-cpu";
 
-    [Key("start from scratch, or resume from out_dir/last.ckpt", Group = KeyGroup.Io)]
-    public InitFrom InitFrom { get; init; } = InitFrom.Scratch;
+    [Key("scratch; resume (from out_dir/last.ckpt); gpt2, gpt2-medium, gpt2-large or gpt2-xl (downloaded once); or a Hugging Face GPT-2 folder",
+        Group = KeyGroup.Io, NotEmpty = true)]
+    public string InitFrom { get; init; } = Config.InitFrom.Scratch;
 
     [Key("steps between evaluations (and checkpoints)", Group = KeyGroup.Io, Min = 1)]
     public int EvalInterval { get; init; } = 250;
@@ -88,6 +89,15 @@ public sealed record TrainConfig
     [Key("how the model sees order: a learned table (GPT-2), fixed sinusoids, or rotary embeddings", Group = KeyGroup.Model, Architecture = true)]
     public PositionEncoding PositionEncoding { get; init; } = PositionEncoding.Learned;
 
+    [Key("the MLP's GELU: exact (nanoGPT), or its tanh approximation (GPT-2's gelu_new)", Group = KeyGroup.Model, Architecture = true)]
+    public Activation Activation { get; init; } = Activation.Gelu;
+
+    [Key("the MLP's hidden width (null: 4 × n_embd)", Group = KeyGroup.Model, Min = 1, Max = 1 << 18, Architecture = true)]
+    public int? NInner { get; init; }
+
+    [Key("ε under each LayerNorm's square root", Group = KeyGroup.Model, Min = 0, MinExclusive = true, Max = 1, Architecture = true)]
+    public double LayerNormEpsilon { get; init; } = 1e-5;
+
     // AdamW
     [Key("peak learning rate", Group = KeyGroup.Optimizer, Min = 0, MinExclusive = true, Max = 10)]
     public double LearningRate { get; init; } = 1e-3;
@@ -133,13 +143,27 @@ public sealed record TrainConfig
     [Key("the device's peak FLOP/s, against which mfu is reported", Group = KeyGroup.System, Min = 0, MinExclusive = true, Max = 1e18)]
     public double PeakFlops { get; init; } = 989e12;
 
-    public GptConfig ToGptConfig(int vocabSize) => new(vocabSize, BlockSize, NLayer, NHead, NEmbd, Dropout, Bias, Fused, PositionEncoding);
+    public GptConfig ToGptConfig(int vocabSize)
+        => new(vocabSize, BlockSize, NLayer, NHead, NEmbd, Dropout, Bias, Fused, PositionEncoding, Activation, NInner, LayerNormEpsilon);
+
+    /// <summary>This config with the architecture keys (<see cref="KeyAttribute.Architecture"/>) of another, but for
+    /// those named in <paramref name="keep"/>.</summary>
+    public TrainConfig WithArchitectureOf(TrainConfig other, params string[] keep) => Schema.CopyKeys(other, this, k => k.Architecture && !keep.Contains(k.Name));
 
     public long TokensPerIter => (long)GradientAccumulationSteps * BatchSize * BlockSize;
 }
 
-/// <summary>Where a run's weights come from.</summary>
-public enum InitFrom { Scratch, Resume }
+/// <summary>
+/// Where a run's weights come from (the init_from key): from scratch, from out_dir/last.ckpt, or any other value
+/// names pretrained weights: a GPT-2 size, downloaded once, or a Hugging Face GPT-2 folder.
+/// </summary>
+public static class InitFrom
+{
+    public const string Scratch = "scratch";
+    public const string Resume = "resume";
+
+    public static bool IsPretrained(string initFrom) => initFrom is not (Scratch or Resume);
+}
 
 /// <summary>The precision the matrix products run in.</summary>
 public enum Precision { Float32, BFloat16 }

@@ -16,9 +16,9 @@ public sealed class Block : nn.Module<Tensor, Tensor>
 
     public Block(GptConfig config, Generator? generator = null) : base(nameof(Block))
     {
-        ln_1 = new LayerNorm(config.NEmbd, config.Bias, config.Fused);
+        ln_1 = new LayerNorm(config.NEmbd, config.Bias, config.Fused, config.LayerNormEpsilon);
         attn = new CausalSelfAttention(config, generator);
-        ln_2 = new LayerNorm(config.NEmbd, config.Bias, config.Fused);
+        ln_2 = new LayerNorm(config.NEmbd, config.Bias, config.Fused, config.LayerNormEpsilon);
         mlp = new Mlp(config, generator);
         RegisterComponents();
     }

@@ -35,7 +35,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         };
         drop = new Dropout(config.Dropout, config.Fused);
         h = new ModuleList<Block>(Enumerable.Range(0, config.NLayer).Select(_ => new Block(config, g)).ToArray());
-        ln_f = new LayerNorm(config.NEmbd, config.Bias, config.Fused);
+        ln_f = new LayerNorm(config.NEmbd, config.Bias, config.Fused, config.LayerNormEpsilon);
         loss = new CrossEntropy(config.Fused);
         RegisterComponents();
     }

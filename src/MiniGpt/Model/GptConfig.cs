@@ -2,6 +2,13 @@ namespace MiniGpt.Model;
 
 public enum PositionEncoding { Learned, Sinusoidal, Rotary }
 
+/// <summary>The MLP's nonlinearity: exact GELU (nanoGPT), or its tanh approximation (GPT-2's gelu_new).</summary>
+public enum Activation
+{
+    Gelu,
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("gelu_tanh")] GeluTanh,
+}
+
 /// <summary>
 /// The model's shape. Names follow nanoGPT's GPTConfig. The model trusts it: the rules a shape must obey are
 /// stated once, on the training config's keys (MiniGpt.Config.TrainConfig), which every config passes.
@@ -17,8 +24,14 @@ public sealed record GptConfig(
     double Dropout = 0.0,
     bool Bias = false,
     bool Fused = true,
-    PositionEncoding PositionEncoding = PositionEncoding.Learned)
+    PositionEncoding PositionEncoding = PositionEncoding.Learned,
+    Activation Activation = Activation.Gelu,
+    int? NInner = null,
+    double LayerNormEpsilon = 1e-5)
 {
+    /// <summary>The MLP's hidden width: n_inner, or 4·C when none is given (GPT-2's rule).</summary>
+    public int MlpWidth => NInner ?? 4 * NEmbd;
+
     /// <summary>GPT-2 scales the init of each residual projection by 1/√(2·n_layer): 2 residual adds per block.</summary>
     public double ResidualInitStd => 0.02 / Math.Sqrt(2.0 * NLayer);
 
@@ -26,15 +39,15 @@ public sealed record GptConfig(
 
     /// <summary>
     /// The trainable scalars this shape makes, counted without building it (nanoGPT's get_num_params, position
-    /// table included): E (V·C), a learned P (T·C), per block 12C² in the four matrices plus two LayerNorm
-    /// gains (and 9C of biases with bias), and the final LayerNorm.
+    /// table included): E (V·C), a learned P (T·C), per block 4C² in attention and 2CI in the MLP (I its
+    /// width) plus two LayerNorm gains (and 5C + I of biases with bias), and the final LayerNorm.
     /// </summary>
     public long ParameterCount
     {
         get
         {
-            long C = NEmbd, perNorm = Bias ? 2 * C : C;
-            long block = 12 * C * C + (Bias ? 9 * C : 0) + 2 * perNorm;
+            long C = NEmbd, I = MlpWidth, perNorm = Bias ? 2 * C : C;
+            long block = 4 * C * C + 2 * C * I + (Bias ? 5 * C + I : 0) + 2 * perNorm;
             return VocabSize * C + (PositionEncoding == PositionEncoding.Learned ? BlockSize * C : 0) + NLayer * block + perNorm;
         }
     }

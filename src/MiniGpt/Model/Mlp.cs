@@ -5,7 +5,7 @@ namespace MiniGpt.Model;
 
 /// <summary>
 /// The transformer's position-wise feed-forward network: <c>MLP(x) = Dropout(W₂ GELU(W₁ x + b₁) + b₂)</c>,
-/// with W₁: C → 4C and W₂: 4C → C.
+/// with W₁: C → I and W₂: I → C, I = n_inner or 4C; GELU exact or tanh-approximated as the config says.
 /// </summary>
 public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
@@ -16,16 +16,16 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
 
     public Mlp(GptConfig config, Generator? generator = null) : base(nameof(Mlp))
     {
-        c_fc = new Linear(config.NEmbd, 4 * config.NEmbd, config.Bias, 0.02, generator);
-        gelu = new Gelu(approximateTanh: false, config.Fused);
-        c_proj = new Linear(4 * config.NEmbd, config.NEmbd, config.Bias, config.ResidualInitStd, generator);
+        c_fc = new Linear(config.NEmbd, config.MlpWidth, config.Bias, 0.02, generator);
+        gelu = new Gelu(approximateTanh: config.Activation == Activation.GeluTanh, config.Fused);
+        c_proj = new Linear(config.MlpWidth, config.NEmbd, config.Bias, config.ResidualInitStd, generator);
         dropout = new Dropout(config.Dropout, config.Fused);
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)              // x: (B, T, C)
     {
-        var h = gelu.call(c_fc.call(x));                   // (B, T, 4C)
+        var h = gelu.call(c_fc.call(x));                   // (B, T, I)
         return dropout.call(c_proj.call(h));               // (B, T, C)
     }
 }

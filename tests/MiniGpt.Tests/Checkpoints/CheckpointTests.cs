@@ -226,10 +226,11 @@ public class CheckpointTests
     {
         foreach (var encoding in Enum.GetValues<PositionEncoding>())
             foreach (var bias in new[] { false, true })
-            {
-                var c = new GptConfig(VocabSize: 11, BlockSize: 7, NLayer: 2, NHead: 2, NEmbd: 8, Bias: bias, PositionEncoding: encoding);
-                using var model = new Gpt(c);
-                Assert.True(model.ParameterCount == c.ParameterCount, $"{encoding}, bias {bias}: model {model.ParameterCount}, formula {c.ParameterCount}");
-            }
+                foreach (var inner in new int?[] { null, 5 })
+                {
+                    var c = new GptConfig(VocabSize: 11, BlockSize: 7, NLayer: 2, NHead: 2, NEmbd: 8, Bias: bias, PositionEncoding: encoding, NInner: inner);
+                    using var model = new Gpt(c);
+                    Assert.True(model.ParameterCount == c.ParameterCount, $"{encoding}, bias {bias}, n_inner {inner}: model {model.ParameterCount}, formula {c.ParameterCount}");
+                }
     }
 }

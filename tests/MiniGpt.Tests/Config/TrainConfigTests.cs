@@ -91,7 +91,7 @@ public class TrainConfigTests
     [InlineData("dtype", "float16", "dtype = 'float16': expected one of float32 or bfloat16")]
     [InlineData("tokenizer", "words", "tokenizer = 'words': expected one of char, cl100k_base, o200k_base or bpe")]
     [InlineData("position_encoding", "alibi", "position_encoding = 'alibi': expected one of learned, sinusoidal or rotary")]
-    [InlineData("init_from", "gpt2", "init_from = 'gpt2': expected one of scratch or resume")]
+    [InlineData("activation", "relu", "activation = 'relu': expected one of gelu or gelu_tanh")]
     public void UnknownChoices_ListTheValidOnes(string key, string value, string problem)
     {
         using var dir = new TempDir();
@@ -173,7 +173,7 @@ public class TrainConfigTests
 
     [Fact]
     public void ArchitectureKeys_AreThoseTheWeightsFix()
-        => Assert.Equal(["tokenizer", "block_size", "n_layer", "n_head", "n_embd", "bias", "position_encoding"],
+        => Assert.Equal(["tokenizer", "block_size", "n_layer", "n_head", "n_embd", "bias", "position_encoding", "activation", "n_inner", "layer_norm_epsilon"],
             Schema.Keys.Where(k => k.Architecture).Select(k => k.Name));
 
     [Fact]
@@ -182,12 +182,14 @@ public class TrainConfigTests
         var c = new TrainConfig
         {
             Corpus = null, Tokenizer = TokenizerKind.O200kBase, PositionEncoding = PositionEncoding.Sinusoidal, Device = DeviceKind.Cpu,
-            Dtype = Precision.BFloat16, InitFrom = InitFrom.Resume, LearningRate = 6e-4, Seed = long.MaxValue, PeakFlops = 312e12, EvalOnly = true,
+            Dtype = Precision.BFloat16, InitFrom = "models/gpt2", LearningRate = 6e-4, Seed = long.MaxValue, PeakFlops = 312e12, EvalOnly = true,
+            Activation = Activation.GeluTanh, NInner = 100, LayerNormEpsilon = 1e-6,
         };
         var json = Schema.ToJson(c);
         using var doc = JsonDocument.Parse(json);
         Assert.Equal(Schema.Keys.Select(k => k.Name), doc.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal("o200k_base", doc.RootElement.GetProperty("tokenizer").GetString());
+        Assert.Equal("gelu_tanh", doc.RootElement.GetProperty("activation").GetString());
         Assert.Equal(c, Schema.FromJson(doc.RootElement, "test"));
     }
 

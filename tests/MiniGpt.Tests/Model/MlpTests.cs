@@ -43,6 +43,31 @@ public class MlpTests
         Close(T(new double[] { 6.730757968548343, 6.730757968548343 }, 1, 1, 2), mlp.call(T(new double[] { 1, 0 }, 1, 1, 2)), 1e-9);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void NInner_SetsTheHiddenWidth(bool fused)
+    {
+        // As above with n_inner = 3: three hidden units of GELU(1), so each output is 3 × 0.8413447461.
+        var mlp = new Mlp(Config(fused, nEmbd: 2) with { NInner = 3 }).to(float64);
+        Assert.Equal(new long[] { 3, 2 }, mlp.state_dict()["c_fc.weight"].shape);
+        using (no_grad())
+            foreach (var (name, p) in mlp.named_parameters()) { if (name.EndsWith("weight")) p.fill_(1); else p.zero_(); }
+        Close(T(new double[] { 2.524034238205629, 2.524034238205629 }, 1, 1, 2), mlp.call(T(new double[] { 1, 0 }, 1, 1, 2)), 1e-9);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void GeluTanh_IsGpt2sApproximation(bool fused)
+    {
+        // GPT-2's gelu_new at 1: ½(1 + tanh(√(2/π)·1.044715)) = 0.8411919906, eight hidden units summed.
+        var mlp = new Mlp(Config(fused, nEmbd: 2) with { Activation = Activation.GeluTanh }).to(float64);
+        using (no_grad())
+            foreach (var (name, p) in mlp.named_parameters()) { if (name.EndsWith("weight")) p.fill_(1); else p.zero_(); }
+        Close(T(new double[] { 6.729535924866214, 6.729535924866214 }, 1, 1, 2), mlp.call(T(new double[] { 1, 0 }, 1, 1, 2)), 1e-9);
+    }
+
     [Fact]
     public void ResidualProjection_UsesTheScaledInit()
     {
