@@ -81,6 +81,7 @@ public sealed class SafeTensorsFile : IDisposable
     public Tensor ReadFloat32(string name, int pieceBytes = PieceBytes)
     {
         var info = this[name];
+        if (info.Dtype.NotRead() is { } problem) throw new SafeTensorsException(Path, $"tensor {Text.Show(name)} has {problem}");
         long now = RandomAccess.GetLength(handle);
         if (now != length) throw new SafeTensorsException(Path, $"the file changed size since it was opened ({length} bytes, now {now}): it is being rewritten or was truncated");
         int size = info.Dtype.Size();

@@ -25,6 +25,7 @@ public static class SafeTensorsWriter
                              IReadOnlyDictionary<string, string>? metadata = null, int pieceBytes = SafeTensorsFile.PieceBytes)
     {
         var list = tensors.ToList();
+        if (!dtype.IsFloat()) throw new ArgumentException($"MiniGpt writes F32, F16 or BF16, not {dtype}", nameof(dtype));
         var header = Header(list, dtype, metadata);         // checks every name and tensor before the file is touched
         AtomicFile.Write(path, stream =>
         {

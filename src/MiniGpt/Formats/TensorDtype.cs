@@ -2,8 +2,11 @@ using static TorchSharp.torch;
 
 namespace MiniGpt.Formats;
 
-/// <summary>The element types MiniGpt reads and writes in safetensors files, named as the format's header names them.</summary>
-public enum TensorDtype { F32, F16, BF16 }
+/// <summary>
+/// The element types of safetensors files, named as the format's header names them. MiniGpt reads and writes the
+/// floating-point F32, F16 and BF16; a file may hold others (GPT-2's mask buffers, say) that it lays out and skips.
+/// </summary>
+public enum TensorDtype { F32, F16, BF16, F64, I64, I32, I16, I8, U64, U32, U16, U8, BOOL, F8_E4M3, F8_E5M2, F8_E8M0, C64 }
 
 /// <summary>One tensor of a safetensors file, as its header describes it.</summary>
 /// <param name="Begin">Where its bytes start, counted from the start of the data section (not of the file).</param>
@@ -18,29 +21,37 @@ static class TensorDtypes
 {
     public const string Supported = "F32, F16, BF16";
 
-    // The other dtypes the format defines: a file holding one is refused as unsupported, not as damaged.
-    static readonly HashSet<string> Unsupported =
-        ["BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64", "F64", "C64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2"];
+    // Dtypes of fewer than 8 bits: no whole-byte size to lay out, so a file holding one is refused.
+    static readonly HashSet<string> Unsupported = ["F4", "F6_E2M3", "F6_E3M2"];
 
-    public static int Size(this TensorDtype d) => d == TensorDtype.F32 ? 4 : 2;
+    /// <summary>Whether MiniGpt reads and writes values of this dtype (F32, F16, BF16).</summary>
+    public static bool IsFloat(this TensorDtype d) => d is TensorDtype.F32 or TensorDtype.F16 or TensorDtype.BF16;
+
+    public static int Size(this TensorDtype d) => d switch
+    {
+        TensorDtype.F32 or TensorDtype.I32 or TensorDtype.U32 => 4,
+        TensorDtype.F16 or TensorDtype.BF16 or TensorDtype.I16 or TensorDtype.U16 => 2,
+        TensorDtype.F64 or TensorDtype.I64 or TensorDtype.U64 or TensorDtype.C64 => 8,
+        _ => 1,
+    };
+
+    /// <summary>Why a tensor of this dtype cannot be read, or null.</summary>
+    public static string? NotRead(this TensorDtype d) => d.IsFloat() ? null : $"dtype {d}, which MiniGpt does not read (supported: {Supported})";
 
     public static ScalarType ScalarType(this TensorDtype d) => d switch
     {
         TensorDtype.F32 => float32,
         TensorDtype.F16 => float16,
-        _ => bfloat16,
+        TensorDtype.BF16 => bfloat16,
+        _ => throw new ArgumentOutOfRangeException(nameof(d), d, "not a dtype MiniGpt reads"),
     };
 
     /// <summary>The dtype a header names, or what is wrong with the name. Not Enum.TryParse: it would take "f32" or "0".</summary>
     public static string? Parse(string name, out TensorDtype dtype)
     {
         dtype = TensorDtype.F32;
-        switch (name)
-        {
-            case "F32": return null;
-            case "F16": dtype = TensorDtype.F16; return null;
-            case "BF16": dtype = TensorDtype.BF16; return null;
-        }
+        foreach (var d in Enum.GetValues<TensorDtype>())
+            if (d.ToString() == name) { dtype = d; return null; }
         return Unsupported.Contains(name)
             ? $"dtype {name}, which MiniGpt does not read (supported: {Supported})"
             : $"unknown dtype {Text.Show(name)} (supported: {Supported})";

@@ -50,7 +50,7 @@ public class SafeTensorsTests
         using var dir = new TempDir();
         var (whole, pieces) = (Path.Combine(dir.Path, "a.safetensors"), Path.Combine(dir.Path, "b.safetensors"));
         (string, Tensor)[] tensors = [("a", randn(5, 7)), ("column", randn(6, 4).select(1, 1))];
-        foreach (var dtype in Enum.GetValues<TensorDtype>())
+        foreach (var dtype in new[] { TensorDtype.F32, TensorDtype.F16, TensorDtype.BF16 })
         {
             SafeTensorsWriter.Write(whole, tensors, dtype);
             SafeTensorsWriter.Write(pieces, tensors, dtype, pieceBytes: 6);

@@ -37,8 +37,8 @@ public class SafeTensorsValidationTests
         { """{"__metadata__":"pt"}""", 0, "__metadata__ is a string, not an object of strings" },
         { """{"__metadata__":{"format":1}}""", 0, "__metadata__ 'format' is a number, not a string" },
         { """{"__metadata__":{"format":"pt","format":"np"}}""", 0, "__metadata__ lists 'format' twice" },
-        { $$"""{"a":{{Entry("I64", "[1]", "[0,8]")}}}""", 8, "tensor 'a' has dtype I64, which MiniGpt does not read (supported: F32, F16, BF16)" },
-        { $$"""{"a":{{Entry("F8_E4M3", "[1]", "[0,1]")}}}""", 1, "tensor 'a' has dtype F8_E4M3, which MiniGpt does not read (supported: F32, F16, BF16)" },
+        { $$"""{"a":{{Entry("F4", "[2]", "[0,1]")}}}""", 1, "tensor 'a' has dtype F4, which MiniGpt does not read (supported: F32, F16, BF16)" },
+        { $$"""{"a":{{Entry("I64", "[2]", "[0,8]")}}}""", 16, "tensor 'a' has shape [2] of I64 (16 bytes), but its data_offsets [0, 8] span 8 bytes" },
         { $$"""{"a":{{Entry("Q9", "[1]", "[0,4]")}}}""", 4, "tensor 'a' has unknown dtype 'Q9' (supported: F32, F16, BF16)" },
         { $$"""{"a":{{Entry("F32", "[2,-1]", "[0,0]")}}}""", 0, "tensor 'a' has a negative dimension in shape [2, -1]" },
         { $$"""{"a":{{Entry("F32", "[4294967296,4294967296]", "[0,4]")}}}""", 4, "tensor 'a' has shape [4294967296, 4294967296], whose element count overflows 64 bits" },
@@ -52,7 +52,7 @@ public class SafeTensorsValidationTests
         { $$"""{"b":{{Entry("F32", "[1]", "[8,12]")}},"a":{{Entry("F32", "[1]", "[0,4]")}}}""", 12, "a gap in the data: tensor 'b' at data_offsets [8, 12] starts at byte 8, but tensor 'a' ends at 4" },
         { $$"""{"a":{{Entry("F32", "[1]", "[4,8]")}}}""", 8, "a gap in the data: tensor 'a' at data_offsets [4, 8] starts at byte 4, but no tensor starts at 0" },
         { $$"""{"a":{{Entry("F32", "[1]", "[0,4]")}}}""", 8, "the tensors' data ends at byte 4 of the data section, but the file has 4 bytes after it" },
-        { $$"""{"a\nb":{{Entry("I64", "[1]", "[0,8]")}}}""", 8, "tensor \"a\\nb\" has dtype I64" },
+        { $$"""{"a\nb":{{Entry("Q9", "[1]", "[0,8]")}}}""", 8, "tensor \"a\\nb\" has unknown dtype" },
     };
 
     [Theory]
@@ -114,6 +114,20 @@ public class SafeTensorsValidationTests
         Assert.False(f.Contains("wte.weight"));
         Assert.Contains("there is no tensor 'wte.weight' among its 1 tensors", Refused(path, () => f.ReadFloat32("wte.weight")).Message);
         Assert.Contains("there is no tensor 'wte.weight'", Refused(path, () => _ = f["wte.weight"]).Message);
+    }
+
+    [Fact]
+    public void OtherDtypes_AreLaidOutAndSkipped_ButNotRead()
+    {
+        // GPT-2 files may hold mask buffers of other dtypes: their bytes must tile the file like any tensor's.
+        using var dir = new TempDir();
+        var path = CraftedSafeTensors.Write(dir, $$"""{"mask":{{Entry("BOOL", "[3]", "[0,3]")}},"n":{{Entry("I64", "[1]", "[3,11]")}},"w":{{Entry("F32", "[1]", "[11,15]")}}}""",
+            [1, 0, 1, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x3F]);
+        using var f = SafeTensorsFile.Open(path);
+        Assert.Equal([TensorDtype.BOOL, TensorDtype.I64, TensorDtype.F32], f.Tensors.Select(t => t.Dtype));
+        using (var w = f.ReadFloat32("w")) Assert.Equal(1f, w.item<float>());
+        Assert.Contains("tensor 'n' has dtype I64, which MiniGpt does not read (supported: F32, F16, BF16)", Refused(path, () => f.ReadFloat32("n")).Message);
+        Assert.Throws<ArgumentException>(() => SafeTensorsWriter.Write(Path.Combine(dir.Path, "x.safetensors"), [("a", ones(1))], TensorDtype.I64));
     }
 
     [Theory]
