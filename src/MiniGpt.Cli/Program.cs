@@ -32,6 +32,7 @@ public static class Program
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(EvalCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
+        root.Subcommands.Add(ExportCommand.Build());
         root.Subcommands.Add(PlotCommand.Build());
         root.Subcommands.Add(RunsCommand.Build());
         var help = root.Options.OfType<HelpOption>().Single();

@@ -10,7 +10,7 @@ public static class EvalCommand
 {
     public static Command Build()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "a run's out dir (its best.ckpt, else last.ckpt) or a .ckpt file", Required = true };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "a run's out dir (its best.ckpt, else last.ckpt), a .ckpt file, a Hugging Face GPT-2 folder, or gpt2 … gpt2-xl", Required = true };
         var split = new ChoiceOption<Split>("--split", "which split of the run's token cache to draw batches from", Split.Val);
         var text = new Option<string?>("--text") { Description = "evaluate on a text file instead, tokenized with the checkpoint's tokenizer" };
         var batches = OptionalNumber.Create<int>("--batches", "batches to average over a split (default: the run's eval_iters)");
@@ -23,7 +23,7 @@ public static class EvalCommand
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             NativeTorch.Load();
-            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r));
+            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.Options(), new Downloads());
             var report = r.GetValue(text) is { } path
                 ? Evaluation.OnText(m, path)
                 : Evaluation.OnSplit(m, split.Get(r), r.GetValue(batches) ?? m.Config.EvalIters, r.GetValue(dataDir));

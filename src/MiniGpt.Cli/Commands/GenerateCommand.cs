@@ -11,7 +11,7 @@ public static class GenerateCommand
 {
     public static Command Build()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "a run's out dir (its best.ckpt, else last.ckpt) or a .ckpt file", Required = true };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "a run's out dir (its best.ckpt, else last.ckpt), a .ckpt file, a Hugging Face GPT-2 folder, or gpt2 … gpt2-xl", Required = true };
         var prompt = new Option<string?>("--prompt") { Description = "text to continue (default: a newline)" };
         var promptFile = new Option<string?>("--prompt-file") { Description = "read the prompt from a file" };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate per sample", DefaultValueFactory = _ => 500 };
@@ -38,7 +38,7 @@ public static class GenerateCommand
             var text = r.GetValue(promptFile) is { } pf
                 ? (File.Exists(pf) ? File.ReadAllText(pf) : throw new DataException(pf, $"prompt file {pf} not found"))
                 : r.GetValue(prompt) ?? "";
-            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r));
+            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.Options(), new Downloads());
             var ids = m.EncodePrompt(text);   // a prompt longer than block_size: the generator keeps its last block
             var generator = new TextGenerator(m.Model, useKvCache: !r.GetValue(noCache));
             using var rng = new torch.Generator((ulong)r.GetValue(seed));

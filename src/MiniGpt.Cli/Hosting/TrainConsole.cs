@@ -30,11 +30,13 @@ public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
 
     public void Start(Trainer t)
     {
-        if (config.Device == DeviceKind.Auto && t.Device.type != TorchSharp.DeviceType.CUDA)
+        var c = t.Config;   // with pretrained weights, the model's architecture
+        if (c.Device == DeviceKind.Auto && t.Device.type != TorchSharp.DeviceType.CUDA)
             Console.Error.WriteLine("warning: device = auto found no CUDA device (or no CUDA libtorch); training on the CPU");
-        Console.WriteLine($"minigpt train: {t.Model.ParameterCount / 1e6:F2}M parameters, {config.NLayer} layers × {config.NHead} heads × {config.NEmbd}, " +
-                          $"block {config.BlockSize}, batch {config.BatchSize}×{config.GradientAccumulationSteps}, {t.Device.type.ToString().ToLowerInvariant()} {Choices.Name(config.Dtype)}");
-        Console.WriteLine($"data {config.DataDir} → out {config.OutDir}" + (t.Iter > 0 ? $" (resumed at step {t.Iter})" : ""));
+        Console.WriteLine($"minigpt train: {t.Model.ParameterCount / 1e6:F2}M parameters, {c.NLayer} layers × {c.NHead} heads × {c.NEmbd}, " +
+                          $"block {c.BlockSize}, batch {c.BatchSize}×{c.GradientAccumulationSteps}, {t.Device.type.ToString().ToLowerInvariant()} {Choices.Name(c.Dtype)}");
+        Console.WriteLine($"data {c.DataDir} → out {c.OutDir}" + (t.Iter > 0 ? $" (resumed at step {t.Iter})" : "")
+                          + (InitFrom.IsPretrained(c.InitFrom) ? $", weights from {c.InitFrom}" : ""));
     }
 
     public void Report(TrainProgress p)

@@ -1,3 +1,4 @@
+using MiniGpt.Cli.Commands;
 using MiniGpt.Config;
 using MiniGpt.Training;
 using Microsoft.Extensions.Hosting;
@@ -26,7 +27,8 @@ public sealed class TrainingWorker(TrainRequest request, IHostApplicationLifetim
             outcome.ExitCode = CliErrors.Run(() =>
             {
                 var console = new TrainConsole(request.Config);
-                using var trainer = new Trainer(request.Config, prepareProgress: console.PrepareProgress, overwrite: request.Overwrite, acceptOtherData: request.AcceptOtherData);
+                using var trainer = new Trainer(request.Config, prepareProgress: console.PrepareProgress, overwrite: request.Overwrite, acceptOtherData: request.AcceptOtherData,
+                    hub: Downloads.Options(), downloads: new Downloads());
                 console.Start(trainer);
                 console.Finish(trainer.Run(console, stoppingToken));
                 return (int)ExitCode.Ok;

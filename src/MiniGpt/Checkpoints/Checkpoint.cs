@@ -118,6 +118,30 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>
+    /// The config stored in a checkpoint, read without its weights or checksum; null when the file is missing or
+    /// its metadata cannot be read, which <see cref="Load"/> then reports in full.
+    /// </summary>
+    public static TrainConfig? ReadConfig(string path)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            var header = new byte[HeaderSize + 4];
+            if (file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length || !header.AsSpan(0, 8).SequenceEqual(Magic)) return null;
+            long jsonLength = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(HeaderSize));
+            if (jsonLength > Math.Min(MaxJsonBytes, file.Length - header.Length)) return null;
+            var json = new byte[jsonLength];
+            file.ReadExactly(json);
+            var meta = JsonSerializer.Deserialize<Meta>(json, TokenCacheMeta.Json);
+            return meta is { Config.ValueKind: JsonValueKind.Object } ? TrainConfig.Schema.FromJson(meta.Config, $"checkpoint {path}") : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or ConfigException)
+        {
+            return null;
+        }
+    }
+
     /// <param name="chunkFloats">How many floats each read holds (tests use small ones).</param>
     public static CheckpointState Load(string path, int chunkFloats = ChunkFloats)
     {

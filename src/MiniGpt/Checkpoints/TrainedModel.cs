@@ -1,5 +1,7 @@
 using MiniGpt.Config;
 using MiniGpt.Data;
+using MiniGpt.Formats;
+using MiniGpt.Hub;
 using MiniGpt.Generation;
 using MiniGpt.Model;
 using TorchSharp;
@@ -7,7 +9,7 @@ using static TorchSharp.torch;
 
 namespace MiniGpt.Checkpoints;
 
-/// <summary>A model, its tokenizer and its training config, restored from a checkpoint for sampling or evaluation.</summary>
+/// <summary>A model, its tokenizer and its training config, restored from a checkpoint or pretrained weights for sampling or evaluation.</summary>
 public sealed class TrainedModel : IDisposable
 {
     public Gpt Model { get; }
@@ -33,9 +35,16 @@ public sealed class TrainedModel : IDisposable
         throw new DataException(checkpoint, $"checkpoint {checkpoint} not found");
     }
 
-    public static TrainedModel Load(string checkpoint, DeviceKind device = DeviceKind.Auto)
+    /// <summary>
+    /// A MiniGpt checkpoint (a file, or a run folder's best or last), or pretrained weights: a Hugging Face
+    /// GPT-2 folder, or gpt2, gpt2-medium, gpt2-large or gpt2-xl, downloaded once with <paramref name="hub"/>'s settings.
+    /// </summary>
+    public static TrainedModel Load(string checkpoint, DeviceKind device = DeviceKind.Auto, HubOptions? hub = null,
+        IProgress<DownloadProgress>? downloads = null, CancellationToken ct = default)
     {
         var dev = Devices.Resolve(device);   // before reading a possibly large file
+        if (!File.Exists(checkpoint) && Pretrained.Locate(checkpoint, hub, downloads, ct) is { } folder)
+            return LoadPretrained(folder, dev);
         var path = Resolve(checkpoint);
         var s = Checkpoint.Load(path);
         var tokenizer = Tokenizers.FromDescription(s.Tokenizer, path);
@@ -50,6 +59,16 @@ public sealed class TrainedModel : IDisposable
         model.to(dev);
         model.eval();
         return new TrainedModel(model, tokenizer, s.Config, s.Step, path, dev);
+    }
+
+    static TrainedModel LoadPretrained(string folder, Device dev)
+    {
+        using var hf = HfModelFolder.Open(folder);
+        var config = hf.Apply(null);
+        var model = hf.Build(config);
+        model.to(dev);
+        model.eval();
+        return new TrainedModel(model, hf.Tokenizer, config, 0, folder, dev);
     }
 
     /// <summary>The prompt's ids; an empty prompt starts from a newline (or id 0 when the vocabulary has none).</summary>

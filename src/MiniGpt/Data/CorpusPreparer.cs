@@ -13,7 +13,8 @@ public sealed record PrepareOptions(
     string? MergesFile = null,
     string? TiktokenFile = null,
     bool ReplaceInvalidUtf8 = false,
-    int ChunkBytes = 1 << 20)
+    int ChunkBytes = 1 << 20,
+    TokenizerDescription? Fixed = null)
 {
     /// <summary>Every bad value, each naming its key; empty when the options can be used.</summary>
     public IReadOnlyList<ConfigProblem> Problems()
@@ -45,7 +46,8 @@ public static class CorpusPreparer
         if (o.Problems() is { Count: > 0 } problems) throw new ConfigException(problems);
         var files = Corpus.ResolveFiles(o.Corpus);
         // Build (and so validate) a BPE tokenizer before reading a possibly huge corpus.
-        ITokenizer? bpe = o.Tokenizer == TokenizerKind.Char ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
+        ITokenizer? bpe = o.Fixed is { } d ? Tokenizers.FromDescription(d, "the model's tokenizer")
+            : o.Tokenizer == TokenizerKind.Char ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
 
         if (Directory.Exists(o.OutDir) && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName))
             && Directory.EnumerateFileSystemEntries(o.OutDir).Any(e => !IsOurs(Path.GetFileName(e))))
@@ -57,6 +59,9 @@ public static class CorpusPreparer
         if (scan.Bytes == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
         long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
         ITokenizer tokenizer = bpe ?? new CharTokenizer(scan.CharSet!);
+        if (tokenizer is CharTokenizer fixedChars && scan.CharSet!.Where(r => fixedChars.IdOf(r) < 0).Take(10).ToList() is { Count: > 0 } unknown)
+            throw new DataException(o.Corpus, $"corpus {o.Corpus} has characters the model's vocabulary lacks: " +
+                                              string.Join(" ", unknown.Select(r => $"U+{r:X4}")));
         Directory.CreateDirectory(o.OutDir);
         using var held = Hold(o.OutDir);
         // Holding the lock, any staging folder is a dead prepare's: a Ctrl+C, SIGTERM or kill -9 mid-way.

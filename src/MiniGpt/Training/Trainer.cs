@@ -2,6 +2,8 @@ using System.Diagnostics;
 using MiniGpt.Checkpoints;
 using MiniGpt.Config;
 using MiniGpt.Data;
+using MiniGpt.Formats;
+using MiniGpt.Hub;
 using MiniGpt.Generation;
 using MiniGpt.Model;
 using TorchSharp;
@@ -30,6 +32,7 @@ public sealed class OtherDataException(string checkpoint, string dataDir, string
 /// </summary>
 public sealed class Trainer : IDisposable
 {
+    /// <summary>The run's config; with pretrained weights, the architecture is the model's.</summary>
     public TrainConfig Config { get; }
     public Gpt Model => trainable.Model;
     public Device Device => trainable.Device;
@@ -41,6 +44,7 @@ public sealed class Trainer : IDisposable
     readonly TrainableModel trainable;
     readonly Func<Stream, Stream>? checkpointWrap;
     readonly double flopsPerIter;
+    readonly string origin;   // init_from of the run's first start, kept in its checkpoints across resumes
     int iter;
     double bestValLoss = double.PositiveInfinity;
     long tokensSeen;
@@ -51,26 +55,49 @@ public sealed class Trainer : IDisposable
     /// folder is refused unless the config resumes it.</param>
     /// <param name="acceptOtherData">Resume although the token cache was made from other text than the checkpoint's
     /// (fine-tuning on purpose); without it that is refused.</param>
+    /// <param name="hub">Where a pretrained init_from (gpt2, …) is downloaded from and cached.</param>
     public Trainer(TrainConfig config, Func<Stream, Stream>? checkpointWrap = null, IProgress<PrepareProgress>? prepareProgress = null,
-        bool overwrite = false, bool acceptOtherData = false)
+        bool overwrite = false, bool acceptOtherData = false, HubOptions? hub = null, IProgress<DownloadProgress>? downloads = null)
     {
         Config = TrainConfig.Schema.Validated(config);   // a config made in code passes the rules a bound one did
+        origin = Config.InitFrom;
         this.checkpointWrap = checkpointWrap;
         var device = Devices.Resolve(config.Device);   // fail on a missing GPU before preparing data
         run = RunDirectory.Open(config.OutDir, config.InitFrom == InitFrom.Resume, overwrite);
+        HfModelFolder? pretrained = null;
         try
         {
             random.manual_seed(config.Seed);
-            data = TrainingData.Open(config, prepareProgress);
-            trainable = new TrainableModel(config, data.Cache.Meta.VocabSize, device);
-            flopsPerIter = FlopsPerToken(Model.ParameterCount, config) * config.TokensPerIter;
-            if (config.InitFrom == InitFrom.Resume) Resume(acceptOtherData);
+            if (InitFrom.IsPretrained(Config.InitFrom))
+            {
+                pretrained = Pretrained.Open(Config.InitFrom, hub, downloads);
+                Config = pretrained.Apply(Config);   // the model's architecture, as nanoGPT's from_pretrained
+            }
+            else if (Config.InitFrom == InitFrom.Resume && Checkpoint.ReadConfig(LastPath) is { } trained && InitFrom.IsPretrained(trained.InitFrom))
+            {
+                // A fine-tuning run's architecture came from its pretrained model, not from the config, and still does.
+                Config = Config.WithArchitectureOf(trained, "block_size");
+                origin = trained.InitFrom;
+            }
+            data = TrainingData.Open(Config, prepareProgress, model: pretrained?.Tokenizer, modelName: Config.InitFrom);
+            trainable = new TrainableModel(Config, data.Cache.Meta.VocabSize, device);
+            flopsPerIter = FlopsPerToken(Model.ParameterCount, Config) * Config.TokensPerIter;
+            if (Config.InitFrom == InitFrom.Resume) Resume(acceptOtherData);
             else if (overwrite) run.StartOver();
+            if (pretrained is not null)
+            {
+                pretrained.LoadInto(Model);
+                trainable.ComputeCopy?.Refresh();
+            }
         }
         catch
         {
             Dispose();
             throw;
+        }
+        finally
+        {
+            pretrained?.Dispose();
         }
     }
 
@@ -192,7 +219,7 @@ public sealed class Trainer : IDisposable
         using var rng = random.get_rng_state();
         var state = new CheckpointState
         {
-            Config = Config,
+            Config = Config with { InitFrom = origin },
             Tokenizer = data.Cache.Meta.Tokenizer,
             VocabSize = data.Cache.Meta.VocabSize,
             Step = iter,

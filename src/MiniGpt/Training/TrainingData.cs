@@ -31,12 +31,22 @@ public sealed class TrainingData : IDisposable
         return new BatchSampler(Cache[split], config.BatchSize, config.BlockSize, seed);
     }
 
-    public static TrainingData Open(TrainConfig c, IProgress<PrepareProgress>? progress = null, CancellationToken ct = default)
+    /// <param name="model">A pretrained model's tokenizer, which the cache must have been (or is) prepared with.</param>
+    /// <param name="modelName">The pretrained model, for messages.</param>
+    public static TrainingData Open(TrainConfig c, IProgress<PrepareProgress>? progress = null, CancellationToken ct = default,
+        ITokenizer? model = null, string? modelName = null)
     {
         // A missing cache, or one from an older MiniGpt, is built from the corpus; without a corpus, Open explains.
         bool missing = !File.Exists(Path.Combine(c.DataDir, TokenCacheMeta.FileName));
         if (c.Corpus is not null && (missing || TokenCacheMeta.IsOutdated(c.DataDir)))
-            CorpusPreparer.Prepare(new PrepareOptions(c.Corpus, c.Tokenizer, c.DataDir, c.ValFraction), progress, ct);
+            CorpusPreparer.Prepare(new PrepareOptions(c.Corpus, c.Tokenizer, c.DataDir, c.ValFraction, Fixed: model?.Describe()), progress, ct);
+        if (model is not null)
+        {
+            var meta = TokenCacheMeta.Load(c.DataDir);
+            if (!meta.Tokenizer.SameTokenizer(model.Describe()))
+                throw new TokenCacheException(c.DataDir, $"token cache {c.DataDir} was prepared with {Choices.Name(meta.Tokenizer.Kind)} ({meta.VocabSize} ids), " +
+                    $"but the model {modelName} uses {Choices.Name(model.Kind)} ({model.VocabSize} ids); prepare the corpus with the model's tokenizer into another data_dir");
+        }
         return new TrainingData(TokenCache.Open(c.DataDir, c.Tokenizer), c);
     }
 

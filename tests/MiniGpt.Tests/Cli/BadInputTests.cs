@@ -67,6 +67,8 @@ public sealed class BadInputTests : IDisposable
         { "bench --config broken.json", 2, "error: broken.json: not valid JSON: " },
         { "plot --run run --out loss.jpg", 2, "error: --out 'loss.jpg': must name a .png or .svg file" },
         { "plot --run run --out empty.png", 2, "error: --out 'empty.png': is a folder; give a file name" },
+        { "export --checkpoint run --out o --dtype half", 2, "error: --dtype 'half': must be one of float32 or bfloat16" },
+        { "export --checkpoint run", 2, "error: Option '--out' is required." },
         { "plot --run run --smoothing 1 --width 0", 2, "error: --smoothing 1: must be in [0, 1)\nerror: --width 0: must be in [16, 20000] pixels" },
         // data errors: 1
         { "train --config nowhere.json", 1, "error: config file nowhere.json not found" },
@@ -81,6 +83,9 @@ public sealed class BadInputTests : IDisposable
         { "generate --checkpoint run --prompt QZ", 1, "error: characters not in the vocabulary: 'Q' 'Z'" },
         { "eval --checkpoint run --text nowhere.txt", 1, "error: text file nowhere.txt not found" },
         { "eval --checkpoint run --data-dir empty", 1, "error: no token cache at empty (meta.json missing) (to build one: minigpt prepare --corpus FILE --out empty)" },
+        { "export --checkpoint run --out run", 1, "error: run already exists and is not empty; export writes a new or empty folder" },
+        { "train --config tiny.json --init_from gpt3", 1, "error: gpt3 is neither a model folder nor one of gpt2, gpt2-medium, gpt2-large, gpt2-xl" },
+        { "train --config tiny.json --init_from empty", 1, "error: empty is not a model folder: it has no config.json" },
         { "plot --run empty", 1, "error: no scalars for train/loss, val/loss in empty; tags present: none" },
         { "runs nowhere", 1, "error: folder nowhere not found" },
     };

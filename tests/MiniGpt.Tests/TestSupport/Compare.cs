@@ -19,6 +19,14 @@ public static class Compare
         return MaxAbsDiff(a, b) / Math.Max(1.0, scale.item<double>());
     }
 
+    /// <summary>Same shape, dtype and every value bit for bit (NaNs aside).</summary>
+    public static bool Identical(Tensor a, Tensor b)
+    {
+        if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype) return false;
+        using var same = a.detach().cpu().eq(b.detach().cpu()).all();
+        return same.item<bool>();
+    }
+
     public static Tensor T(double[] values, params long[] shape) => tensor(values, dtype: float64).reshape(shape);
 
     public static Tensor T(double[,] values) => tensor(values, dtype: float64);

@@ -69,6 +69,9 @@ public sealed class LocalHubServer : IDisposable
     /// <summary>A pause between the 16 KiB pieces of a body.</summary>
     public TimeSpan PieceDelay { get; set; }
 
+    /// <summary>The repository it serves (test-org/test-model unless a test names a real one).</summary>
+    public string Serves { get; init; } = Repo;
+
     public LocalHubServer()
     {
         listener.Start();
@@ -150,10 +153,10 @@ public sealed class LocalHubServer : IDisposable
 
     async Task Answer(NetworkStream stream, string method, string target, string? range)
     {
-        var prefix = $"/{Repo}/resolve/";
+        var prefix = $"/{Serves}/resolve/";
         if (target.StartsWith($"/{OldName}/"))
         {
-            await Head(stream, 307, [("Location", $"/{Repo}/{target[(OldName.Length + 2)..]}")], 0);
+            await Head(stream, 307, [("Location", $"/{Serves}/{target[(OldName.Length + 2)..]}")], 0);
             return;
         }
         if (target.StartsWith("/cdn/") && files.FirstOrDefault(f => f.Value.Lfs && "/cdn/" + f.Value.Etag == target) is { Key: { } lfsName } lfs)

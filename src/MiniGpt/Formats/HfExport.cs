@@ -1,0 +1,61 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MiniGpt.Config;
+using MiniGpt.Data;
+using MiniGpt.IO;
+using MiniGpt.Model;
+using static TorchSharp.torch;
+
+namespace MiniGpt.Formats;
+
+/// <summary>What an export wrote, and what the Hugging Face files could not express (one line each).</summary>
+public sealed record ExportResult(string Dir, IReadOnlyList<string> Files, IReadOnlyList<string> Limitations);
+
+/// <summary>
+/// Writes a model as a Hugging Face GPT-2 folder that transformers' GPT2LMHeadModel.from_pretrained loads:
+/// model.safetensors, config.json, generation_config.json, the tokenizer in Hugging Face's files, and MiniGpt's
+/// own tokenizer description so that an import restores the exact tokenizer. The folder appears whole or not
+/// at all: it is written beside its destination and moved into place.
+/// </summary>
+public static class HfExport
+{
+    public static ExportResult Write(Gpt model, TrainConfig config, ITokenizer tokenizer, string dir, TensorDtype dtype)
+    {
+        if (config.PositionEncoding == PositionEncoding.Rotary)
+            throw new ConfigException("position_encoding", "rotary", "has no GPT-2 equivalent: only models with learned or sinusoidal positions export");
+        if (File.Exists(dir) || (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any()))
+            throw new DataException(dir, $"{dir} already exists and is not empty; export writes a new or empty folder");
+        var full = Path.GetFullPath(dir);
+        var staging = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.export-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            using (NewDisposeScope())
+                SafeTensorsWriter.Write(Path.Combine(staging, HfModelFolder.WeightsFile), HfGpt2Weights.Export(model), dtype,
+                    new Dictionary<string, string> { ["format"] = "pt" });
+            int? eot = EndOfText(tokenizer);
+            var torchDtype = dtype == TensorDtype.BF16 ? "bfloat16" : "float32";
+            AtomicFile.WriteAllText(Path.Combine(staging, HfGpt2Config.FileName), HfGpt2Config.ToJson(config, model.Config.VocabSize, eot, torchDtype));
+            var generation = new JsonObject { ["_from_model_config"] = true, ["bos_token_id"] = eot, ["eos_token_id"] = eot };
+            AtomicFile.WriteAllText(Path.Combine(staging, "generation_config.json"), generation.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            AtomicFile.WriteAllText(Path.Combine(staging, HfModelFolder.TokenizerDescriptionFile), JsonSerializer.Serialize(tokenizer.Describe(), TokenCacheMeta.Json));
+            var tok = HfTokenizer.Write(tokenizer.Describe(), staging, modelMaxLength: config.BlockSize);
+            if (Directory.Exists(dir)) Directory.Delete(dir);   // empty, checked above
+            Directory.Move(staging, dir);
+            var files = Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+            return new ExportResult(dir, files!, tok.Limitation is { } l ? [l] : []);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>The id of GPT-2's end-of-text token when the vocabulary has one as a single token.</summary>
+    static int? EndOfText(ITokenizer tokenizer)
+    {
+        if (tokenizer.Kind == TokenizerKind.Char) return null;
+        var ids = tokenizer.Encode("<|endoftext|>");
+        return ids.Count == 1 ? ids[0] : null;
+    }
+}

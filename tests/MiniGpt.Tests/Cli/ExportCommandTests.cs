@@ -1,0 +1,69 @@
+using MiniGpt.Tests.Formats;
+using MiniGpt.Tests.TestSupport;
+using MiniGpt.Training;
+
+namespace MiniGpt.Tests.Cli;
+
+/// <summary>export, and generate/eval on what it writes or on any Hugging Face GPT-2 folder.</summary>
+public class ExportCommandTests
+{
+    [Fact]
+    public void Export_ThenGenerateFromTheFolder_GivesTheCheckpointsGreedyText()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 10 };
+        using (var t = new Trainer(c)) t.Run();
+        var outDir = Path.Combine(dir.Path, "hf");
+        var export = InProcessCli.Run(dir.Path, "export", "--checkpoint", c.OutDir, "--out", outDir);
+        Assert.True(export.Code == 0, export.Stderr);
+        Assert.StartsWith($"exported {Path.Combine(c.OutDir, "best.ckpt")} (step 10, ", export.Stdout);
+        Assert.Contains("model.safetensors", export.Stdout);
+
+        string[] greedy = ["--prompt", "the ", "--max-new-tokens", "40", "--temperature", "0", "--device", "cpu"];
+        var fromRun = InProcessCli.Run(dir.Path, ["generate", "--checkpoint", c.OutDir, .. greedy]);
+        var fromExport = InProcessCli.Run(dir.Path, ["generate", "--checkpoint", outDir, .. greedy]);
+        Assert.True(fromExport.Code == 0, fromExport.Stderr);
+        Assert.Equal(fromRun.Stdout, fromExport.Stdout);
+        Assert.Equal(41 + 4, fromExport.Stdout.Length);
+    }
+
+    [Fact]
+    public void Eval_OnAHuggingFaceFolder_ReportsItsLoss()
+    {
+        using var dir = new TempDir();
+        var text = dir.File("text.txt", string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog. ", 20)));
+        var r = InProcessCli.Run(dir.Path, "eval", "--checkpoint", HfGpt2ImportTests.Fixture, "--text", text, "--device", "cpu");
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Contains($"checkpoint  {HfGpt2ImportTests.Fixture} (step 0)", r.Stdout);
+        Assert.Contains("loss", r.Stdout);
+    }
+
+    [Fact]
+    public void Export_BadInput_IsOneLine()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 2, PositionEncoding = MiniGpt.Model.PositionEncoding.Rotary };
+        using (var t = new Trainer(c)) t.Run();
+        var rotary = InProcessCli.Run(dir.Path, "export", "--checkpoint", c.OutDir, "--out", "hf");
+        Assert.Equal((2, "error: position_encoding = 'rotary': has no GPT-2 equivalent: only models with learned or sinusoidal positions export\n"), (rotary.Code, rotary.Stderr));
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "hf")));
+        var dtype = InProcessCli.Run(dir.Path, "export", "--checkpoint", c.OutDir, "--out", "hf", "--dtype", "float16");
+        Assert.Equal(2, dtype.Code);
+        Assert.Contains("--dtype 'float16': must be one of float32 or bfloat16", dtype.Stderr);
+        var occupied = InProcessCli.Run(dir.Path, "export", "--checkpoint", HfGpt2ImportTests.Fixture, "--out", c.OutDir);
+        Assert.Equal((1, $"error: {c.OutDir} already exists and is not empty; export writes a new or empty folder\n"), (occupied.Code, occupied.Stderr));
+    }
+
+    [Fact]
+    public void Generate_FromADamagedFolder_NamesTheFile()
+    {
+        using var dir = new TempDir();
+        var folder = HfGpt2ImportTests.CopyFixture(dir, "model", null);
+        var weights = Path.Combine(folder, "model.safetensors");
+        using (var f = new FileStream(weights, FileMode.Open)) f.SetLength(f.Length - 100);
+        var r = InProcessCli.Run(dir.Path, "generate", "--checkpoint", folder, "--device", "cpu");
+        Assert.Equal(1, r.Code);
+        var line = Assert.Single(r.Stderr.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith($"error: {weights}: ", line);
+    }
+}
