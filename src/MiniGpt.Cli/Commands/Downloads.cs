@@ -9,8 +9,12 @@ namespace MiniGpt.Cli.Commands;
 /// </summary>
 public sealed class Downloads : IProgress<DownloadProgress>
 {
-    public static HubOptions Options()
-        => HubOptions.FromEnvironment(Environment.GetEnvironmentVariable, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+    /// <summary>The settings, read only when <paramref name="model"/> names a model of the hub, so that a bad HF_ENDPOINT
+    /// troubles no command that would not download.</summary>
+    public static HubOptions? OptionsFor(string model)
+        => PretrainedModels.TryGetRepo(model, out _)
+            ? HubOptions.FromEnvironment(Environment.GetEnvironmentVariable, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile))
+            : null;
 
     readonly bool live = !Console.IsErrorRedirected;
     readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();

@@ -19,7 +19,7 @@ public static class ExportCommand
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             NativeTorch.Load();
-            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, DeviceKind.Cpu, Downloads.Options(), new Downloads());
+            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, DeviceKind.Cpu, Downloads.OptionsFor(r.GetValue(checkpoint)!), new Downloads());
             var result = HfExport.Write(m.Model, m.Config, m.Tokenizer, r.GetValue(output)!, dtype.Get(r) == Precision.BFloat16 ? TensorDtype.BF16 : TensorDtype.F32);
             Console.WriteLine($"exported {m.Path} (step {m.Step}, {m.Model.ParameterCount / 1e6:F2}M parameters) to {result.Dir}: {string.Join(", ", result.Files)}");
             foreach (var limitation in result.Limitations) Console.WriteLine($"note: {limitation}");

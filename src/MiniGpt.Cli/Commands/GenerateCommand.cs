@@ -38,7 +38,7 @@ public static class GenerateCommand
             var text = r.GetValue(promptFile) is { } pf
                 ? (File.Exists(pf) ? File.ReadAllText(pf) : throw new DataException(pf, $"prompt file {pf} not found"))
                 : r.GetValue(prompt) ?? "";
-            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.Options(), new Downloads());
+            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.OptionsFor(r.GetValue(checkpoint)!), new Downloads());
             var ids = m.EncodePrompt(text);   // a prompt longer than block_size: the generator keeps its last block
             var generator = new TextGenerator(m.Model, useKvCache: !r.GetValue(noCache));
             using var rng = new torch.Generator((ulong)r.GetValue(seed));

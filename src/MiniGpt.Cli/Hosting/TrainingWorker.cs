@@ -28,7 +28,7 @@ public sealed class TrainingWorker(TrainRequest request, IHostApplicationLifetim
             {
                 var console = new TrainConsole(request.Config);
                 using var trainer = new Trainer(request.Config, prepareProgress: console.PrepareProgress, overwrite: request.Overwrite, acceptOtherData: request.AcceptOtherData,
-                    hub: Downloads.Options(), downloads: new Downloads());
+                    hub: Downloads.OptionsFor(request.Config.InitFrom), downloads: new Downloads());
                 console.Start(trainer);
                 console.Finish(trainer.Run(console, stoppingToken));
                 return (int)ExitCode.Ok;

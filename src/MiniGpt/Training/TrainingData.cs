@@ -44,8 +44,11 @@ public sealed class TrainingData : IDisposable
         {
             var meta = TokenCacheMeta.Load(c.DataDir);
             if (!meta.Tokenizer.SameTokenizer(model.Describe()))
-                throw new TokenCacheException(c.DataDir, $"token cache {c.DataDir} was prepared with {Choices.Name(meta.Tokenizer.Kind)} ({meta.VocabSize} ids), " +
-                    $"but the model {modelName} uses {Choices.Name(model.Kind)} ({model.VocabSize} ids); prepare the corpus with the model's tokenizer into another data_dir");
+            {
+                string cache = $"{Choices.Name(meta.Tokenizer.Kind)} ({meta.VocabSize} ids)", ours = $"{Choices.Name(model.Kind)} ({model.VocabSize} ids)";
+                throw new DataException(c.DataDir, $"token cache {c.DataDir} was prepared with {cache}, but the model {modelName} uses " +
+                    (cache == ours ? "another vocabulary of that kind and size" : ours) + "; give the run another data_dir, where it prepares the corpus with the model's tokenizer");
+            }
         }
         return new TrainingData(TokenCache.Open(c.DataDir, c.Tokenizer), c);
     }

@@ -66,4 +66,24 @@ public class ExportCommandTests
         var line = Assert.Single(r.Stderr.TrimEnd('\n').Split('\n'));
         Assert.StartsWith($"error: {weights}: ", line);
     }
+
+    [Fact]
+    public void HubSettings_MatterOnlyToHubModels()
+    {
+        using var dir = new TempDir();
+        var env = new Dictionary<string, string?> { ["HF_ENDPOINT"] = "not a url", ["HF_HOME"] = Path.Combine(dir.Path, "hf"), ["HF_HUB_CACHE"] = null };
+        var local = CliProcess.Run(env, dir.Path, "generate", "--checkpoint", HfGpt2ImportTests.Fixture, "--max-new-tokens", "3", "--device", "cpu");
+        Assert.True(local.Code == 0, local.Stderr);
+        var hub = CliProcess.Run(env, dir.Path, "generate", "--checkpoint", "gpt2", "--device", "cpu");
+        Assert.Equal(2, hub.Code);
+        Assert.Contains("HF_ENDPOINT", Assert.Single(hub.Stderr.TrimEnd('\n').Split('\n')));
+
+        env["HF_ENDPOINT"] = null;
+        env["HF_HUB_OFFLINE"] = "1";
+        var offline = CliProcess.Run(env, dir.Path, "generate", "--checkpoint", "gpt2", "--device", "cpu");
+        Assert.Equal(1, offline.Code);
+        var line = Assert.Single(offline.Stderr.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith("error: ", line);
+        Assert.Contains("gpt2", line);
+    }
 }

@@ -11,10 +11,14 @@ public sealed class CliProcess : IDisposable
     readonly object gate = new();
     public event Action<string>? Line;
 
-    public CliProcess(string workingDir, params string[] args)
+    public CliProcess(string workingDir, params string[] args) : this(null, workingDir, args) { }
+
+    /// <param name="environment">Variables to set (or, with a null value, remove) for this process alone.</param>
+    public CliProcess(IReadOnlyDictionary<string, string?>? environment, string workingDir, params string[] args)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         var psi = new ProcessStartInfo(host) { WorkingDirectory = workingDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) psi.Environment[name] = value;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "minigpt.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         process = new Process { StartInfo = psi };
@@ -42,9 +46,11 @@ public sealed class CliProcess : IDisposable
         kill.WaitForExit();
     }
 
-    public static (int Code, string Stdout, string Stderr) Run(string workingDir, params string[] args)
+    public static (int Code, string Stdout, string Stderr) Run(string workingDir, params string[] args) => Run(null, workingDir, args);
+
+    public static (int Code, string Stdout, string Stderr) Run(IReadOnlyDictionary<string, string?>? environment, string workingDir, params string[] args)
     {
-        using var p = new CliProcess(workingDir, args);
+        using var p = new CliProcess(environment, workingDir, args);
         int code = p.WaitForExit(TimeSpan.FromMinutes(2));
         return (code, p.Stdout, p.Stderr);
     }

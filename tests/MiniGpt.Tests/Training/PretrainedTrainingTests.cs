@@ -67,7 +67,7 @@ public class PretrainedTrainingTests
         using var dir = new TempDir();
         var c = FineTune(dir);
         CorpusPreparer.Prepare(new PrepareOptions(c.Corpus!, TokenizerKind.Char, c.DataDir));
-        var ex = Assert.Throws<TokenCacheException>(() => new Trainer(c));
+        var ex = Assert.Throws<DataException>(() => new Trainer(c));
         Assert.Contains($"token cache {c.DataDir} was prepared with char (", ex.Message);
         Assert.Contains($"but the model {c.InitFrom} uses bpe (267 ids)", ex.Message);
     }
