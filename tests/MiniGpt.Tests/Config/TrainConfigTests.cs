@@ -33,6 +33,7 @@ public class TrainConfigTests
     [InlineData("shakespeare-char-cpu.json")]
     [InlineData("shakespeare-char.json")]
     [InlineData("tiny.json")]
+    [InlineData("finetune-shakespeare.json")]
     public void ShippedConfigs_BindEveryKeyTheyName(string file)
     {
         var path = Path.Combine(Configs, file);
@@ -54,6 +55,14 @@ public class TrainConfigTests
         Assert.Equal((4, 4, 128, 64, 12, 2000, 2000), (c.NLayer, c.NHead, c.NEmbd, c.BlockSize, c.BatchSize, c.MaxIters, c.LrDecayIters));
         Assert.Equal((0.0, 20, 1e-3, 1e-4, 0.99, 100), (c.Dropout, c.EvalIters, c.LearningRate, c.MinLr, c.Beta2, c.WarmupIters));
         Assert.Equal((PositionEncoding.Rotary, DeviceKind.Cpu, Precision.Float32, TokenizerKind.Char), (c.PositionEncoding, c.Device, c.Dtype, c.Tokenizer));
+    }
+
+    [Fact]
+    public void FinetuneConfig_IsNanoGptsFinetuneShakespeare()
+    {
+        var c = Schema.Load(Path.Combine(Configs, "finetune-shakespeare.json"), []);
+        Assert.Equal(("gpt2", 1, 32, 3e-5, false, 20, 0.1), (c.InitFrom, c.BatchSize, c.GradientAccumulationSteps, c.LearningRate, c.DecayLr, c.MaxIters, c.Dropout));
+        Assert.Equal((TokenizerKind.Bpe, 1024), (c.Tokenizer, c.BlockSize));
     }
 
     [Fact]
