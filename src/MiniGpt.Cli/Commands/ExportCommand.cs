@@ -18,6 +18,7 @@ public static class ExportCommand
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
+            if (string.IsNullOrWhiteSpace(r.GetValue(output))) throw new ConfigException("out", r.GetValue(output), "must name a folder");
             NativeTorch.Load();
             using var m = TrainedModel.Load(r.GetValue(checkpoint)!, DeviceKind.Cpu, Downloads.OptionsFor(r.GetValue(checkpoint)!), new Downloads());
             var result = HfExport.Write(m.Model, m.Config, m.Tokenizer, r.GetValue(output)!, dtype.Get(r) == Precision.BFloat16 ? TensorDtype.BF16 : TensorDtype.F32);

@@ -74,7 +74,10 @@ public sealed class TrainedModel : IDisposable
     /// <summary>The prompt's ids; an empty prompt starts from a newline (or id 0 when the vocabulary has none).</summary>
     public IReadOnlyList<int> EncodePrompt(string prompt)
     {
-        return prompt.Length > 0 ? Tokenizer.Encode(prompt) : [TextGenerator.StartToken(Tokenizer)];
+        if (prompt.Length == 0) return [TextGenerator.StartToken(Tokenizer)];
+        var ids = Tokenizer.Encode(prompt);
+        // A vocabulary without GPT-2's 256 byte tokens can leave text with no token at all.
+        return ids.Count > 0 ? ids : throw new DataException(Path, $"the prompt encodes to no tokens with the tokenizer of {Path}");
     }
 
     public void Dispose() => Model.Dispose();

@@ -54,6 +54,11 @@ public sealed class LibraryTokenizer : ITokenizer
             var vocab = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(vocabJson)
                         ?? throw new FormatException("vocab.json is null");
             if (vocab.Count == 0) throw new FormatException("vocab.json holds no tokens");
+            // Ids index the embedding: each must be a distinct id in [0, tokens) or the model would read outside it.
+            if (vocab.FirstOrDefault(t => t.Value < 0 || t.Value >= vocab.Count) is { Key: not null } outside)
+                throw new FormatException($"token '{Truncate(outside.Key)}' has id {outside.Value}, outside [0, {vocab.Count})");
+            if (vocab.GroupBy(t => t.Value).FirstOrDefault(g => g.Count() > 1) is { } shared)
+                throw new FormatException($"tokens '{Truncate(shared.First().Key)}' and '{Truncate(shared.Skip(1).First().Key)}' share id {shared.Key}");
             var mergeLines = MergeLines(merges);
             foreach (var line in mergeLines)
                 if (line.Split(' ').Length != 2) throw new FormatException($"merges line '{Truncate(line)}' is not two symbols");

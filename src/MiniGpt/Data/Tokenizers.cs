@@ -43,6 +43,15 @@ public static class Tokenizers
         return new CompactTokenizer(t, d.CompactIds);
     }
 
-    static string ReadFile(string path, string what)
-        => File.Exists(path) ? File.ReadAllText(path) : throw new DataException(path, $"{what} {path} not found");
+    /// <summary>Far above any real vocabulary (o200k's ranks are 3.6 MB), and far below what reading would exhaust memory with.</summary>
+    public const long MaxFileBytes = 256L << 20;
+
+    /// <summary>A tokenizer file's text, refused unread when it is larger than any tokenizer's.</summary>
+    public static string ReadFile(string path, string what)
+    {
+        if (!File.Exists(path)) throw new DataException(path, $"{what} {path} not found");
+        long length = new FileInfo(path).Length;
+        if (length > MaxFileBytes) throw new DataException(path, $"{what} {path} holds {length} bytes, more than any tokenizer's ({MaxFileBytes})");
+        return File.ReadAllText(path);
+    }
 }

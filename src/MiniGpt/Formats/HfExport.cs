@@ -23,10 +23,12 @@ public static class HfExport
     {
         if (config.PositionEncoding == PositionEncoding.Rotary)
             throw new ConfigException("position_encoding", "rotary", "has no GPT-2 equivalent: only models with learned or sinusoidal positions export");
+        if (string.IsNullOrWhiteSpace(dir)) throw new ArgumentException("an export needs a folder", nameof(dir));
         if (File.Exists(dir) || (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any()))
             throw new DataException(dir, $"{dir} already exists and is not empty; export writes a new or empty folder");
-        var full = Path.GetFullPath(dir);
-        var staging = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.export-{Guid.NewGuid():N}");
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));   // "out/" and "." name their folder too
+        var staging = Path.Combine(Path.GetDirectoryName(full) ?? throw new DataException(dir, $"{dir} is a root; export writes into a folder"),
+            $".{Path.GetFileName(full)}.export-{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         try
         {
@@ -35,19 +37,41 @@ public static class HfExport
                     new Dictionary<string, string> { ["format"] = "pt" });
             int? eot = EndOfText(tokenizer);
             var torchDtype = dtype == TensorDtype.BF16 ? "bfloat16" : "float32";
-            AtomicFile.WriteAllText(Path.Combine(staging, HfGpt2Config.FileName), HfGpt2Config.ToJson(config, model.Config.VocabSize, eot, torchDtype));
             var generation = new JsonObject { ["_from_model_config"] = true, ["bos_token_id"] = eot, ["eos_token_id"] = eot };
             AtomicFile.WriteAllText(Path.Combine(staging, "generation_config.json"), generation.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             AtomicFile.WriteAllText(Path.Combine(staging, HfModelFolder.TokenizerDescriptionFile), JsonSerializer.Serialize(tokenizer.Describe(), TokenCacheMeta.Json));
             var tok = HfTokenizer.Write(tokenizer.Describe(), staging, modelMaxLength: config.BlockSize);
-            if (Directory.Exists(dir)) Directory.Delete(dir);   // empty, checked above
-            Directory.Move(staging, dir);
-            var files = Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+            AtomicFile.WriteAllText(Path.Combine(staging, HfGpt2Config.FileName), HfGpt2Config.ToJson(config, model.Config.VocabSize, eot, torchDtype));
+            var files = Directory.GetFiles(staging).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+            Publish(staging, full, dir);
             return new ExportResult(dir, files!, tok.Limitation is { } l ? [l] : []);
         }
         finally
         {
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// A new folder is the staging folder renamed: it appears whole. Into an existing empty one (the current
+    /// folder, say, which cannot be replaced) the files move one by one, config.json last, since a folder is a model
+    /// folder only once it has one.
+    /// </summary>
+    static void Publish(string staging, string full, string dir)
+    {
+        try
+        {
+            if (!Directory.Exists(full))
+            {
+                Directory.Move(staging, full);
+                return;
+            }
+            foreach (var file in Directory.GetFiles(staging).OrderBy(f => Path.GetFileName(f) == HfGpt2Config.FileName))
+                File.Move(file, Path.Combine(full, Path.GetFileName(file)), overwrite: false);
+        }
+        catch (IOException)
+        {
+            throw new DataException(dir, $"{dir} was written by another export meanwhile; export writes a new or empty folder");
         }
     }
 

@@ -31,7 +31,11 @@ public sealed record HfGpt2Config(int NLayer, int NHead, int NEmbd, int? NInner,
         {
             var info = new FileInfo(path);
             if (info.Length > 1 << 20) throw new DataException(path, $"{path}: {info.Length} bytes is too large for a model config");
-            o = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new DataException(path, $"{path}: the top level must be a JSON object");
+            var text = File.ReadAllText(path);
+            using (var doc = JsonDocument.Parse(text))   // JsonNode would throw an ArgumentException on a repeated key, and only when read
+                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.EnumerateObject().GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                    throw new DataException(path, $"{path}: lists \"{twice.Key}\" twice");
+            o = JsonNode.Parse(text) as JsonObject ?? throw new DataException(path, $"{path}: the top level must be a JSON object");
         }
         catch (JsonException ex) { throw new DataException(path, $"{path}: not valid JSON: {ex.Message}"); }
         DataException Bad(string key, string why) => new(path, $"{path}: {key}: {why}");
@@ -60,7 +64,8 @@ public sealed record HfGpt2Config(int NLayer, int NHead, int NEmbd, int? NInner,
         // n_ctx is the older name of n_positions.
         var c = new HfGpt2Config(Int("n_layer"), Int("n_head"), Int("n_embd"), inner, Int("n_positions", "n_ctx"), Int("vocab_size"), activation, eps);
         if (TrainConfig.Schema.Problems(c.ApplyTo(new TrainConfig { BlockSize = c.NPositions })).FirstOrDefault() is { } problem)
-            throw new DataException(path, $"{path}: {problem.Setting}");
+            // The position table's length is checked as block_size, which n_positions sets here.
+            throw new DataException(path, $"{path}: {(problem.Key == "block_size" ? problem with { Key = "n_positions" } : problem).Setting}");
         return c;
     }
 

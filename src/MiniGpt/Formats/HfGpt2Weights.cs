@@ -54,7 +54,15 @@ public static class HfGpt2Weights
         return conv1D ? [shape[1], shape[0]] : shape;
     }
 
-    static bool IsMaskBuffer(string name) => name.StartsWith("h.") && (name.EndsWith(".attn.bias") || name.EndsWith(".attn.masked_bias"));
+    /// <summary>A mask buffer of one of the model's layers (a later layer's would belong to another model).</summary>
+    static bool IsMaskBuffer(string name, int nLayer)
+    {
+        var parts = name.Split('.');
+        return parts is ["h", var l, "attn", "bias" or "masked_bias"] && int.TryParse(l, out int layer) && layer >= 0 && layer < nLayer && l == layer.ToString();
+    }
+
+    /// <summary>The names under which the file holds a head, with and without transformers' prefix.</summary>
+    static IEnumerable<string> Heads(SafeTensorsFile file) => new[] { Head, Prefix + Head }.Where(file.Contains);
 
     /// <summary>
     /// Checks, from the header alone, that the file holds exactly the weights <paramref name="c"/> implies, each of
@@ -66,7 +74,7 @@ public static class HfGpt2Weights
         foreach (var t in file.Tensors)
         {
             var name = t.Name.StartsWith(Prefix) ? t.Name[Prefix.Length..] : t.Name;
-            if (name == Head || IsMaskBuffer(name)) continue;
+            if (name == Head || IsMaskBuffer(name, c.NLayer)) continue;
             if (!byName.TryAdd(name, t.Name)) throw Bad(file, $"holds {name} twice ({byName[name]} and {t.Name})");
         }
         var layout = Layout(c.NLayer);
@@ -80,9 +88,9 @@ public static class HfGpt2Weights
             if (!file[stored].Shape.SequenceEqual(shape))
                 throw Bad(file, $"tensor {stored} has shape [{string.Join(", ", file[stored].Shape)}], but config.json implies [{string.Join(", ", shape)}]");
         }
-        var head = file.Contains(Head) ? Head : file.Contains(Prefix + Head) ? Prefix + Head : null;
-        if (head is not null && !file[head].Shape.SequenceEqual(FileShape("wte.weight", false, c)))
-            throw Bad(file, $"tensor {head} has shape [{string.Join(", ", file[head].Shape)}], but the tied head must be wte's");
+        foreach (var head in Heads(file))
+            if (!file[head].Shape.SequenceEqual(FileShape("wte.weight", false, c)))
+                throw Bad(file, $"tensor {head} has shape [{string.Join(", ", file[head].Shape)}], but the tied head must be wte's");
         return byName;
     }
 
@@ -104,12 +112,15 @@ public static class HfGpt2Weights
             if (name == "wpe.weight") t = t.narrow(0, 0, p.shape[0]);     // (block_size, C)
             p.copy_(t);
         }
-        var head = file.Contains(Head) ? Head : file.Contains(Prefix + Head) ? Prefix + Head : null;
-        if (head is null) return;
-        using var h = file.ReadFloat32(head);
         using var wte = ours["wte.weight"].detach().cpu();
-        using var same = h.eq(wte).all();
-        if (!same.item<bool>()) throw Bad(file, $"tensor {head} differs from wte.weight; MiniGpt's head is tied to the token embedding");
+        foreach (var head in Heads(file))
+        {
+            using var scope = NewDisposeScope();
+            var h = file.ReadFloat32(head);
+            // Bit for bit, NaN included: a NaN in both is the same weight.
+            if (!(h.eq(wte) | (h.isnan() & wte.isnan())).all().item<bool>())
+                throw Bad(file, $"tensor {head} differs from wte.weight; MiniGpt's head is tied to the token embedding");
+        }
     }
 
     /// <summary>

@@ -54,7 +54,7 @@ public sealed class HfModelFolder : IDisposable
         if (File.Exists(described))
         {
             TokenizerDescription? d;
-            try { d = JsonSerializer.Deserialize<TokenizerDescription>(File.ReadAllText(described), TokenCacheMeta.Json); }
+            try { d = JsonSerializer.Deserialize<TokenizerDescription>(Tokenizers.ReadFile(described, "tokenizer description"), TokenCacheMeta.Json); }
             catch (JsonException e) { throw new DataException(described, $"{described}: damaged tokenizer description: {e.Message}"); }
             return Tokenizers.FromDescription(d ?? throw new DataException(described, $"{described}: empty tokenizer description"), described);
         }

@@ -86,4 +86,36 @@ public class ExportCommandTests
         Assert.StartsWith("error: ", line);
         Assert.Contains("gpt2", line);
     }
+
+    [Fact]
+    public void Export_ToATrailingSlashOrTheCurrentFolder_WritesIntoIt()
+    {
+        using var dir = new TempDir();
+        var slash = InProcessCli.Run(dir.Path, "export", "--checkpoint", HfGpt2ImportTests.Fixture, "--out", "new/");
+        Assert.True(slash.Code == 0, slash.Stderr);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "new", "config.json")));
+        var here = Path.Combine(dir.Path, "here");
+        Directory.CreateDirectory(here);
+        var dot = InProcessCli.Run(here, "export", "--checkpoint", HfGpt2ImportTests.Fixture, "--out", ".");
+        Assert.True(dot.Code == 0, dot.Stderr);
+        Assert.True(File.Exists(Path.Combine(here, "model.safetensors")) && File.Exists(Path.Combine(here, "config.json")));
+        Assert.Equal(["here", "new"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order());   // no staging folder left
+        var empty = InProcessCli.Run(dir.Path, "export", "--checkpoint", HfGpt2ImportTests.Fixture, "--out", "");
+        Assert.Equal((2, "error: --out '': must name a folder\n"), (empty.Code, empty.Stderr));
+    }
+
+    [Fact]
+    public void Generate_APromptTheVocabularyCannotEncode_IsOneLine()
+    {
+        // A GPT-2 style vocabulary without the byte tokens of 'z' leaves "z" with no token at all.
+        using var dir = new TempDir();
+        var folder = HfGpt2ImportTests.CopyFixture(dir, "noz", null);
+        var vocab = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(Path.Combine(folder, "vocab.json")))!;
+        int zId = vocab["z"];
+        vocab.Remove("z");
+        vocab["<|unused|>"] = zId;
+        File.WriteAllText(Path.Combine(folder, "vocab.json"), System.Text.Json.JsonSerializer.Serialize(vocab));
+        var r = InProcessCli.Run(dir.Path, "generate", "--checkpoint", folder, "--prompt", "z", "--device", "cpu");
+        Assert.Equal((1, $"error: the prompt encodes to no tokens with the tokenizer of {folder}\n"), (r.Code, r.Stderr));
+    }
 }

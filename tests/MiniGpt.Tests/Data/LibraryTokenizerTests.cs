@@ -43,6 +43,17 @@ public class LibraryTokenizerTests
         Assert.Equal(SmallBpe.MultiByteText, t.Decode(t.Encode(SmallBpe.MultiByteText)));
     }
 
+    [Theory]
+    [InlineData("""{ "a": 0, "b": -1 }""", "token 'b' has id -1, outside [0, 2)")]
+    [InlineData("""{ "a": 0, "b": 7 }""", "token 'b' has id 7, outside [0, 2)")]
+    [InlineData("""{ "a": 1, "b": 1 }""", "tokens 'a' and 'b' share id 1")]
+    public void VocabularyIds_MustBeDistinctIdsOfTheEmbedding(string vocab, string problem)
+    {
+        using var dir = new TempDir();
+        var ex = Assert.Throws<DataException>(() => Tokenizers.CreateBpe(TokenizerKind.Bpe, dir.File("vocab.json", vocab), dir.File("merges.txt", "#version: 0.2\n")));
+        Assert.Contains(problem, ex.Message);
+    }
+
     [Fact]
     public void BrokenBpeFiles_AreRejectedWithTheFileNamed()
     {

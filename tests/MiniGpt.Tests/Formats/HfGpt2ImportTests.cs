@@ -78,6 +78,44 @@ public class HfGpt2ImportTests(ITestOutputHelper output)
         Assert.Contains("lm_head.weight differs from wte.weight", ex.Message);
     }
 
+    [Fact]
+    public void Import_AConfigThatRepeatsAKey_IsOneLine()
+    {
+        using var dir = new TempDir();
+        var folder = CopyFixture(dir, "twice", null);
+        var path = Path.Combine(folder, "config.json");
+        File.WriteAllText(path, File.ReadAllText(path).Replace("\"n_layer\": 2,", "\"n_layer\": 2, \"n_layer\": 2,"));
+        var ex = Assert.Throws<DataException>(() => HfModelFolder.Open(folder).Dispose());
+        Assert.Equal($"{path}: lists \"n_layer\" twice", ex.Message);
+    }
+
+    [Fact]
+    public void Import_ATokenizerFileLargerThanAnyTokenizer_IsRefusedUnread()
+    {
+        using var dir = new TempDir();
+        var folder = CopyFixture(dir, "huge", null);
+        var path = Path.Combine(folder, "minigpt_tokenizer.json");
+        using (var f = File.Create(path)) f.SetLength(300L << 20);   // sparse: nothing is written
+        var ex = Assert.Throws<DataException>(() => HfModelFolder.Open(folder).Dispose());
+        Assert.Contains($"tokenizer description {path} holds {300L << 20} bytes, more than any tokenizer's", ex.Message);
+    }
+
+    [Fact]
+    public void Import_AHeadWithNaNs_EqualToWte_IsTied_AndABufferOfALayerBeyondTheModel_IsNot()
+    {
+        using var dir = new TempDir();
+        var tensors = ReadAll();
+        var wte = tensors.Single(t => t.Name == "wte.weight").Tensor;
+        wte[3, 5] = tensor(float.NaN);
+        var nan = CopyFixture(dir, "nan", tensors.Append(("lm_head.weight", wte.clone())).Append(("transformer.lm_head.weight", wte.clone())));
+        using (var model = Import(nan))
+            Assert.True(float.IsNaN(model.state_dict()["wte.weight"][3, 5].item<float>()));
+
+        var extra = CopyFixture(dir, "layer9", tensors.Append(("h.9.attn.bias", ones(1, 1, 24, 24))));
+        var ex = Assert.Throws<DataException>(() => HfModelFolder.Open(extra).Dispose());
+        Assert.Contains("tensor h.9.attn.bias is not a weight of a 2-layer GPT-2", ex.Message);
+    }
+
     [Theory]
     [InlineData("missing", "tensor h.1.mlp.c_fc.bias is missing")]
     [InlineData("untransposed", "tensor h.0.attn.c_attn.weight has shape [96, 32], but config.json implies [32, 96]")]
@@ -107,6 +145,7 @@ public class HfGpt2ImportTests(ITestOutputHelper output)
     [InlineData("tie_word_embeddings", "false", "tie_word_embeddings: must be true")]
     [InlineData("layer_norm_epsilon", "-1", "layer_norm_epsilon: expected a positive number, not -1")]
     [InlineData("vocab_size", "300", "the tokenizer has 267 ids, but config.json's vocab_size is 300")]
+    [InlineData("n_positions", "2000000000", "n_positions = 2000000000: must be in [1, 1048576]")]
     public void Import_BadConfig_IsOneLineNamingTheKey(string key, string json, string message)
     {
         using var dir = new TempDir();
