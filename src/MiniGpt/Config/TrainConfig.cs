@@ -52,6 +52,9 @@ public sealed record TrainConfig
     [Key("text to prepare the token cache from when data_dir holds none", Group = KeyGroup.Data)]
     public string? Corpus { get; init; } = "data/tinyshakespeare.txt";
 
+    [Key("the JSON Lines or Parquet field that holds a corpus document's text", Group = KeyGroup.Data, NotEmpty = true)]
+    public string TextField { get; init; } = "text";
+
     [Key("the tokenizer the cache is prepared with", Group = KeyGroup.Data, Architecture = true)]
     public TokenizerKind Tokenizer { get; init; } = TokenizerKind.Char;
 
