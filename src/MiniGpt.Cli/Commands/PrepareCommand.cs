@@ -15,6 +15,7 @@ public static class PrepareCommand
         var tiktoken = new Option<string?>("--tiktoken") { Description = "bpe: a .tiktoken rank file instead of --vocab/--merges" };
         var compact = new Option<bool>("--compact") { Description = "keep only the ids the corpus uses, plus an unknown id" };
         var valFraction = new Option<double>("--val-fraction") { Description = "the share of the corpus (its end) kept for validation", DefaultValueFactory = _ => 0.1 };
+        var valDocuments = new Option<long?>("--val-documents") { Description = "a corpus of documents: hold out its last N documents instead of --val-fraction" };
         var replace = new Option<bool>("--replace-invalid-utf8") { Description = "replace invalid UTF-8 with U+FFFD instead of stopping" };
         var textField = new Option<string>("--text-field") { Description = "the JSON Lines or Parquet field that holds the text", DefaultValueFactory = _ => "text" };
         var separator = new Option<string>("--doc-separator") { Description = "char: what joins documents (its characters join the vocabulary)", DefaultValueFactory = _ => "\n\n" };
@@ -23,7 +24,7 @@ public static class PrepareCommand
         var outDir = new Option<string>("--out") { Description = "the cache folder to write", Required = true };
         var cmd = new Command("prepare", "Tokenize a corpus into a token cache (train.bin, val.bin, meta.json).")
         {
-            corpus, tokenizer.Option, vocab, merges, tiktoken, compact, valFraction, replace, textField, separator, skipBad, workers, outDir,
+            corpus, tokenizer.Option, vocab, merges, tiktoken, compact, valFraction, valDocuments, replace, textField, separator, skipBad, workers, outDir,
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
@@ -32,7 +33,7 @@ public static class PrepareCommand
                 throw new ConfigException([new ConfigProblem("tokenizer", "bpe", "needs --vocab FILE and --merges FILE, or --tiktoken FILE")]);
             var o = new PrepareOptions(r.GetValue(corpus)!, tokenizer.Get(r), r.GetValue(outDir)!, r.GetValue(valFraction),
                 r.GetValue(compact), r.GetValue(vocab), r.GetValue(merges), r.GetValue(tiktoken), r.GetValue(replace),
-                TextField: r.GetValue(textField)!, DocSeparator: r.GetValue(separator)!, SkipBadDocuments: r.GetValue(skipBad), Workers: r.GetValue(workers));
+                TextField: r.GetValue(textField)!, DocSeparator: r.GetValue(separator)!, SkipBadDocuments: r.GetValue(skipBad), Workers: r.GetValue(workers), ValDocuments: r.GetValue(valDocuments));
             var sw = Stopwatch.StartNew();
             var meta = CorpusPreparer.Prepare(o, new ConsoleProgress());
             var seconds = sw.Elapsed.TotalSeconds;

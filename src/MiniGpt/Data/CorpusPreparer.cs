@@ -18,7 +18,8 @@ public sealed record PrepareOptions(
     string TextField = "text",
     string DocSeparator = "\n\n",
     bool SkipBadDocuments = false,
-    int Workers = 1)
+    int Workers = 1,
+    long? ValDocuments = null)
 {
     /// <summary>Every bad value, each naming its key; empty when the options can be used.</summary>
     public IReadOnlyList<ConfigProblem> Problems()
@@ -26,6 +27,7 @@ public sealed record PrepareOptions(
         var p = new List<ConfigProblem>();
         if (!(ValFraction > 0 && ValFraction < 1)) p.Add(new("val_fraction", ConfigProblem.Show(ValFraction), "must be in (0, 1)"));
         if (string.IsNullOrEmpty(TextField)) p.Add(new("text_field", ConfigProblem.Show(TextField), "must name a field"));
+        if (ValDocuments < 1) p.Add(new("val_documents", ConfigProblem.Show(ValDocuments), "must be at least 1"));
         if (Workers < 1) p.Add(new("workers", ConfigProblem.Show(Workers), "must be at least 1"));
         if (Compact && Tokenizer == TokenizerKind.Char) p.Add(new("compact", null, "applies to BPE tokenizers; a char vocabulary is already compact"));
         return p;
@@ -67,8 +69,11 @@ public static class CorpusPreparer
         if (documents && scan.Documents < 2)
             throw new DataException(o.Corpus, $"corpus {o.Corpus} holds 1 document; splitting train from val by document needs at least 2");
         long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
-        // By document: the last ceil(val_fraction × documents) are val, leaving at least one for train.
-        long trainDocuments = documents ? scan.Documents - Math.Clamp((long)Math.Ceiling(scan.Documents * o.ValFraction), 1, scan.Documents - 1) : 0;
+        // By document: the last val_documents, or ceil(val_fraction × documents), are val, leaving at least one for train.
+        if (documents && o.ValDocuments >= scan.Documents)
+            throw new ConfigException("val_documents", o.ValDocuments, $"must be below the {scan.Documents} documents of {o.Corpus}");
+        long trainDocuments = !documents ? 0
+            : scan.Documents - (o.ValDocuments ?? Math.Clamp((long)Math.Ceiling(scan.Documents * o.ValFraction), 1, scan.Documents - 1));
         ITokenizer tokenizer = bpe ?? new CharTokenizer(scan.CharSet!);
         if (tokenizer is CharTokenizer fixedChars && scan.CharSet!.Where(r => fixedChars.IdOf(r) < 0).Take(10).ToList() is { Count: > 0 } unknown)
             throw new DataException(o.Corpus, $"corpus {o.Corpus} has characters the model's vocabulary lacks: " +

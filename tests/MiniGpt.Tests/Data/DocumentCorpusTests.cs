@@ -35,6 +35,18 @@ public class DocumentCorpusTests
     }
 
     [Fact]
+    public void ValDocuments_HoldsOutThatManyLastDocuments_AndMustLeaveOneForTrain()
+    {
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.Texts(dir.File("c.jsonl"), "ab", "cd", "ef", "gh");
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, dir.File("a"), DocSeparator: "|", ValDocuments: 3));
+        Assert.Equal((4L, 3L), (meta.Documents, meta.ValDocuments));
+        Assert.Equal(("ab", "cd|ef|gh"), Decoded(dir.File("a")));
+        var ex = Assert.Throws<ConfigException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, dir.File("b"), ValDocuments: 4)));
+        Assert.Equal($"val_documents = 4: must be below the 4 documents of {corpus}", ex.Message);
+    }
+
+    [Fact]
     public void JsonLines_Cl100k_EndsEachDocumentWithEndOfText()
     {
         using var dir = new TempDir();
