@@ -50,6 +50,7 @@ public static class CliErrors
         TokenCacheException { Missing: true } t => (ExitCode.Failed, [$"{t.Message} (to build one: minigpt prepare --corpus FILE --out {t.Path})"]),
         TokenCacheException t => (ExitCode.Failed, [$"{t.Message} (to build it again: minigpt prepare --corpus FILE --out {t.Path})"]),
         InvalidUtf8Exception => (ExitCode.Failed, [$"{e.Message} (minigpt prepare --replace-invalid-utf8 replaces invalid bytes with U+FFFD)"]),
+        BadDocumentException => (ExitCode.Failed, [$"{e.Message} (minigpt prepare --skip-bad-documents skips such documents and counts them)"]),
         MiniGptException => (ExitCode.Failed, [e.Message]),
         IOException or UnauthorizedAccessException => (ExitCode.Failed, [e.Message]),
         NativeLoadException n => (ExitCode.Failed, Environment.GetEnvironmentVariable("MINIGPT_TRACE") is "1" ? [NativeLoad(n), .. n.Trace.TrimEnd().Split('\n')] : [NativeLoad(n)]),

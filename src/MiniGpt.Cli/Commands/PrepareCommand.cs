@@ -8,18 +8,23 @@ public static class PrepareCommand
 {
     public static Command Build()
     {
-        var corpus = new Option<string>("--corpus") { Description = "a UTF-8 text file, or a folder of .txt files", Required = true };
+        var corpus = new Option<string>("--corpus") { Description = "a .txt, .jsonl, .jsonl.gz or .parquet file, or a folder of them", Required = true };
         var tokenizer = new ChoiceOption<TokenizerKind>("--tokenizer", "the tokenizer", TokenizerKind.Char);
         var vocab = new Option<string?>("--vocab") { Description = "bpe: a GPT-2 style vocab.json" };
         var merges = new Option<string?>("--merges") { Description = "bpe: the matching merges.txt" };
         var tiktoken = new Option<string?>("--tiktoken") { Description = "bpe: a .tiktoken rank file instead of --vocab/--merges" };
         var compact = new Option<bool>("--compact") { Description = "keep only the ids the corpus uses, plus an unknown id" };
         var valFraction = new Option<double>("--val-fraction") { Description = "the share of the corpus (its end) kept for validation", DefaultValueFactory = _ => 0.1 };
+        var valDocuments = new Option<long?>("--val-documents") { Description = "a corpus of documents: hold out its last N documents instead of --val-fraction" };
         var replace = new Option<bool>("--replace-invalid-utf8") { Description = "replace invalid UTF-8 with U+FFFD instead of stopping" };
+        var textField = new Option<string>("--text-field") { Description = "the JSON Lines or Parquet field that holds the text", DefaultValueFactory = _ => "text" };
+        var separator = new Option<string>("--doc-separator") { Description = "char: what joins documents (its characters join the vocabulary)", DefaultValueFactory = _ => "\n\n" };
+        var skipBad = new Option<bool>("--skip-bad-documents") { Description = "skip unreadable documents (counted) instead of stopping" };
+        var workers = new Option<int>("--workers") { Description = "threads that encode with a BPE tokenizer", DefaultValueFactory = _ => Environment.ProcessorCount };
         var outDir = new Option<string>("--out") { Description = "the cache folder to write", Required = true };
         var cmd = new Command("prepare", "Tokenize a corpus into a token cache (train.bin, val.bin, meta.json).")
         {
-            corpus, tokenizer.Option, vocab, merges, tiktoken, compact, valFraction, replace, outDir,
+            corpus, tokenizer.Option, vocab, merges, tiktoken, compact, valFraction, valDocuments, replace, textField, separator, skipBad, workers, outDir,
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
@@ -27,12 +32,15 @@ public static class PrepareCommand
             if (tokenizer.Get(r) == TokenizerKind.Bpe && r.GetValue(tiktoken) is null && (r.GetValue(vocab) is null || r.GetValue(merges) is null))
                 throw new ConfigException([new ConfigProblem("tokenizer", "bpe", "needs --vocab FILE and --merges FILE, or --tiktoken FILE")]);
             var o = new PrepareOptions(r.GetValue(corpus)!, tokenizer.Get(r), r.GetValue(outDir)!, r.GetValue(valFraction),
-                r.GetValue(compact), r.GetValue(vocab), r.GetValue(merges), r.GetValue(tiktoken), r.GetValue(replace));
+                r.GetValue(compact), r.GetValue(vocab), r.GetValue(merges), r.GetValue(tiktoken), r.GetValue(replace),
+                TextField: r.GetValue(textField)!, DocSeparator: r.GetValue(separator)!, SkipBadDocuments: r.GetValue(skipBad), Workers: r.GetValue(workers), ValDocuments: r.GetValue(valDocuments));
             var sw = Stopwatch.StartNew();
             var meta = CorpusPreparer.Prepare(o, new ConsoleProgress());
             var seconds = sw.Elapsed.TotalSeconds;
             Console.WriteLine($"tokenizer {Choices.Name(meta.Tokenizer.Kind)}{(meta.Tokenizer.CompactIds is null ? "" : " (compact)")}, vocab size {meta.VocabSize}");
             Console.WriteLine($"train: {meta.TrainTokens:N0} tokens, val: {meta.ValTokens:N0} tokens ({meta.BytesPerToken * 8}-bit ids)");
+            if (meta.Documents is { } docs)
+                Console.WriteLine($"documents: {docs - meta.ValDocuments:N0} train, {meta.ValDocuments:N0} val, {meta.SkippedDocuments:N0} bad ones skipped");
             Console.WriteLine($"corpus {meta.CorpusBytes / 1e6:F1} MB in {seconds:F2} s ({meta.CorpusBytes / 1e6 / Math.Max(seconds, 1e-9):F1} MB/s) → {o.OutDir}");
             return 0;
         }, cmd.Options));

@@ -52,11 +52,17 @@ public sealed record TrainConfig
     [Key("text to prepare the token cache from when data_dir holds none", Group = KeyGroup.Data)]
     public string? Corpus { get; init; } = "data/tinyshakespeare.txt";
 
+    [Key("the JSON Lines or Parquet field that holds a corpus document's text", Group = KeyGroup.Data, NotEmpty = true)]
+    public string TextField { get; init; } = "text";
+
     [Key("the tokenizer the cache is prepared with", Group = KeyGroup.Data, Architecture = true)]
     public TokenizerKind Tokenizer { get; init; } = TokenizerKind.Char;
 
     [Key("share of the corpus, from its end, held out for validation", Group = KeyGroup.Data, Min = 0, MinExclusive = true, Max = 1, MaxExclusive = true)]
     public double ValFraction { get; init; } = 0.1;
+
+    [Key("a corpus of documents: its last documents held out for validation, instead of val_fraction (null: use val_fraction)", Group = KeyGroup.Data, Min = 1)]
+    public long? ValDocuments { get; init; }
 
     [Key("micro-batches per optimizer step", Group = KeyGroup.Data, Min = 1, Max = 1 << 16)]
     public int GradientAccumulationSteps { get; init; } = 1;

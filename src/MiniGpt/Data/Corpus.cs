@@ -1,6 +1,23 @@
 namespace MiniGpt.Data;
 
-/// <summary>A corpus is one UTF-8 file, or a folder whose .txt files (sorted by path) are read as one text.</summary>
+/// <summary>How a corpus file holds its text, by its name's ending.</summary>
+public enum CorpusFormat
+{
+    /// <summary>.txt (or any name not below): UTF-8 text.</summary>
+    Text,
+    /// <summary>.jsonl: one JSON object a line, a document each.</summary>
+    JsonLines,
+    /// <summary>.jsonl.gz: JSON Lines compressed with gzip.</summary>
+    GzipJsonLines,
+    /// <summary>.parquet: a document a row.</summary>
+    Parquet,
+}
+
+/// <summary>
+/// A corpus is one file, or a folder whose .txt, .jsonl, .jsonl.gz and .parquet files (recursively, sorted
+/// by ordinal path) are read in turn. A corpus of text files only is one text, as it always was; any other
+/// file makes it a corpus of documents (<see cref="Documents"/>).
+/// </summary>
 public static class Corpus
 {
     public static IReadOnlyList<string> ResolveFiles(string path)
@@ -8,13 +25,23 @@ public static class Corpus
         if (File.Exists(path)) return [Path.GetFullPath(path)];
         if (Directory.Exists(path))
         {
-            var files = Directory.EnumerateFiles(path, "*.txt", SearchOption.AllDirectories)
+            var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+                .Where(f => FormatOf(f) != CorpusFormat.Text || f.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
                 .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList();
-            if (files.Count == 0) throw new DataException(path, $"corpus folder {path} holds no .txt files");
+            if (files.Count == 0) throw new DataException(path, $"corpus folder {path} holds no .txt, .jsonl, .jsonl.gz or .parquet files");
             return files;
         }
         throw new DataException(path, $"corpus {path} not found");
     }
+
+    public static CorpusFormat FormatOf(string file)
+        => file.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) ? CorpusFormat.JsonLines
+            : file.EndsWith(".jsonl.gz", StringComparison.OrdinalIgnoreCase) ? CorpusFormat.GzipJsonLines
+            : file.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) ? CorpusFormat.Parquet
+            : CorpusFormat.Text;
+
+    /// <summary>Whether the files are read as documents rather than as one text.</summary>
+    public static bool IsDocuments(IReadOnlyList<string> files) => files.Any(f => FormatOf(f) != CorpusFormat.Text);
 
     /// <summary>The corpus bytes in chunks of at most <paramref name="chunkBytes"/>; the buffer is reused.</summary>
     public static IEnumerable<ReadOnlyMemory<byte>> Chunks(IReadOnlyList<string> files, int chunkBytes)
@@ -22,16 +49,27 @@ public static class Corpus
         var buffer = new byte[chunkBytes];
         foreach (var file in files)
         {
-            FileStream stream;
-            try { stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
-            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-            { throw new DataException(file, $"cannot read corpus file {file}: {e.Message}", e); }
-            using (stream)
-            {
-                int n;
-                while ((n = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0)
-                    yield return buffer.AsMemory(0, n);
-            }
+            using var stream = OpenRead(file);
+            int n;
+            while ((n = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0)
+                yield return buffer.AsMemory(0, n);
         }
+    }
+
+    /// <summary>The files' total size, and the SHA-256 of their bytes one after another.</summary>
+    public static (long Bytes, string Sha256) Hash(IReadOnlyList<string> files)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        long bytes = 0;
+        foreach (var chunk in Chunks(files, 1 << 20)) { sha.AppendData(chunk.Span); bytes += chunk.Length; }
+        return (bytes, Convert.ToHexStringLower(sha.GetHashAndReset()));
+    }
+
+    /// <summary>Opens a corpus file, naming it if it cannot be read.</summary>
+    public static FileStream OpenRead(string file)
+    {
+        try { return new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        { throw new DataException(file, $"cannot read corpus file {file}: {e.Message}", e); }
     }
 }

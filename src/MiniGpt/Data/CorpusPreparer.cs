@@ -14,13 +14,21 @@ public sealed record PrepareOptions(
     string? TiktokenFile = null,
     bool ReplaceInvalidUtf8 = false,
     int ChunkBytes = 1 << 20,
-    TokenizerDescription? Fixed = null)
+    TokenizerDescription? Fixed = null,
+    string TextField = "text",
+    string DocSeparator = "\n\n",
+    bool SkipBadDocuments = false,
+    int Workers = 1,
+    long? ValDocuments = null)
 {
     /// <summary>Every bad value, each naming its key; empty when the options can be used.</summary>
     public IReadOnlyList<ConfigProblem> Problems()
     {
         var p = new List<ConfigProblem>();
         if (!(ValFraction > 0 && ValFraction < 1)) p.Add(new("val_fraction", ConfigProblem.Show(ValFraction), "must be in (0, 1)"));
+        if (string.IsNullOrEmpty(TextField)) p.Add(new("text_field", ConfigProblem.Show(TextField), "must name a field"));
+        if (ValDocuments < 1) p.Add(new("val_documents", ConfigProblem.Show(ValDocuments), "must be at least 1"));
+        if (Workers < 1) p.Add(new("workers", ConfigProblem.Show(Workers), "must be at least 1"));
         if (Compact && Tokenizer == TokenizerKind.Char) p.Add(new("compact", null, "applies to BPE tokenizers; a char vocabulary is already compact"));
         return p;
     }
@@ -29,8 +37,8 @@ public sealed record PrepareOptions(
 /// <summary>The two streaming passes over a corpus: scan (hash, check, count) and encode.</summary>
 public enum PreparePhase { Scan, Encode }
 
-/// <summary>Where a prepare run is: its pass, and bytes read of the total.</summary>
-public sealed record PrepareProgress(PreparePhase Phase, long BytesDone, long BytesTotal);
+/// <summary>Where a prepare run is: its pass, bytes read of the total, and (for a corpus of documents) documents read.</summary>
+public sealed record PrepareProgress(PreparePhase Phase, long BytesDone, long BytesTotal, long Documents = 0);
 
 /// <summary>
 /// Turns a corpus into a token cache (train.bin, val.bin, meta.json) in two streaming passes, so memory
@@ -53,11 +61,19 @@ public static class CorpusPreparer
             && Directory.EnumerateFileSystemEntries(o.OutDir).Any(e => !IsOurs(Path.GetFileName(e))))
             throw new DataException(o.OutDir, $"{o.OutDir} is not empty and holds no token cache; a token cache needs an empty or new folder");
 
+        bool documents = Corpus.IsDocuments(files);
         ScanResult scan;
-        try { scan = Scan(files, o, progress, ct); }
+        try { scan = documents ? DocumentCorpus.Scan(files, o, progress, ct) : Scan(files, o, progress, ct); }
         catch (InvalidUtf8Exception e) { throw InFile(e, files); }
-        if (scan.Bytes == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
+        if (scan.Bytes == 0 || documents && scan.Documents == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
+        if (documents && scan.Documents < 2)
+            throw new DataException(o.Corpus, $"corpus {o.Corpus} holds 1 document; splitting train from val by document needs at least 2");
         long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
+        // By document: the last val_documents, or ceil(val_fraction × documents), are val, leaving at least one for train.
+        if (documents && o.ValDocuments >= scan.Documents)
+            throw new ConfigException("val_documents", o.ValDocuments, $"must be below the {scan.Documents} documents of {o.Corpus}");
+        long trainDocuments = !documents ? 0
+            : scan.Documents - (o.ValDocuments ?? Math.Clamp((long)Math.Ceiling(scan.Documents * o.ValFraction), 1, scan.Documents - 1));
         ITokenizer tokenizer = bpe ?? new CharTokenizer(scan.CharSet!);
         if (tokenizer is CharTokenizer fixedChars && scan.CharSet!.Where(r => fixedChars.IdOf(r) < 0).Take(10).ToList() is { Count: > 0 } unknown)
             throw new DataException(o.Corpus, $"corpus {o.Corpus} has characters the model's vocabulary lacks: " +
@@ -74,11 +90,16 @@ public static class CorpusPreparer
             int rawBytes = o.Compact ? 4 : TokenFile.BytesPerToken(tokenizer.VocabSize);
             var trainPath = Path.Combine(staging, TokenCacheMeta.TrainFile);
             var valPath = Path.Combine(staging, TokenCacheMeta.ValFile);
-            long trainTokens, valTokens, trainBytes, valBytes;
+            long trainTokens, valTokens, trainBytes, valBytes, trainChars = splitAt, valChars = scan.Chars - splitAt;
             using (var train = new TokenFileWriter(trainPath, rawBytes))
             using (var val = new TokenFileWriter(valPath, rawBytes))
             {
-                (trainBytes, valBytes) = Encode(files, o, tokenizer, splitAt, scan.Bytes, train, val, progress, ct);
+                if (documents)
+                {
+                    var s = DocumentCorpus.Encode(files, o, tokenizer, trainDocuments, train, val, progress, ct);
+                    (trainBytes, valBytes, trainChars, valChars) = (s.TrainBytes, s.ValBytes, s.TrainChars, s.ValChars);
+                }
+                else (trainBytes, valBytes) = Encode(files, o, tokenizer, splitAt, scan.Bytes, train, val, progress, ct);
                 train.Complete();
                 val.Complete();
                 (trainTokens, valTokens) = (train.Count, val.Count);
@@ -92,7 +113,14 @@ public static class CorpusPreparer
             }
             var meta = new TokenCacheMeta(TokenCacheMeta.CurrentFormat, tokenizer.Describe(), tokenizer.VocabSize,
                 TokenFile.BytesPerToken(tokenizer.VocabSize), scan.Bytes, scan.Sha256, files, o.ValFraction,
-                trainTokens, valTokens, splitAt, scan.Chars - splitAt, trainBytes, valBytes);
+                trainTokens, valTokens, trainChars, valChars, trainBytes, valBytes)
+            {
+                // Only a corpus of documents records these, so a text corpus's meta.json stays as it was.
+                Documents = documents ? scan.Documents : null,
+                ValDocuments = documents ? scan.Documents - trainDocuments : null,
+                SkippedDocuments = documents ? scan.Skipped : null,
+                TextField = files.Any(f => Corpus.FormatOf(f) is not CorpusFormat.Text) ? o.TextField : null,
+            };
             ct.ThrowIfCancellationRequested();
             // Invalidate any old cache first; it is valid again only once the new meta.json lands.
             File.Delete(Path.Combine(o.OutDir, TokenCacheMeta.FileName));
@@ -107,7 +135,7 @@ public static class CorpusPreparer
         }
     }
 
-    sealed record ScanResult(long Bytes, long Chars, string Sha256, HashSet<int>? CharSet);
+    internal sealed record ScanResult(long Bytes, long Chars, string Sha256, HashSet<int>? CharSet, long Documents = 0, long Skipped = 0);
 
     const string StagingPrefix = ".staging-", LockFile = ".prepare.lock";
 

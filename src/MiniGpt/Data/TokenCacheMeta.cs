@@ -21,6 +21,16 @@ public sealed record TokenCacheMeta(
     long TrainBytes,
     long ValBytes)
 {
+    /// <summary>A corpus of documents: how many were read (train and val), and how many of them val holds.</summary>
+    public long? Documents { get; init; }
+    public long? ValDocuments { get; init; }
+
+    /// <summary>A corpus of documents: bad documents skipped (a corrupt stream or row group counts once).</summary>
+    public long? SkippedDocuments { get; init; }
+
+    /// <summary>The JSON or Parquet field the text was read from.</summary>
+    public string? TextField { get; init; }
+
     public const int CurrentFormat = 2;
     public const string FileName = "meta.json";
     public const string TrainFile = "train.bin";

@@ -39,7 +39,8 @@ public sealed class TrainingData : IDisposable
         // A missing cache, or one from an older MiniGpt, is built from the corpus; without a corpus, Open explains.
         bool missing = !File.Exists(Path.Combine(c.DataDir, TokenCacheMeta.FileName));
         if (c.Corpus is not null && (missing || TokenCacheMeta.IsOutdated(c.DataDir)))
-            CorpusPreparer.Prepare(new PrepareOptions(c.Corpus, c.Tokenizer, c.DataDir, c.ValFraction, Fixed: model?.Describe()), progress, ct);
+            CorpusPreparer.Prepare(new PrepareOptions(c.Corpus, c.Tokenizer, c.DataDir, c.ValFraction, Fixed: model?.Describe(),
+                TextField: c.TextField, ValDocuments: c.ValDocuments, Workers: Environment.ProcessorCount), progress, ct);
         if (model is not null)
         {
             var meta = TokenCacheMeta.Load(c.DataDir);

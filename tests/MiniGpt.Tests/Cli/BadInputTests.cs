@@ -32,6 +32,7 @@ public sealed class BadInputTests : IDisposable
         dir.File("nocorpus.json", File.ReadAllText(dir.File("tiny.json")).Replace("\"corpus\":\"corpus.txt\"", "\"corpus\":null").Replace("\"data_dir\":\"cache2\"", "\"data_dir\":\"empty\""));
         dir.File("broken.json", """{ "n_layer": 4, """);
         File.WriteAllBytes(dir.File("latin1.txt"), [0x61, 0x62, 0xE9, 0x0A]);
+        dir.File("nofield.jsonl", "{\"text\": \"a\"}\n{\"body\": \"b\"}\n");
         Directory.CreateDirectory(Path.Combine(dir.Path, "empty"));
         Directory.CreateDirectory(Path.Combine(dir.Path, "empty.png"));
     }
@@ -55,6 +56,8 @@ public sealed class BadInputTests : IDisposable
         { "prepare --corpus corpus.txt --out o --tokenizer words", 2, "error: --tokenizer 'words': must be one of char, cl100k_base, o200k_base or bpe" },
         { "prepare --corpus corpus.txt --out o --compact", 2, "error: --compact: applies to BPE tokenizers; a char vocabulary is already compact" },
         { "prepare --corpus corpus.txt --out o --val-fraction 1", 2, "error: --val-fraction 1: must be in (0, 1)" },
+        { "prepare --corpus corpus.txt --out o --workers 0", 2, "error: --workers 0: must be at least 1" },
+        { "prepare --corpus nofield.jsonl --out o", 1, "error: {dir}/nofield.jsonl: line 2: no field \"text\" (minigpt prepare --skip-bad-documents skips such documents and counts them)" },
         { "prepare --corpus corpus.txt --out o --tokenizer bpe", 2, "error: --tokenizer bpe: needs --vocab FILE and --merges FILE, or --tiktoken FILE" },
         { "prepare --out o", 2, "error: Option '--corpus' is required." },
         { "generate --checkpoint run --temperature -1 --top-k 0", 2, "error: --temperature -1: must be a finite number ≥ 0\nerror: --top-k 0: must be ≥ 1" },

@@ -1,0 +1,120 @@
+using System.Text;
+
+namespace MiniGpt.Data;
+
+/// <summary>
+/// The two passes of <see cref="CorpusPreparer"/> over a corpus of documents. The last documents are val. With
+/// a BPE tokenizer each document ends with the end-of-text token, as nanoGPT's openwebtext prepare does; with
+/// char, the documents of a split are joined by a separator, whose characters join the vocabulary.
+/// </summary>
+static class DocumentCorpus
+{
+    /// <summary>Pass 1: counts documents and characters, and (for char) collects the vocabulary.</summary>
+    public static CorpusPreparer.ScanResult Scan(IReadOnlyList<string> files, PrepareOptions o, IProgress<PrepareProgress>? progress, CancellationToken ct)
+    {
+        var (bytes, sha) = Corpus.Hash(files);
+        var seen = o.Tokenizer == TokenizerKind.Char ? new bool[0x110000] : null;
+        long chars = 0, documents = 0, skipped = 0;
+        var reported = new ProgressMeter(files, PreparePhase.Scan, progress);
+        foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
+        {
+            ct.ThrowIfCancellationRequested();
+            if (d.Text is null) { skipped++; continue; }
+            documents++;
+            foreach (var r in d.Text.EnumerateRunes())
+            {
+                chars++;
+                if (seen is not null) seen[r.Value] = true;
+            }
+            reported.Report(d, documents);
+        }
+        if (seen is not null) foreach (var r in o.DocSeparator.EnumerateRunes()) seen[r.Value] = true;
+        HashSet<int>? set = seen is null ? null : Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet();
+        return new(bytes, chars, sha, set, documents, skipped);
+    }
+
+    /// <summary>Pass 2: the first <paramref name="trainDocuments"/> documents to train, the rest to val, encoded on o.Workers threads in order.</summary>
+    public static SplitSizes Encode(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long trainDocuments,
+        TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
+    {
+        int? endOfText = tokenizer is CharTokenizer ? null : EndOfTextId(tokenizer);
+        var sizes = new SplitSizes();
+        var batch = new List<string>();
+        long index = 0, batchChars = 0;
+        var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
+        foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
+        {
+            ct.ThrowIfCancellationRequested();
+            if (d.Text is null) continue;
+            // The char separator joins documents within a split: before each but the first of train and of val.
+            bool first = index == 0 || index == trainDocuments;
+            var text = endOfText is null && !first ? o.DocSeparator + d.Text : d.Text;
+            if (index == trainDocuments) Flush();   // a batch never straddles the split
+            batch.Add(text);
+            batchChars += text.Length;
+            index++;
+            if (batchChars >= (long)o.ChunkBytes * o.Workers) Flush();
+            reported.Report(d, index);
+        }
+        Flush();
+        return sizes;
+
+        void Flush()
+        {
+            if (batch.Count == 0) return;
+            bool toTrain = index <= trainDocuments;
+            var encoded = new IReadOnlyList<int>[batch.Count];
+            Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = o.Workers, CancellationToken = ct },
+                i => encoded[i] = tokenizer.Encode(batch[i]));
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var ids = endOfText is { } eot ? [.. encoded[i], eot] : encoded[i].ToArray();
+                (toTrain ? train : val).Write(ids);
+                long chars = batch[i].EnumerateRunes().LongCount(), bytes = Encoding.UTF8.GetByteCount(batch[i]);
+                if (toTrain) (sizes.TrainChars, sizes.TrainBytes) = (sizes.TrainChars + chars, sizes.TrainBytes + bytes);
+                else (sizes.ValChars, sizes.ValBytes) = (sizes.ValChars + chars, sizes.ValBytes + bytes);
+            }
+            batch.Clear();
+            batchChars = 0;
+        }
+    }
+
+    /// <summary>The id a tokenizer gives &lt;|endoftext|&gt; when it is one of its special tokens.</summary>
+    public static int EndOfTextId(ITokenizer tokenizer)
+    {
+        var ids = tokenizer.Encode(LibraryTokenizer.EndOfText);
+        if (ids.Count == 1) return ids[0];
+        throw new ConfigException("tokenizer", Choices.Name(tokenizer.Kind),
+            $"has no end-of-text token {LibraryTokenizer.EndOfText} to end each document with; a corpus of documents needs one");
+    }
+
+    /// <summary>Characters (scalar values) and UTF-8 bytes of each split, as encoded.</summary>
+    public sealed class SplitSizes
+    {
+        public long TrainChars, ValChars, TrainBytes, ValBytes;
+    }
+
+    /// <summary>Reports progress by the bytes of the files read so far, at most every 4 MB.</summary>
+    sealed class ProgressMeter(IReadOnlyList<string> files, PreparePhase phase, IProgress<PrepareProgress>? progress)
+    {
+        readonly Dictionary<string, long> before = Offsets(files);
+        readonly long total = files.Sum(f => new FileInfo(f).Length);
+        long last = -1;
+
+        public void Report(Document d, long documents)
+        {
+            long done = before[d.File] + d.FileBytesRead;
+            if (progress is null || done - last < (4 << 20) && done != total) return;
+            last = done;
+            progress.Report(new(phase, done, total, documents));
+        }
+
+        static Dictionary<string, long> Offsets(IReadOnlyList<string> files)
+        {
+            var offsets = new Dictionary<string, long>();
+            long start = 0;
+            foreach (var f in files) { offsets[f] = start; start += new FileInfo(f).Length; }
+            return offsets;
+        }
+    }
+}

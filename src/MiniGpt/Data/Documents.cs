@@ -1,0 +1,161 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using Parquet;
+
+namespace MiniGpt.Data;
+
+/// <summary>A document that cannot be read, at <see cref="Where"/> (a line, a row group) in <see cref="DataException.Path"/>.</summary>
+public sealed class BadDocumentException(string path, string where, string problem)
+    : DataException(path, $"{path}: {where}: {problem}")
+{
+    public string Where { get; } = where;
+}
+
+/// <summary>
+/// One document of a corpus: its text, or (<see cref="Text"/> null) the problem that made it unreadable.
+/// <see cref="FileBytesRead"/> is how far into its file reading has got, for progress.
+/// </summary>
+public sealed record Document(string? Text, string File, string Where, string? Problem, long FileBytesRead);
+
+/// <summary>
+/// Reads a corpus as documents: each JSON line, each Parquet row and each text file is one. A problem (a
+/// malformed line, a missing or non-string field, a corrupt gzip stream or Parquet row group) stops the read
+/// with a <see cref="BadDocumentException"/>, or is handed on as a document without text when skipping; a
+/// corrupt stream or file ends that file, a corrupt row group only itself.
+/// </summary>
+public static class Documents
+{
+    public static IEnumerable<Document> Read(IReadOnlyList<string> files, string textField, bool replaceInvalidUtf8, bool skipBad)
+    {
+        foreach (var file in files)
+        {
+            var documents = Corpus.FormatOf(file) switch
+            {
+                CorpusFormat.Parquet => ParquetRows(file, textField),
+                CorpusFormat.Text => [TextFile(file, replaceInvalidUtf8)],
+                var f => JsonLines(file, f == CorpusFormat.GzipJsonLines, textField, replaceInvalidUtf8),
+            };
+            foreach (var d in documents)
+            {
+                if (d.Problem is not null && !skipBad) throw new BadDocumentException(d.File, d.Where, d.Problem);
+                yield return d;
+            }
+        }
+    }
+
+    static Document TextFile(string file, bool replaceInvalid)
+    {
+        byte[] bytes;
+        using (var s = Corpus.OpenRead(file)) { bytes = new byte[s.Length]; s.ReadExactly(bytes); }
+        if (!replaceInvalid && !System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            try { new Utf8Runes(false).Decode(bytes, final: true, []); }
+            catch (InvalidUtf8Exception e) { return new(null, file, "the whole file", $"invalid UTF-8 at byte offset {e.Offset}", bytes.Length); }
+        }
+        return new(Encoding.UTF8.GetString(bytes), file, "the whole file", null, bytes.Length);
+    }
+
+    static IEnumerable<Document> JsonLines(string file, bool gzip, string field, bool replaceInvalid)
+    {
+        using var raw = Corpus.OpenRead(file);
+        using var stream = new BufferedStream(gzip ? new GZipStream(raw, CompressionMode.Decompress) : raw, 1 << 16);
+        var line = new List<byte>(1 << 12);
+        for (long number = 1; ; number++)
+        {
+            string? broken = null;
+            bool more;
+            try { more = ReadLine(stream, line); }
+            catch (InvalidDataException e) { (more, broken) = (false, $"corrupt gzip stream ({e.Message})"); }
+            if (broken is not null) { yield return new(null, file, $"line {number}", broken, raw.Position); yield break; }
+            if (line.Count == 0 && !more) yield break;
+            if (line.Count == 0) continue;   // a blank line holds no document
+            var (text, problem) = TextOf(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(line), field, replaceInvalid);
+            yield return new(text, file, $"line {number}", problem, raw.Position);
+            if (!more) yield break;
+        }
+    }
+
+    /// <summary>Reads the bytes up to the next '\n' (dropping it, and a '\r' before it); false at the end of the stream.</summary>
+    static bool ReadLine(Stream s, List<byte> line)
+    {
+        line.Clear();
+        int b;
+        while ((b = s.ReadByte()) >= 0 && b != '\n') line.Add((byte)b);
+        if (line.Count > 0 && line[^1] == '\r') line.RemoveAt(line.Count - 1);
+        return b >= 0;
+    }
+
+    // Bytes, not a string, so that invalid UTF-8 is found in its own line, not in a read-ahead buffer.
+    static (string? Text, string? Problem) TextOf(ReadOnlySpan<byte> line, string field, bool replaceInvalid)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(line))
+        {
+            if (!replaceInvalid) return (null, "invalid UTF-8");
+            line = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(line));
+        }
+        return TextOf(line.ToArray(), field);
+    }
+
+    static (string? Text, string? Problem) TextOf(byte[] line, string field)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) return (null, $"{Kind(doc.RootElement)}, not an object");
+            if (!doc.RootElement.TryGetProperty(field, out var value)) return (null, $"no field \"{field}\"");
+            return value.ValueKind == JsonValueKind.String ? (value.GetString(), null) : (null, $"field \"{field}\" is {Kind(value)}, not a string");
+        }
+        catch (JsonException e) { return (null, $"malformed JSON ({e.Message})"); }
+    }
+
+    static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Null => "null",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Number => "a number",
+        _ => "a string",
+    };
+
+    static IEnumerable<Document> ParquetRows(string file, string field)
+    {
+        using var stream = Corpus.OpenRead(file);
+        long size = stream.Length;
+        var (reader, problem) = Attempt(() => ParquetReader.CreateAsync(stream).GetAwaiter().GetResult());
+        if (reader is null) { yield return new(null, file, "the whole file", $"not a readable Parquet file ({problem})", size); yield break; }
+        try
+        {
+            var column = reader.Schema.GetDataFields().FirstOrDefault(f => f.Name == field);
+            string? bad = column is null ? $"no column \"{field}\" (it has {string.Join(", ", reader.Schema.GetDataFields().Select(f => f.Name))})"
+                : !IsText(column.ClrType) || column.IsArray ? $"column \"{field}\" holds {column.ClrType.Name}{(column.IsArray ? " lists" : "")}, not strings" : null;
+            if (bad is not null) { yield return new(null, file, "the schema", bad, size); yield break; }
+            for (int g = 0; g < reader.RowGroupCount; g++)
+            {
+                var (values, error) = Attempt(() =>
+                {
+                    using var group = reader.OpenRowGroupReader(g);
+                    var v = new string[group.RowCount];
+                    group.ReadAsync(column!, v.AsMemory(), null).AsTask().GetAwaiter().GetResult();
+                    return v;
+                });
+                if (values is null) { yield return new(null, file, $"row group {g}", $"corrupt data ({error})", size); continue; }
+                for (int r = 0; r < values.Length; r++)
+                    yield return values[r] is { } text ? new(text, file, $"row group {g}", null, size)
+                        : new(null, file, $"row group {g}, row {r}", $"column \"{field}\" is null, not a string", size);
+            }
+        }
+        finally { reader.DisposeAsync().AsTask().GetAwaiter().GetResult(); }   // it has no synchronous Dispose
+    }
+
+    /// <summary>Parquet.Net gives a UTF-8 (or plain BYTE_ARRAY) column as string or as ReadOnlyMemory; both read as strings.</summary>
+    static bool IsText(Type t) => t == typeof(string) || t.IsGenericType && t.GetGenericTypeDefinition() == typeof(ReadOnlyMemory<>);
+
+    /// <summary>A damaged file makes Parquet.Net throw many kinds of exception; each is a problem with the file.</summary>
+    static (T? Value, string? Problem) Attempt<T>(Func<T> read) where T : class
+    {
+        try { return (read(), null); }
+        catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException) { return (null, e.Message.Split('\n')[0]); }
+    }
+}

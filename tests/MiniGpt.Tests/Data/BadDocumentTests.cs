@@ -1,0 +1,103 @@
+using System.Text;
+using MiniGpt.Data;
+using MiniGpt.Tests.TestSupport;
+
+namespace MiniGpt.Tests.Data;
+
+/// <summary>Every kind of bad document is named by file and line or row group, or skipped and counted when asked.</summary>
+public class BadDocumentTests
+{
+    [Theory]
+    [InlineData("{\"text\": \"ok\"}\n{\"body\": \"x\"}", "line 2", "no field \"text\"")]
+    [InlineData("{\"text\": \"ok\"}\n\n{\"text\": 42}", "line 3", "field \"text\" is a number, not a string")]
+    [InlineData("{\"text\": \"ok\"}\n{\"text\": null}", "line 2", "field \"text\" is null, not a string")]
+    [InlineData("[\"text\"]\n{\"text\": \"ok\"}", "line 1", "an array, not an object")]
+    [InlineData("{\"text\": \"ok\"}\n{\"text\": \"cut", "line 2", "malformed JSON")]
+    public void JsonLines_BadLine_IsNamed_OrSkipped(string content, string where, string problem)
+    {
+        using var dir = new TempDir();
+        var corpus = dir.File("c.jsonl", content + "\n{\"text\": \"more\"}\n");
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
+        Assert.Equal((corpus, where), (ex.Path, ex.Where));
+        Assert.StartsWith($"{corpus}: {where}: {problem}", ex.Message);
+        var meta = Prepare(corpus, dir.File("b"), skip: true);
+        Assert.Equal((2L, 1L), (meta.Documents, meta.SkippedDocuments));
+    }
+
+    [Fact]
+    public void InvalidUtf8InAJsonLine_IsNamed()
+    {
+        using var dir = new TempDir();
+        var corpus = dir.File("c.jsonl");
+        File.WriteAllBytes(corpus, [.. Encoding.UTF8.GetBytes("{\"text\": \"ok\"}\n{\"text\": \"a"), 0xFF, .. Encoding.UTF8.GetBytes("\"}\n")]);
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
+        Assert.Equal($"{corpus}: line 2: invalid UTF-8", ex.Message);
+    }
+
+    [Fact]
+    public void CorruptGzip_IsNamed_OrSkipsItsFile()
+    {
+        using var dir = new TempDir();
+        var lines = string.Join("\n", Enumerable.Range(0, 2000).Select(i => $"{{\"text\": \"document {i} {Guid.NewGuid()}\"}}"));
+        var corpus = CorpusFiles.Gzip(dir.File("c/c.jsonl.gz"), lines);
+        CorpusFiles.Texts(dir.File("c/b.jsonl"), "one", "two");
+        var bytes = File.ReadAllBytes(corpus);
+        bytes[10] = 0xFF;   // the first deflate block's header: a reserved block type
+        File.WriteAllBytes(corpus, bytes);
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(dir.File("c"), dir.File("a")));
+        Assert.Equal($"{corpus}: line 1: corrupt gzip stream (", ex.Message[..(corpus.Length + 31)]);
+        var meta = Prepare(dir.File("c"), dir.File("b"), skip: true);
+        Assert.Equal((2L, 1L), (meta.Documents, meta.SkippedDocuments));
+    }
+
+    [Fact]
+    public void Parquet_MissingOrNonStringColumn_IsNamed()
+    {
+        using var dir = new TempDir();
+        var other = CorpusFiles.Parquet(dir.File("other.parquet"), "body", ["a", "b"]);
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(other, dir.File("a")));
+        Assert.Equal($"{other}: the schema: no column \"text\" (it has body)", ex.Message);
+        var fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "documents_hyparquet.parquet");
+        var ints = Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(new PrepareOptions(fixture, TokenizerKind.Char, dir.File("b"), TextField: "id")));
+        Assert.Equal($"{fixture}: the schema: column \"id\" holds Int32, not strings", ints.Message);
+    }
+
+    [Fact]
+    public void Parquet_NullValue_IsNamedByRowGroupAndRow_OrSkipped()
+    {
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.Parquet(dir.File("c.parquet"), "text", ["a", "b"], ["c", null, "e"]);
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
+        Assert.Equal($"{corpus}: row group 1, row 1: column \"text\" is null, not a string", ex.Message);
+        var meta = Prepare(corpus, dir.File("b"), skip: true);
+        Assert.Equal((4L, 1L), (meta.Documents, meta.SkippedDocuments));
+    }
+
+    [Fact]
+    public void Parquet_CorruptRowGroup_IsNamed_OrSkippedAlone()
+    {
+        using var dir = new TempDir();
+        var texts = Enumerable.Range(0, 200).Select(i => $"row {i} " + new string((char)('a' + i % 26), 50)).ToArray();
+        var corpus = CorpusFiles.Parquet(dir.File("c.parquet"), "text", texts[..100], texts[100..]);
+        var bytes = File.ReadAllBytes(corpus);
+        for (int i = 4; i < 200; i++) bytes[i] = 0xFF;   // the first row group's pages start right after "PAR1"
+        File.WriteAllBytes(corpus, bytes);
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
+        Assert.Equal("row group 0", ex.Where);
+        Assert.StartsWith($"{corpus}: row group 0: corrupt data (", ex.Message);
+        var meta = Prepare(corpus, dir.File("b"), skip: true);
+        Assert.Equal((100L, 1L), (meta.Documents, meta.SkippedDocuments));
+    }
+
+    [Fact]
+    public void NotAParquetFile_IsNamed()
+    {
+        using var dir = new TempDir();
+        var corpus = dir.File("c.parquet", "these are not the bytes of a Parquet file");
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
+        Assert.StartsWith($"{corpus}: the whole file: not a readable Parquet file (", ex.Message);
+    }
+
+    static TokenCacheMeta Prepare(string corpus, string outDir, bool skip = false)
+        => CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, outDir, ValFraction: 0.4, SkipBadDocuments: skip));
+}

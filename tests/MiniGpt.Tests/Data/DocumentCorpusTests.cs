@@ -1,0 +1,140 @@
+using System.Security.Cryptography;
+using MiniGpt.Data;
+using MiniGpt.Tests.TestSupport;
+
+namespace MiniGpt.Tests.Data;
+
+/// <summary>Corpora of documents (JSON Lines, gzipped JSON Lines, Parquet, mixed folders), and today's text caches unchanged.</summary>
+public class DocumentCorpusTests
+{
+    static readonly string Shakespeare = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "data", "tinyshakespeare.txt");
+    const int Cl100kEndOfText = 100257;
+
+    [Theory]
+    // Hashes of the caches that MiniGpt made before corpora of documents existed (commit d5fdc11).
+    [InlineData(TokenizerKind.Char, "1fbfef9f801abeb0545421a3f51724207cd52c33d009d6ef774365c9ffd87e5b", "d26c77a6fe3f41a685d267d8661820e463d5304daff6faecc7ad8e68484414a1")]
+    [InlineData(TokenizerKind.Cl100kBase, "734c34a2acb6f48e5ea9e01b05515e539fce6b2f96f9d6d6171e54f864dd0e25", "e60249f3d979406ef22ba67710f625788899207ba329f09fbd8c5ae07599fa3b")]
+    public void ShakespeareText_GivesTheSameCacheAsBefore(TokenizerKind tokenizer, string trainSha, string valSha)
+    {
+        using var dir = new TempDir();
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(Shakespeare, tokenizer, dir.Path, Workers: 2));
+        Assert.Equal((trainSha, valSha), (Sha(Path.Combine(dir.Path, "train.bin")), Sha(Path.Combine(dir.Path, "val.bin"))));
+        Assert.Equal((null, null, null), (meta.Documents, meta.SkippedDocuments, meta.TextField));
+    }
+
+    [Fact]
+    public void JsonLines_Char_JoinsDocumentsWithTheSeparator_AndSplitsByDocument()
+    {
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.Texts(dir.File("c.jsonl"), "ab", "cd", "ef", "gh", "ij");
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, Path.Combine(dir.Path, "out"), ValFraction: 0.3, DocSeparator: "|"));
+        Assert.Equal((5L, 2L, 0L, "text"), (meta.Documents, meta.ValDocuments, meta.SkippedDocuments, meta.TextField));
+        var (train, val) = Decoded(Path.Combine(dir.Path, "out"));
+        Assert.Equal(("ab|cd|ef", "gh|ij"), (train, val));
+        Assert.Equal((8L, 5L, 8L, 5L), (meta.TrainChars, meta.ValChars, meta.TrainBytes, meta.ValBytes));
+    }
+
+    [Fact]
+    public void ValDocuments_HoldsOutThatManyLastDocuments_AndMustLeaveOneForTrain()
+    {
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.Texts(dir.File("c.jsonl"), "ab", "cd", "ef", "gh");
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, dir.File("a"), DocSeparator: "|", ValDocuments: 3));
+        Assert.Equal((4L, 3L), (meta.Documents, meta.ValDocuments));
+        Assert.Equal(("ab", "cd|ef|gh"), Decoded(dir.File("a")));
+        var ex = Assert.Throws<ConfigException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, dir.File("b"), ValDocuments: 4)));
+        Assert.Equal($"val_documents = 4: must be below the 4 documents of {corpus}", ex.Message);
+    }
+
+    [Fact]
+    public void JsonLines_Cl100k_EndsEachDocumentWithEndOfText()
+    {
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.Texts(dir.File("c.jsonl"), "Hello world", "Second text", "Third");
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Cl100kBase, Path.Combine(dir.Path, "out"), ValFraction: 0.2));
+        using var cache = TokenCache.Open(Path.Combine(dir.Path, "out"));
+        var tok = LibraryTokenizer.Tiktoken(TokenizerKind.Cl100kBase);
+        long[] Expected(params string[] docs) => docs.SelectMany(d => tok.Encode(d).Append(Cl100kEndOfText)).Select(i => (long)i).ToArray();
+        Assert.Equal(Expected("Hello world", "Second text"), cache.Train.ReadAll());
+        Assert.Equal(Expected("Third"), cache.Val.ReadAll());
+    }
+
+    [Fact]
+    public void GzipAndParquet_GiveTheSameCacheAsJsonLines()
+    {
+        using var dir = new TempDir();
+        string[] docs = ["first document\nwith two lines", "second, é 日 😀", "third", "fourth"];
+        var jsonl = CorpusFiles.Texts(dir.File("j/c.jsonl"), docs);
+        var gz = CorpusFiles.Gzip(dir.File("c.jsonl.gz"), File.ReadAllText(jsonl));
+        var parquet = CorpusFiles.Parquet(dir.File("c.parquet"), "text", docs[..1], docs[1..]);
+        foreach (var tok in new[] { TokenizerKind.Char, TokenizerKind.Cl100kBase })
+        {
+            var expected = Prepared(jsonl, tok, dir.File($"{tok}-j"));
+            Assert.Equal(expected, Prepared(gz, tok, dir.File($"{tok}-g")));
+            Assert.Equal(expected, Prepared(parquet, tok, dir.File($"{tok}-p")));
+        }
+    }
+
+    [Fact]
+    public void MixedFolder_IsReadInOrdinalPathOrder_EachTextFileOneDocument()
+    {
+        using var dir = new TempDir();
+        dir.File("corpus/b.txt", "bee");
+        dir.File("corpus/a/z.txt", "zed");
+        CorpusFiles.Texts(dir.File("corpus/c.jsonl"), "sea", "see");
+        CorpusFiles.Parquet(dir.File("corpus/B.parquet"), "body", ["Bee"]);
+        dir.File("corpus/notes.md", "ignored");
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(Path.Combine(dir.Path, "corpus"), TokenizerKind.Char, Path.Combine(dir.Path, "out"),
+            ValFraction: 0.2, TextField: "body", SkipBadDocuments: true, DocSeparator: "/"));
+        // c.jsonl has no "body" field: its two lines are skipped and counted.
+        Assert.Equal((3L, 1L, 2L), (meta.Documents, meta.ValDocuments, meta.SkippedDocuments));
+        Assert.Equal(["B.parquet", "a/z.txt", "b.txt", "c.jsonl"], meta.CorpusFiles.Select(f => Path.GetRelativePath(Path.Combine(dir.Path, "corpus"), f)));
+        Assert.Equal(("Bee/zed", "bee"), Decoded(Path.Combine(dir.Path, "out")));
+    }
+
+    [Fact]
+    public void ParquetFromAnIndependentWriter_IsRead()
+    {
+        // Written by hyparquet-writer (scripts/make_parquet_fixture.mjs): two row groups, a text and an id column.
+        var fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "documents_hyparquet.parquet");
+        using var dir = new TempDir();
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(fixture, TokenizerKind.Char, dir.Path, ValFraction: 0.25, DocSeparator: "|"));
+        Assert.Equal((4L, 1L), (meta.Documents, meta.ValDocuments));
+        Assert.Equal(("First document.|Second, with é and 日本.|Third one.", "Fourth and last."), Decoded(dir.Path));
+    }
+
+    [Fact]
+    public void ATokenizerWithoutEndOfText_CannotPrepareDocuments()
+    {
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.Texts(dir.File("c.jsonl"), "hello", "hello");
+        var ex = Assert.Throws<ConfigException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Bpe, Path.Combine(dir.Path, "out"),
+            TiktokenFile: dir.File("t.tiktoken", SmallBpe.Tiktoken()))));
+        Assert.Equal("tokenizer = 'bpe': has no end-of-text token <|endoftext|> to end each document with; a corpus of documents needs one", ex.Message);
+    }
+
+    [Fact]
+    public void OneDocument_CannotBeSplitByDocument()
+    {
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.Texts(dir.File("c.jsonl"), "only");
+        var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, Path.Combine(dir.Path, "out"))));
+        Assert.Equal($"corpus {corpus} holds 1 document; splitting train from val by document needs at least 2", ex.Message);
+    }
+
+    /// <summary>The train ids, then −1, then the val ids.</summary>
+    internal static long[] Prepared(string corpus, TokenizerKind tok, string outDir, int workers = 1)
+    {
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, tok, outDir, Workers: workers, ChunkBytes: 16));
+        using var cache = TokenCache.Open(outDir);
+        return [.. cache.Train.ReadAll(), -1, .. cache.Val.ReadAll()];
+    }
+
+    static (string Train, string Val) Decoded(string dir)
+    {
+        using var cache = TokenCache.Open(dir);
+        return (cache.Tokenizer.Decode(cache.Train.ReadAll().Select(i => (int)i)), cache.Tokenizer.Decode(cache.Val.ReadAll().Select(i => (int)i)));
+    }
+
+    static string Sha(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+}
