@@ -40,7 +40,7 @@ public sealed class TrainingData : IDisposable
         bool missing = !File.Exists(Path.Combine(c.DataDir, TokenCacheMeta.FileName));
         if (c.Corpus is not null && (missing || TokenCacheMeta.IsOutdated(c.DataDir)))
             CorpusPreparer.Prepare(new PrepareOptions(c.Corpus, c.Tokenizer, c.DataDir, c.ValFraction, Fixed: model?.Describe(),
-                TextField: c.TextField, ValDocuments: c.ValDocuments, Workers: Environment.ProcessorCount), progress, ct);
+                TextField: c.TextField, ValDocuments: c.ValDocuments), progress, ct);
         if (model is not null)
         {
             var meta = TokenCacheMeta.Load(c.DataDir);

@@ -12,12 +12,15 @@ public class DocumentCorpusTests
 
     [Theory]
     // Hashes of the caches that MiniGpt made before corpora of documents existed (commit d5fdc11).
-    [InlineData(TokenizerKind.Char, "1fbfef9f801abeb0545421a3f51724207cd52c33d009d6ef774365c9ffd87e5b", "d26c77a6fe3f41a685d267d8661820e463d5304daff6faecc7ad8e68484414a1")]
-    [InlineData(TokenizerKind.Cl100kBase, "734c34a2acb6f48e5ea9e01b05515e539fce6b2f96f9d6d6171e54f864dd0e25", "e60249f3d979406ef22ba67710f625788899207ba329f09fbd8c5ae07599fa3b")]
-    public void ShakespeareText_GivesTheSameCacheAsBefore(TokenizerKind tokenizer, string trainSha, string valSha)
+    // Whatever the number of workers, and in pieces of 4 KB as in the 1 MB ones: the text is cut only where no token spans the cut.
+    [InlineData(TokenizerKind.Char, "1fbfef9f801abeb0545421a3f51724207cd52c33d009d6ef774365c9ffd87e5b", "d26c77a6fe3f41a685d267d8661820e463d5304daff6faecc7ad8e68484414a1", 2, 1 << 20)]
+    [InlineData(TokenizerKind.Cl100kBase, "734c34a2acb6f48e5ea9e01b05515e539fce6b2f96f9d6d6171e54f864dd0e25", "e60249f3d979406ef22ba67710f625788899207ba329f09fbd8c5ae07599fa3b", 1, 1 << 20)]
+    [InlineData(TokenizerKind.Cl100kBase, "734c34a2acb6f48e5ea9e01b05515e539fce6b2f96f9d6d6171e54f864dd0e25", "e60249f3d979406ef22ba67710f625788899207ba329f09fbd8c5ae07599fa3b", 1, 4096)]
+    [InlineData(TokenizerKind.Cl100kBase, "734c34a2acb6f48e5ea9e01b05515e539fce6b2f96f9d6d6171e54f864dd0e25", "e60249f3d979406ef22ba67710f625788899207ba329f09fbd8c5ae07599fa3b", 3, 4096)]
+    public void ShakespeareText_GivesTheSameCacheAsBefore(TokenizerKind tokenizer, string trainSha, string valSha, int workers, int chunkBytes)
     {
         using var dir = new TempDir();
-        var meta = CorpusPreparer.Prepare(new PrepareOptions(Shakespeare, tokenizer, dir.Path, Workers: 2));
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(Shakespeare, tokenizer, dir.Path, Workers: workers, ChunkBytes: chunkBytes));
         Assert.Equal((trainSha, valSha), (Sha(Path.Combine(dir.Path, "train.bin")), Sha(Path.Combine(dir.Path, "val.bin"))));
         Assert.Equal((null, null, null), (meta.Documents, meta.SkippedDocuments, meta.TextField));
     }
