@@ -120,6 +120,7 @@ public static class CorpusPreparer
                 ValDocuments = documents ? scan.Documents - trainDocuments : null,
                 SkippedDocuments = documents ? scan.Skipped : null,
                 TextField = files.Any(f => Corpus.FormatOf(f) is not CorpusFormat.Text) ? o.TextField : null,
+                Sources = CorpusSources.Record(o.Corpus, files),
             };
             ct.ThrowIfCancellationRequested();
             // Invalidate any old cache first; it is valid again only once the new meta.json lands.

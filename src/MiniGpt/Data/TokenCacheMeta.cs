@@ -31,6 +31,9 @@ public sealed record TokenCacheMeta(
     /// <summary>The JSON or Parquet field the text was read from.</summary>
     public string? TextField { get; init; }
 
+    /// <summary>Each source file with its size and SHA-256 (absent from caches built before they were recorded).</summary>
+    public IReadOnlyList<SourceFile>? Sources { get; init; }
+
     public const int CurrentFormat = 2;
     public const string FileName = "meta.json";
     public const string TrainFile = "train.bin";

@@ -41,6 +41,10 @@ public sealed class TrainingData : IDisposable
         if (c.Corpus is not null && (missing || TokenCacheMeta.IsOutdated(c.DataDir)))
             CorpusPreparer.Prepare(new PrepareOptions(c.Corpus, c.Tokenizer, c.DataDir, c.ValFraction, Fixed: model?.Describe(),
                 TextField: c.TextField, ValDocuments: c.ValDocuments), progress, ct);
+        else if (c.Corpus is not null && TokenCacheMeta.Load(c.DataDir) is { Sources: { } sources }
+                 && CorpusSources.Changed(sources, c.Corpus) is { } change)
+            throw new TokenCacheException(c.DataDir, $"token cache {c.DataDir} was built from {c.Corpus}, which changed since: {change}; " +
+                                                     "it is not reused, so that a run never trains on data other than its corpus");
         if (model is not null)
         {
             var meta = TokenCacheMeta.Load(c.DataDir);

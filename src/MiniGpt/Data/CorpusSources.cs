@@ -1,0 +1,53 @@
+using System.Security.Cryptography;
+
+namespace MiniGpt.Data;
+
+/// <summary>
+/// One file a token cache was built from, as it was then. Its path is relative to the corpus (the file's own name
+/// for a one-file corpus), so a project that moves keeps its caches.
+/// </summary>
+public sealed record SourceFile(string Path, long Bytes, string Sha256, DateTime ModifiedUtc);
+
+/// <summary>The source files of a cache, recorded when it is built and compared with the corpus when it is reused.</summary>
+public static class CorpusSources
+{
+    public static IReadOnlyList<SourceFile> Record(string corpus, IReadOnlyList<string> files)
+        => files.Select(f =>
+        {
+            var info = new FileInfo(f);
+            return new SourceFile(Relative(corpus, f), info.Length, Hash(f), info.LastWriteTimeUtc);
+        }).ToList();
+
+    /// <summary>
+    /// How the corpus differs from the files a cache was built from, or null when it does not. A file whose size and
+    /// time are unchanged is taken as unchanged; one whose time moved is hashed again, so touching a file costs a read, not a rebuild.
+    /// A corpus that is gone entirely is no change.
+    /// </summary>
+    public static string? Changed(IReadOnlyList<SourceFile> recorded, string corpus)
+    {
+        // A corpus deleted after preparing (a large download, say) leaves a cache that stands on its own.
+        if (!File.Exists(corpus) && !Directory.Exists(corpus)) return null;
+        IReadOnlyList<string> files;
+        try { files = Corpus.ResolveFiles(corpus); }
+        catch (DataException) { files = []; }   // a folder left without corpus files: each was removed
+        var now = files.ToDictionary(f => Relative(corpus, f));
+        if (now.Keys.Except(recorded.Select(s => s.Path)).FirstOrDefault() is { } added) return $"{added} was added";
+        foreach (var s in recorded)
+        {
+            if (!now.TryGetValue(s.Path, out var file)) return $"{s.Path} was removed";
+            var info = new FileInfo(file);
+            if (info.Length != s.Bytes) return $"{s.Path} now holds {info.Length} bytes, not {s.Bytes}";
+            if (info.LastWriteTimeUtc != s.ModifiedUtc && Hash(file) != s.Sha256) return $"{s.Path} was edited (its SHA-256 differs)";
+        }
+        return null;
+    }
+
+    static string Relative(string corpus, string file)
+        => File.Exists(corpus) ? System.IO.Path.GetFileName(file) : System.IO.Path.GetRelativePath(corpus, file);
+
+    static string Hash(string file)
+    {
+        using var stream = Corpus.OpenRead(file);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

@@ -1,0 +1,69 @@
+using MiniGpt.Data;
+using MiniGpt.Tests.TestSupport;
+using MiniGpt.Training;
+
+namespace MiniGpt.Tests.Data;
+
+/// <summary>A token cache records its source files, and is not reused for a corpus that changed since.</summary>
+public class CorpusSourcesTests
+{
+    [Fact]
+    public void MetaJson_RecordsEachSourceFile_WithItsSizeAndHash()
+    {
+        using var dir = new TempDir();
+        dir.File("corpus/a.txt", "hello\n");
+        dir.File("corpus/sub/b.txt", "world\n");
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(Path.Combine(dir.Path, "corpus"), TokenizerKind.Char, Path.Combine(dir.Path, "cache")));
+        // sha256("hello\n") and sha256("world\n")
+        Assert.Equal([("a.txt", 6L, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"),
+                      (Path.Combine("sub", "b.txt"), 6L, "e258d248fda94c63753607f7c4494ee0fcbe92f1a76bfdac795c9d84101eb317")],
+            meta.Sources!.Select(s => (s.Path, s.Bytes, s.Sha256)));
+        Assert.Equal(meta.Sources!.Select(s => s.Path), TokenCacheMeta.Load(Path.Combine(dir.Path, "cache")).Sources!.Select(s => s.Path));
+    }
+
+    [Theory]
+    [InlineData("edit", "corpus.txt was edited (its SHA-256 differs)")]
+    [InlineData("grow", "corpus.txt now holds")]
+    public void ACorpusFileThatChanged_IsReported_NotReused(string change, string message)
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 1, EvalInterval = 1 };
+        using (new Trainer(c)) { }
+        var text = File.ReadAllText(c.Corpus!);
+        File.WriteAllText(c.Corpus!, change == "edit" ? text.Replace("fox", "cat") : text + "more\n");
+        File.SetLastWriteTimeUtc(c.Corpus!, DateTime.UtcNow.AddMinutes(1));
+        var ex = Assert.Throws<TokenCacheException>(() => new Trainer(c with { OutDir = Path.Combine(dir.Path, "run2") }));
+        Assert.Contains($"token cache {c.DataDir} was built from {c.Corpus}, which changed since: {message}", ex.Message);
+    }
+
+    [Fact]
+    public void AFileAddedToOrRemovedFromTheCorpusFolder_IsReported()
+    {
+        using var dir = new TempDir();
+        dir.File("corpus/a.txt", string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog\n", 50)));
+        var corpus = Path.Combine(dir.Path, "corpus");
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, Path.Combine(dir.Path, "cache")));
+        dir.File("corpus/b.txt", "new\n");
+        Assert.Equal("b.txt was added", CorpusSources.Changed(meta.Sources!, corpus));
+        File.Delete(Path.Combine(corpus, "b.txt"));
+        Assert.Null(CorpusSources.Changed(meta.Sources!, corpus));
+        dir.File("corpus/other.txt", "x\n");
+        File.Delete(Path.Combine(corpus, "a.txt"));
+        Assert.Equal("other.txt was added", CorpusSources.Changed(meta.Sources!, corpus));
+        File.Delete(Path.Combine(corpus, "other.txt"));
+        dir.File("corpus/other.md", "ignored: not a corpus file\n");
+        Assert.Equal("a.txt was removed", CorpusSources.Changed(meta.Sources!, corpus));
+    }
+
+    [Fact]
+    public void ATouchedButUnchangedCorpus_OrOneDeletedAfterPreparing_KeepsItsCache()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 1, EvalInterval = 1 };
+        using (new Trainer(c)) { }
+        File.SetLastWriteTimeUtc(c.Corpus!, DateTime.UtcNow.AddMinutes(1));
+        using (new Trainer(c with { OutDir = Path.Combine(dir.Path, "run2") })) { }
+        File.Delete(c.Corpus!);
+        using (new Trainer(c with { OutDir = Path.Combine(dir.Path, "run3") })) { }
+    }
+}
