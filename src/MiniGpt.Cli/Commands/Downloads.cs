@@ -28,14 +28,11 @@ public sealed class Downloads : IProgress<DownloadProgress>
             if (live && file is not null) Console.Error.WriteLine();
             (file, fileStart, lastLine) = (p.File, clock.Elapsed.TotalSeconds, double.NegativeInfinity);
         }
-        double now = clock.Elapsed.TotalSeconds, rate = p.Received / 1e6 / Math.Max(now - fileStart, 1e-3);
+        double now = clock.Elapsed.TotalSeconds;
         bool done = p.Total > 0 && p.Received >= p.Total;
         if (!live && !done && now - lastLine < 5) return;
         lastLine = now;
-        double share = p.Total > 0 ? Math.Clamp((double)p.Received / p.Total, 0, 1) : 0;
-        string eta = rate > 0 && p.Total > 0 ? TimeSpan.FromSeconds((p.Total - p.Received) / 1e6 / rate).ToString(@"hh\:mm\:ss") : "--:--:--";
-        string bar = live ? "[" + new string('#', (int)(share * 30)).PadRight(30) + "] " : "";
-        var line = $"downloading {p.File} {bar}{share * 100,5:F1}%  {p.Received / 1e6:F1}/{p.Total / 1e6:F1} MB  {rate:F1} MB/s  ETA {eta}";
+        var line = ProgressLine.Format($"downloading {p.File}", p.Received, p.Total, now - fileStart, bar: live);
         if (live) Console.Error.Write("\r" + line);
         else Console.Error.WriteLine(line);
         if (live && done) { Console.Error.WriteLine(); file = null; }

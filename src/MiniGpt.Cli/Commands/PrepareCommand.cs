@@ -47,20 +47,34 @@ public static class PrepareCommand
         return cmd;
     }
 
-    /// <summary>Progress on stderr for corpora that take a while: a line per 10 % of each pass.</summary>
+    /// <summary>
+    /// Progress on stderr for corpora that take a while: on a terminal a bar rewritten in place (bytes, documents,
+    /// MB/s, ETA), when redirected the same words as a line per 10 % of each pass.
+    /// </summary>
     sealed class ConsoleProgress : IProgress<PrepareProgress>
     {
+        readonly bool live = !Console.IsErrorRedirected;
         readonly Stopwatch clock = Stopwatch.StartNew();
         PreparePhase? phase;
+        double phaseStart, lastDraw = double.NegativeInfinity;
         int lastDecile = -1;
 
         public void Report(PrepareProgress p)
         {
-            if (p.Phase != phase) (phase, lastDecile) = (p.Phase, -1);
+            double now = clock.Elapsed.TotalSeconds;
+            if (p.Phase != phase)
+            {
+                if (live && phase is not null) Console.Error.WriteLine();
+                (phase, lastDecile, phaseStart) = (p.Phase, -1, now);
+            }
             int decile = p.BytesTotal == 0 ? 10 : (int)(10 * p.BytesDone / p.BytesTotal);
-            if (decile == lastDecile || clock.Elapsed.TotalSeconds < 1) return;
-            lastDecile = decile;
-            Console.Error.WriteLine($"{Choices.Name(p.Phase)}: {100.0 * p.BytesDone / Math.Max(1, p.BytesTotal):F0}% ({p.BytesDone / 1e6:F0} / {p.BytesTotal / 1e6:F0} MB)");
+            bool done = p.BytesDone >= p.BytesTotal;
+            if (live ? (now - lastDraw < 0.1 && !done) : (decile == lastDecile || now < 1)) return;
+            (lastDecile, lastDraw) = (decile, now);
+            var line = ProgressLine.Format(Choices.Name(p.Phase), p.BytesDone, p.BytesTotal, now - phaseStart, bar: live,
+                p.Documents > 0 ? $"{p.Documents:N0} documents" : null);
+            if (live) Console.Error.Write("\r" + line + (done && p.Phase == PreparePhase.Encode ? "\n" : ""));
+            else Console.Error.WriteLine(line);
         }
     }
 }

@@ -1,0 +1,16 @@
+namespace MiniGpt.Cli.Commands;
+
+/// <summary>One line of progress through bytes, as downloads and prepare show it: a bar on a terminal, the same words without it elsewhere.</summary>
+public static class ProgressLine
+{
+    /// <param name="seconds">Time spent so far on these bytes, for the rate and the ETA.</param>
+    /// <param name="extra">More to say, after the figures (documents read, say).</param>
+    public static string Format(string what, long done, long total, double seconds, bool bar, string? extra = null)
+    {
+        // Under a quarter of a second, a rate mostly measures how far ahead the reader buffers: none is shown.
+        double share = total > 0 ? Math.Clamp((double)done / total, 0, 1) : 0, rate = seconds >= 0.25 ? done / 1e6 / seconds : 0;
+        string eta = rate > 0 && total > 0 ? TimeSpan.FromSeconds(Math.Max(0, total - done) / 1e6 / rate).ToString(@"hh\:mm\:ss") : "--:--:--";
+        string drawn = bar ? "[" + new string('#', (int)(share * 30)).PadRight(30) + "] " : "";
+        return $"{what} {drawn}{share * 100,5:F1}%  {done / 1e6:F1}/{total / 1e6:F1} MB  {(rate > 0 ? rate.ToString("F1") : "--")} MB/s  ETA {eta}" + (extra is null ? "" : "  " + extra);
+    }
+}
