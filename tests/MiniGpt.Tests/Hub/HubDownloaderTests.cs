@@ -343,7 +343,8 @@ public sealed class HubDownloaderTests : IDisposable
             await Task.Delay(1000);
             Assert.False(download.IsCompleted);
             Assert.Empty(server.GetsOf(Weights));
-            // The other downloader finishes the blob, then lets go.
+            // The other downloader finishes the blob, then lets go (on a busy machine, before this one made the folder).
+            Directory.CreateDirectory(Path.GetDirectoryName(Blob(Weights))!);
             File.WriteAllBytes(Blob(Weights), server.Content(Weights));
         }
         var snapshot = await download.WaitAsync(TimeSpan.FromSeconds(30));
