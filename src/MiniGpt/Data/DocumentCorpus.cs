@@ -79,14 +79,10 @@ static class DocumentCorpus
         }
     }
 
-    /// <summary>The id a tokenizer gives &lt;|endoftext|&gt; when it is one of its special tokens.</summary>
-    public static int EndOfTextId(ITokenizer tokenizer)
-    {
-        var ids = tokenizer.Encode(LibraryTokenizer.EndOfText);
-        if (ids.Count == 1) return ids[0];
-        throw new ConfigException("tokenizer", Choices.Name(tokenizer.Kind),
+    /// <summary>The end-of-text id that ends each document with a BPE tokenizer, which must have one.</summary>
+    static int EndOfTextId(ITokenizer tokenizer)
+        => Tokenizers.EndOfTextId(tokenizer) ?? throw new ConfigException("tokenizer", Choices.Name(tokenizer.Kind),
             $"has no end-of-text token {LibraryTokenizer.EndOfText} to end each document with; a corpus of documents needs one");
-    }
 
     /// <summary>Characters (scalar values) and UTF-8 bytes of each split, as encoded.</summary>
     public sealed class SplitSizes

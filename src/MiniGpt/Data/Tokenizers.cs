@@ -43,6 +43,17 @@ public static class Tokenizers
         return new CompactTokenizer(t, d.CompactIds);
     }
 
+    /// <summary>
+    /// The id of GPT-2's end-of-text token &lt;|endoftext|&gt; when the tokenizer has it as one token (a special token,
+    /// or a GPT-2 vocabulary's entry); null for char tokenizers and for vocabularies without it.
+    /// </summary>
+    public static int? EndOfTextId(ITokenizer tokenizer)
+    {
+        if (tokenizer.Kind == TokenizerKind.Char) return null;
+        var ids = tokenizer.Encode(LibraryTokenizer.EndOfText);
+        return ids.Count == 1 ? ids[0] : null;
+    }
+
     /// <summary>Far above any real vocabulary (o200k's ranks are 3.6 MB), and far below what reading would exhaust memory with.</summary>
     public const long MaxFileBytes = 256L << 20;
 

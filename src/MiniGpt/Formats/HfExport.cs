@@ -35,7 +35,7 @@ public static class HfExport
             using (NewDisposeScope())
                 SafeTensorsWriter.Write(Path.Combine(staging, HfModelFolder.WeightsFile), HfGpt2Weights.Export(model), dtype,
                     new Dictionary<string, string> { ["format"] = "pt" });
-            int? eot = EndOfText(tokenizer);
+            int? eot = Tokenizers.EndOfTextId(tokenizer);
             var torchDtype = dtype == TensorDtype.BF16 ? "bfloat16" : "float32";
             var generation = new JsonObject { ["_from_model_config"] = true, ["bos_token_id"] = eot, ["eos_token_id"] = eot };
             AtomicFile.WriteAllText(Path.Combine(staging, "generation_config.json"), generation.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -73,13 +73,5 @@ public static class HfExport
         {
             throw new DataException(dir, $"{dir} was written by another export meanwhile; export writes a new or empty folder");
         }
-    }
-
-    /// <summary>The id of GPT-2's end-of-text token when the vocabulary has one as a single token.</summary>
-    static int? EndOfText(ITokenizer tokenizer)
-    {
-        if (tokenizer.Kind == TokenizerKind.Char) return null;
-        var ids = tokenizer.Encode("<|endoftext|>");
-        return ids.Count == 1 ? ids[0] : null;
     }
 }
