@@ -46,4 +46,6 @@ public sealed class CompactTokenizer : ITokenizer
     }
 
     public TokenizerDescription Describe() => inner.Describe() with { CompactIds = originalIds };
+
+    public ITokenizer ForAnotherThread() => new CompactTokenizer(inner.ForAnotherThread(), originalIds);
 }

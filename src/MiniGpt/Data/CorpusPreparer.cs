@@ -18,9 +18,12 @@ public sealed record PrepareOptions(
     string TextField = "text",
     string DocSeparator = "\n\n",
     bool SkipBadDocuments = false,
-    int Workers = 1,
+    int? Workers = null,
     long? ValDocuments = null)
 {
+    /// <summary>Threads that encode with a BPE tokenizer: <see cref="Workers"/>, or one per core.</summary>
+    public int WorkerCount => Workers ?? Environment.ProcessorCount;
+
     /// <summary>Every bad value, each naming its key; empty when the options can be used.</summary>
     public IReadOnlyList<ConfigProblem> Problems()
     {
@@ -53,9 +56,12 @@ public static class CorpusPreparer
     {
         if (o.Problems() is { Count: > 0 } problems) throw new ConfigException(problems);
         var files = Corpus.ResolveFiles(o.Corpus);
-        // Build (and so validate) a BPE tokenizer before reading a possibly huge corpus.
+        // Build (and so validate) a BPE tokenizer from files before reading a possibly huge corpus. The bundled
+        // encodings cannot fail, so they are built, and the source files hashed, on another core during pass 1.
+        bool bundled = o.Fixed is null && o.Tokenizer is TokenizerKind.Cl100kBase or TokenizerKind.O200kBase;
         ITokenizer? bpe = o.Fixed is { } d ? Tokenizers.FromDescription(d, "the model's tokenizer")
-            : o.Tokenizer == TokenizerKind.Char ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
+            : o.Tokenizer == TokenizerKind.Char || bundled ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
+        var building = Task.Run(() => (bundled ? Tokenizers.CreateBpe(o.Tokenizer) : bpe, CorpusSources.Record(o.Corpus, files)));
 
         if (Directory.Exists(o.OutDir) && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName))
             && Directory.EnumerateFileSystemEntries(o.OutDir).Any(e => !IsOurs(Path.GetFileName(e))))
@@ -65,6 +71,7 @@ public static class CorpusPreparer
         ScanResult scan;
         try { scan = documents ? DocumentCorpus.Scan(files, o, progress, ct) : Scan(files, o, progress, ct); }
         catch (InvalidUtf8Exception e) { throw InFile(e, files); }
+        (bpe, var sources) = building.GetAwaiter().GetResult();
         if (scan.Bytes == 0 || documents && scan.Documents == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
         if (documents && scan.Documents < 2)
             throw new DataException(o.Corpus, $"corpus {o.Corpus} holds 1 document; splitting train from val by document needs at least 2");
@@ -120,7 +127,7 @@ public static class CorpusPreparer
                 ValDocuments = documents ? scan.Documents - trainDocuments : null,
                 SkippedDocuments = documents ? scan.Skipped : null,
                 TextField = files.Any(f => Corpus.FormatOf(f) is not CorpusFormat.Text) ? o.TextField : null,
-                Sources = CorpusSources.Record(o.Corpus, files),
+                Sources = sources,
             };
             ct.ThrowIfCancellationRequested();
             // Invalidate any old cache first; it is valid again only once the new meta.json lands.
@@ -196,9 +203,10 @@ public static class CorpusPreparer
     static (long Train, long Val) Encode(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
                        TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
+        if (tokenizer is not CharTokenizer ch) return EncodeText(files, o, tokenizer, splitAt, total, train, val, progress, ct);
         var decoder = new Utf8Runes(o.ReplaceInvalidUtf8);
         var runes = new List<int>(o.ChunkBytes);
-        var sink = tokenizer is CharTokenizer ch ? (IRuneSink)new CharSink(ch, train, val, splitAt) : new TextSink(tokenizer, train, val, splitAt, o.ChunkBytes);
+        var sink = new CharSink(ch, train, val, splitAt);
         long bytes = 0;
         foreach (var chunk in Corpus.Chunks(files, o.ChunkBytes))
         {
@@ -212,22 +220,116 @@ public static class CorpusPreparer
         runes.Clear();
         decoder.Decode([], final: true, runes);
         sink.Add(runes);
-        sink.Finish();
         return (sink.TrainBytes, sink.ValBytes);
     }
 
-    interface IRuneSink
+    /// <summary>
+    /// BPE: the text is decoded to UTF-16 (pass 1 has checked it) and encoded in pieces of about
+    /// <see cref="OrderedEncoder.PieceChars"/> characters, each cut after a newline that is followed by non-space.
+    /// No pre-tokenizer piece spans such a cut, so the ids are those of the whole text, whatever the number of workers.
+    /// </summary>
+    static (long Train, long Val) EncodeText(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
+                       TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
-        void Add(List<int> runes);
-        void Finish();
-        long TrainBytes { get; }
-        long ValBytes { get; }
+        // The replacing decoder gives one U+FFFD per maximal invalid subsequence, as Utf8Runes does in pass 1.
+        var decoder = new UTF8Encoding(false, throwOnInvalidBytes: !o.ReplaceInvalidUtf8).GetDecoder();
+        var text = new char[o.ChunkBytes + 2 * OrderedEncoder.PieceChars];
+        int held = 0;                       // text[..held] is decoded and not yet encoded
+        long scalars = 0, bytes = 0, trainBytes = 0, valBytes = 0;
+        var writer = train;
+        using var encoder = new OrderedEncoder(tokenizer, endOfText: null, o.WorkerCount);
+        try
+        {
+            foreach (var chunk in Corpus.Chunks(files, o.ChunkBytes))
+            {
+                ct.ThrowIfCancellationRequested();
+                Decode(chunk.Span, flush: false);
+                bytes += chunk.Length;
+                progress?.Report(new(PreparePhase.Encode, bytes, total));
+            }
+            Decode([], flush: true);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new DataException(o.Corpus, $"corpus {o.Corpus} changed while it was being prepared: it is no longer UTF-8");
+        }
+        EncodeHeld(held, all: true);
+        encoder.Finish();
+        return (trainBytes, valBytes);
+
+        void Decode(ReadOnlySpan<byte> chunk, bool flush)
+        {
+            if (text.Length - held < chunk.Length + 4) Array.Resize(ref text, 2 * text.Length + chunk.Length);   // a long run without a cut
+            int start = held, n = decoder.GetChars(chunk, text.AsSpan(held), flush);
+            long before = scalars;
+            scalars += Scalars(text.AsSpan(start, n));
+            held += n;
+            if (writer == train && scalars > splitAt)
+            {
+                EncodeHeld(start + Utf16Length(text.AsSpan(start, n), splitAt - before), all: true);   // the whole of train
+                writer = val;
+            }
+            EncodeHeld(held, all: false);
+        }
+
+        // Encodes text[..end] in pieces, the last of them short when all is set, and keeps what is left of text[..held].
+        void EncodeHeld(int end, bool all)
+        {
+            int at = 0;
+            for (int cut; (cut = CutPoint(text.AsSpan(at, end - at))) > 0; at += cut) Encode(new string(text, at, cut));
+            if (all && at < end) Encode(new string(text, at, end - at));
+            if (all) at = end;
+            text.AsSpan(at, held - at).CopyTo(text);
+            held -= at;
+        }
+
+        void Encode(string piece)
+        {
+            var to = writer;
+            encoder.Add([piece], encoded =>
+            {
+                to.Write(encoded.Ids);
+                if (to == train) trainBytes += encoded.Bytes;
+                else valBytes += encoded.Bytes;
+            });
+        }
+    }
+
+    /// <summary>
+    /// The length of the piece that <paramref name="text"/> starts with: up to the last newline followed by non-space
+    /// within <see cref="OrderedEncoder.PieceChars"/>, else to the first one beyond; −1 while the text is shorter than
+    /// a piece or holds no such newline.
+    /// </summary>
+    static int CutPoint(ReadOnlySpan<char> text)
+    {
+        if (text.Length < OrderedEncoder.PieceChars) return -1;
+        for (int i = OrderedEncoder.PieceChars - 2; i >= 0; i--)
+            if (text[i] == '\n' && !char.IsWhiteSpace(text[i + 1])) return i + 1;
+        for (int i = OrderedEncoder.PieceChars - 1; i < text.Length - 1; i++)
+            if (text[i] == '\n' && !char.IsWhiteSpace(text[i + 1])) return i + 1;
+        return -1;
+    }
+
+    /// <summary>Scalar values in well-formed UTF-16: one per unit but for low surrogates.</summary>
+    internal static int Scalars(ReadOnlySpan<char> text)
+    {
+        int n = text.Length;
+        for (int i; (i = text.IndexOfAnyInRange('\uDC00', '\uDFFF')) >= 0; text = text[(i + 1)..]) n--;   // vectorised search
+        return n;
+    }
+
+    /// <summary>UTF-16 units in the first <paramref name="scalars"/> scalar values of <paramref name="text"/>, or all of it.</summary>
+    static int Utf16Length(ReadOnlySpan<char> text, long scalars)
+    {
+        int i = 0;
+        for (long n = 0; n < scalars && i < text.Length; n++) i += char.IsHighSurrogate(text[i]) ? 2 : 1;
+        return Math.Min(i, text.Length);
     }
 
     static int Utf8Length(int scalar) => scalar < 0x80 ? 1 : scalar < 0x800 ? 2 : scalar < 0x10000 ? 3 : 4;
 
     /// <summary>char: one id per scalar value, no text assembled.</summary>
-    sealed class CharSink(CharTokenizer tokenizer, TokenFileWriter train, TokenFileWriter val, long splitAt) : IRuneSink
+    sealed class CharSink(CharTokenizer tokenizer, TokenFileWriter train, TokenFileWriter val, long splitAt)
     {
         long index;
         int[] ids = [];
@@ -246,57 +348,8 @@ public static class CorpusPreparer
             index += runes.Count;
         }
 
-        public void Finish() { }
-
         public long TrainBytes { get; private set; }
         public long ValBytes { get; private set; }
-    }
-
-    /// <summary>
-    /// BPE: text is gathered and encoded in pieces of about chunkChars characters, each cut after a newline
-    /// that is followed by non-space, so a cut never splits a word or a run of newlines.
-    /// </summary>
-    sealed class TextSink(ITokenizer tokenizer, TokenFileWriter train, TokenFileWriter val, long splitAt, int chunkChars) : IRuneSink
-    {
-        readonly StringBuilder trainText = new(), valText = new();
-        long index;
-
-        public void Add(List<int> runes)
-        {
-            foreach (var r in runes)
-            {
-                if (index < splitAt) { trainText.Append(new Rune(r)); TrainBytes += Utf8Length(r); }
-                else { valText.Append(new Rune(r)); ValBytes += Utf8Length(r); }
-                index++;
-            }
-            Flush(trainText, train, final: false);
-            Flush(valText, val, final: false);
-        }
-
-        public long TrainBytes { get; private set; }
-        public long ValBytes { get; private set; }
-
-        public void Finish()
-        {
-            Flush(trainText, train, final: true);
-            Flush(valText, val, final: true);
-        }
-
-        void Flush(StringBuilder text, TokenFileWriter writer, bool final)
-        {
-            if (text.Length == 0 || (!final && text.Length < chunkChars)) return;
-            int cut = final ? text.Length : CutPoint(text);
-            if (cut <= 0) return;
-            writer.Write(tokenizer.Encode(text.ToString(0, cut)).ToArray());
-            text.Remove(0, cut);
-        }
-
-        static int CutPoint(StringBuilder text)
-        {
-            for (int i = text.Length - 2; i >= 0; i--)
-                if (text[i] == '\n' && !char.IsWhiteSpace(text[i + 1])) return i + 1;
-            return -1;   // no safe cut yet: gather more text
-        }
     }
 
     static HashSet<int> UsedIds(string path)

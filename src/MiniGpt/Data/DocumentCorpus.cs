@@ -9,28 +9,25 @@ namespace MiniGpt.Data;
 /// </summary>
 static class DocumentCorpus
 {
-    /// <summary>Pass 1: counts documents and characters, and (for char) collects the vocabulary.</summary>
+    /// <summary>Pass 1: checks and counts the documents, and (for char) collects the vocabulary.</summary>
     public static CorpusPreparer.ScanResult Scan(IReadOnlyList<string> files, PrepareOptions o, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
         var (bytes, sha) = Corpus.Hash(files);
         var seen = o.Tokenizer == TokenizerKind.Char ? new bool[0x110000] : null;
-        long chars = 0, documents = 0, skipped = 0;
+        long documents = 0, skipped = 0;
         var reported = new ProgressMeter(files, PreparePhase.Scan, progress);
         foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
         {
             ct.ThrowIfCancellationRequested();
             if (d.Text is null) { skipped++; continue; }
             documents++;
-            foreach (var r in d.Text.EnumerateRunes())
-            {
-                chars++;
-                if (seen is not null) seen[r.Value] = true;
-            }
+            // Only char needs the characters now; pass 2 counts each split's as it encodes.
+            if (seen is not null) foreach (var r in d.Text.EnumerateRunes()) seen[r.Value] = true;
             reported.Report(d, documents);
         }
         if (seen is not null) foreach (var r in o.DocSeparator.EnumerateRunes()) seen[r.Value] = true;
         HashSet<int>? set = seen is null ? null : Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet();
-        return new(bytes, chars, sha, set, documents, skipped);
+        return new(bytes, Chars: 0, sha, set, documents, skipped);
     }
 
     /// <summary>Pass 2: the first <paramref name="trainDocuments"/> documents to train, the rest to val, encoded on o.Workers threads in order.</summary>
@@ -39,6 +36,7 @@ static class DocumentCorpus
     {
         int? endOfText = tokenizer is CharTokenizer ? null : EndOfTextId(tokenizer);
         var sizes = new SplitSizes();
+        using var encoder = new OrderedEncoder(tokenizer, endOfText, o.WorkerCount);
         var batch = new List<string>();
         long index = 0, batchChars = 0;
         var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
@@ -53,28 +51,24 @@ static class DocumentCorpus
             batch.Add(text);
             batchChars += text.Length;
             index++;
-            if (batchChars >= (long)o.ChunkBytes * o.Workers) Flush();
+            if (batchChars >= Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars)) Flush();
             reported.Report(d, index);
         }
         Flush();
+        encoder.Finish();
         return sizes;
 
         void Flush()
         {
             if (batch.Count == 0) return;
             bool toTrain = index <= trainDocuments;
-            var encoded = new IReadOnlyList<int>[batch.Count];
-            Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = o.Workers, CancellationToken = ct },
-                i => encoded[i] = tokenizer.Encode(batch[i]));
-            for (int i = 0; i < batch.Count; i++)
+            encoder.Add(batch, encoded =>
             {
-                var ids = endOfText is { } eot ? [.. encoded[i], eot] : encoded[i].ToArray();
-                (toTrain ? train : val).Write(ids);
-                long chars = batch[i].EnumerateRunes().LongCount(), bytes = Encoding.UTF8.GetByteCount(batch[i]);
-                if (toTrain) (sizes.TrainChars, sizes.TrainBytes) = (sizes.TrainChars + chars, sizes.TrainBytes + bytes);
-                else (sizes.ValChars, sizes.ValBytes) = (sizes.ValChars + chars, sizes.ValBytes + bytes);
-            }
-            batch.Clear();
+                (toTrain ? train : val).Write(encoded.Ids);
+                if (toTrain) (sizes.TrainChars, sizes.TrainBytes) = (sizes.TrainChars + encoded.Chars, sizes.TrainBytes + encoded.Bytes);
+                else (sizes.ValChars, sizes.ValBytes) = (sizes.ValChars + encoded.Chars, sizes.ValBytes + encoded.Bytes);
+            });
+            batch = [];
             batchChars = 0;
         }
     }

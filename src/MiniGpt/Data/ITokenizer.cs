@@ -26,6 +26,12 @@ public interface ITokenizer
     string Decode(IEnumerable<int> ids);
 
     TokenizerDescription Describe();
+
+    /// <summary>
+    /// A tokenizer that gives the same ids and can encode on another thread at the same time as this one, without
+    /// sharing anything it writes to. Tokenizers that only read (char) are their own.
+    /// </summary>
+    ITokenizer ForAnotherThread() => this;
 }
 
 /// <summary>

@@ -44,6 +44,35 @@ public sealed class LibraryTokenizer : ITokenizer
             encoding == TokenizerKind.Cl100kBase ? Cl100kLibraryPattern : O200kLibraryPattern);
     }
 
+    /// <summary>
+    /// Every tokenizer that <see cref="TiktokenTokenizer.CreateForEncoding"/> makes splits text with one shared
+    /// Regex, and a Regex busy on one thread builds a fresh matcher for each call from another: two threads encoding
+    /// allocate about 16 times as much and run no faster than one (docs/benchmarks.md). A tokenizer for another
+    /// thread is therefore built from the same rank data with a Regex of its own.
+    /// </summary>
+    public ITokenizer ForAnotherThread() => description switch
+    {
+        { Kind: TokenizerKind.Cl100kBase or TokenizerKind.O200kBase } => OwnTiktoken(description.Kind, SpecialTokens) ?? this,
+        { Tiktoken: { } ranks } => TiktokenFile(ranks),
+        { VocabJson: { } vocab, Merges: { } merges } => Gpt2Bpe(vocab, merges),
+        _ => this,
+    };
+
+    /// <summary>cl100k_base or o200k_base with its own Regex, from the rank file inside the data package; null if that file is not found.</summary>
+    internal static LibraryTokenizer? OwnTiktoken(TokenizerKind encoding, IReadOnlyDictionary<string, int> specialTokens)
+    {
+        var name = Choices.Name(encoding);
+        var package = System.Reflection.Assembly.Load(encoding == TokenizerKind.Cl100kBase
+            ? "Microsoft.ML.Tokenizers.Data.Cl100kBase" : "Microsoft.ML.Tokenizers.Data.O200kBase");
+        using var stored = package.GetManifestResourceStream($"{name}.tiktoken.deflate");
+        if (stored is null) return null;
+        using var ranks = new System.IO.Compression.DeflateStream(stored, System.IO.Compression.CompressionMode.Decompress);
+        var special = specialTokens.ToDictionary(t => t.Key, t => t.Value);
+        var pattern = encoding == TokenizerKind.Cl100kBase ? Cl100kLibraryPattern : O200kLibraryPattern;
+        var t = TiktokenTokenizer.Create(ranks, new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special), normalizer: null, special);
+        return new LibraryTokenizer(t, new TokenizerDescription(encoding), special.Values.Max() + 1, pattern);
+    }
+
     /// <summary>GPT-2 style byte-level BPE from the text of vocab.json and merges.txt.</summary>
     public static LibraryTokenizer Gpt2Bpe(string vocabJson, string merges, string vocabName = "vocab.json", string mergesName = "merges.txt")
     {

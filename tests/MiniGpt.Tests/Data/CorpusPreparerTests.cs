@@ -41,6 +41,34 @@ public class CorpusPreparerTests
         Assert.Equal(text, cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
     }
 
+    [Theory]
+    [InlineData(1, 1 << 20)]
+    [InlineData(2, 1 << 20)]
+    [InlineData(3, 1000)]
+    public void BpeText_IsEncodedInPieces_AsIfEachSplitWereEncodedWhole(int workers, int chunkBytes)
+    {
+        using var dir = new TempDir();
+        // About 150k characters in lines of varied script, some of them one long line, with surrogate pairs near the split.
+        var lines = Enumerable.Range(0, 3000).Select(i => i % 97 == 0 ? string.Concat(Enumerable.Repeat("no newline here, ", 200))
+                                                      : $"{i}: {SmallBpe.MultiByteText} 😀{new string(' ', i % 5)}word{i % 7}");
+        var text = string.Join("\n", lines) + "\n\n";
+        var corpus = dir.File("c.txt", text);
+        var tok = Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
+        var runes = text.EnumerateRunes().Select(r => r.ToString()).ToArray();
+        foreach (var valFraction in new[] { 0.1, 0.5037 })
+        {
+            var outDir = Path.Combine(dir.Path, $"out{valFraction}");
+            var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Cl100kBase, outDir, valFraction, Workers: workers, ChunkBytes: chunkBytes));
+            int splitAt = (int)(runes.Length * (1 - valFraction));
+            string train = string.Concat(runes[..splitAt]), val = string.Concat(runes[splitAt..]);
+            using var cache = TokenCache.Open(outDir);
+            Assert.Equal(tok.Encode(train).Select(i => (long)i), cache.Train.ReadAll());
+            Assert.Equal(tok.Encode(val).Select(i => (long)i), cache.Val.ReadAll());
+            Assert.Equal((Encoding.UTF8.GetByteCount(train), Encoding.UTF8.GetByteCount(val)), (meta.TrainBytes, meta.ValBytes));
+            Assert.Equal(((long)splitAt, (long)(runes.Length - splitAt)), (meta.TrainChars, meta.ValChars));
+        }
+    }
+
     [Fact]
     public void SmallChunks_GiveTheSameCacheAsOneChunk()
     {
@@ -115,10 +143,15 @@ public class CorpusPreparerTests
         var ex = Assert.Throws<InvalidUtf8Exception>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, Path.Combine(dir.Path, "a"), ChunkBytes: 4)));
         Assert.Equal((corpus, 6L), (ex.Path, ex.Offset));
         Assert.Equal($"{corpus}: invalid UTF-8 at byte offset 6", ex.Message);
-        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, Path.Combine(dir.Path, "b"), 0.5, ReplaceInvalidUtf8: true));
-        Assert.Equal(6 + 3 + 4, meta.TrainBytes + meta.ValBytes);   // U+FFFD counts as its 3 UTF-8 bytes
-        using var cache = TokenCache.Open(Path.Combine(dir.Path, "b"));
-        Assert.Equal("abcdef\uFFFDghij", cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
+        foreach (var tok in new[] { TokenizerKind.Char, TokenizerKind.Cl100kBase })
+        {
+            var outDir = Path.Combine(dir.Path, $"b-{tok}");
+            var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, tok, outDir, 0.5, ReplaceInvalidUtf8: true, ChunkBytes: 7));
+            Assert.Equal((5L, 1 + 3 + 4L), (meta.TrainBytes, meta.ValBytes));   // U+FFFD counts as its 3 UTF-8 bytes
+            Assert.Equal((5L, 6L), (meta.TrainChars, meta.ValChars));
+            using var cache = TokenCache.Open(outDir);
+            Assert.Equal(("abcde", "f\uFFFDghij"), (cache.Tokenizer.Decode(cache.Train.ReadAll().Select(i => (int)i)), cache.Tokenizer.Decode(cache.Val.ReadAll().Select(i => (int)i))));
+        }
     }
 
     [Fact]

@@ -15,6 +15,7 @@ public class DocumentCorpusTests
     // Whatever the number of workers, and in pieces of 4 KB as in the 1 MB ones: the text is cut only where no token spans the cut.
     [InlineData(TokenizerKind.Char, "1fbfef9f801abeb0545421a3f51724207cd52c33d009d6ef774365c9ffd87e5b", "d26c77a6fe3f41a685d267d8661820e463d5304daff6faecc7ad8e68484414a1", 2, 1 << 20)]
     [InlineData(TokenizerKind.Cl100kBase, "734c34a2acb6f48e5ea9e01b05515e539fce6b2f96f9d6d6171e54f864dd0e25", "e60249f3d979406ef22ba67710f625788899207ba329f09fbd8c5ae07599fa3b", 1, 1 << 20)]
+    [InlineData(TokenizerKind.Cl100kBase, "734c34a2acb6f48e5ea9e01b05515e539fce6b2f96f9d6d6171e54f864dd0e25", "e60249f3d979406ef22ba67710f625788899207ba329f09fbd8c5ae07599fa3b", 2, 1 << 20)]
     [InlineData(TokenizerKind.Cl100kBase, "734c34a2acb6f48e5ea9e01b05515e539fce6b2f96f9d6d6171e54f864dd0e25", "e60249f3d979406ef22ba67710f625788899207ba329f09fbd8c5ae07599fa3b", 1, 4096)]
     [InlineData(TokenizerKind.Cl100kBase, "734c34a2acb6f48e5ea9e01b05515e539fce6b2f96f9d6d6171e54f864dd0e25", "e60249f3d979406ef22ba67710f625788899207ba329f09fbd8c5ae07599fa3b", 3, 4096)]
     public void ShakespeareText_GivesTheSameCacheAsBefore(TokenizerKind tokenizer, string trainSha, string valSha, int workers, int chunkBytes)
@@ -75,6 +76,26 @@ public class DocumentCorpusTests
             var expected = Prepared(jsonl, tok, dir.File($"{tok}-j"));
             Assert.Equal(expected, Prepared(gz, tok, dir.File($"{tok}-g")));
             Assert.Equal(expected, Prepared(parquet, tok, dir.File($"{tok}-p")));
+        }
+    }
+
+    [Fact]
+    public void ManyDocuments_GiveTheSameCache_WhateverTheNumberOfWorkers()
+    {
+        using var dir = new TempDir();
+        // Short and long documents, so that batches hold many documents or one.
+        var docs = Enumerable.Range(0, 400).Select(i => i % 50 == 0 ? string.Concat(Enumerable.Repeat($"long {i} é 😀\n", 3000)) : $"doc {i}: {SmallBpe.MultiByteText}").ToArray();
+        var corpus = CorpusFiles.Texts(dir.File("c.jsonl"), docs);
+        var tok = LibraryTokenizer.Tiktoken(TokenizerKind.Cl100kBase);
+        long[] Expected(IEnumerable<string> ds) => ds.SelectMany(d => tok.Encode(d).Append(Cl100kEndOfText)).Select(i => (long)i).ToArray();
+        long[] expected = [.. Expected(docs[..360]), -1, .. Expected(docs[360..])];
+        foreach (var workers in new[] { 1, 2, 3 })
+        {
+            var outDir = dir.File($"out{workers}");
+            CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Cl100kBase, outDir, Workers: workers));
+            using var cache = TokenCache.Open(outDir);
+            Assert.Equal(expected, (long[])[.. cache.Train.ReadAll(), -1, .. cache.Val.ReadAll()]);
+            Assert.Equal(Prepared(corpus, TokenizerKind.Char, dir.File("char1")), Prepared(corpus, TokenizerKind.Char, dir.File($"char{workers}x"), workers));
         }
     }
 

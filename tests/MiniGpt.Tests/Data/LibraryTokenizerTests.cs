@@ -20,6 +20,34 @@ public class LibraryTokenizerTests
         Assert.Equal(ids, Tokenizers.FromDescription(t.Describe(), "test").Encode(SmallBpe.MultiByteText));
     }
 
+    [Theory]
+    [InlineData("cl100k_base")]
+    [InlineData("o200k_base")]
+    [InlineData("gpt2 files")]
+    [InlineData("tiktoken file")]
+    public void ForAnotherThread_IsAnotherTokenizer_ThatEncodesAsThisOne(string which)
+    {
+        using var dir = new TempDir();
+        var (vocab, merges) = SmallBpe.Gpt2();
+        var t = which switch
+        {
+            "cl100k_base" => Tokenizers.CreateBpe(TokenizerKind.Cl100kBase),
+            "o200k_base" => Tokenizers.CreateBpe(TokenizerKind.O200kBase),
+            "gpt2 files" => Tokenizers.CreateBpe(TokenizerKind.Bpe, dir.File("vocab.json", vocab), dir.File("merges.txt", merges)),
+            _ => Tokenizers.CreateBpe(TokenizerKind.Bpe, tiktokenFile: dir.File("tiny.tiktoken", SmallBpe.Tiktoken())),
+        };
+        var text = SmallBpe.MultiByteText + "<|endoftext|>  it's 12345 hello\r\n\n\n   world's\tДобрый день 🙂🙂 ٣٤٥ THE'LL  \n";
+        var other = t.ForAnotherThread();
+        Assert.NotSame(t, other);
+        Assert.Equal(t.Describe(), other.Describe());
+        Assert.Equal(t.VocabSize, other.VocabSize);
+        // Both at once on two threads, many times: the same ids as one thread alone.
+        var expected = t.Encode(text);
+        var results = new IReadOnlyList<int>[2][];
+        Parallel.For(0, 2, i => results[i] = Enumerable.Range(0, 200).Select(_ => (i == 0 ? t : other).Encode(text)).ToArray());
+        Assert.All(results.SelectMany(r => r), ids => Assert.Equal(expected, ids));
+    }
+
     [Fact]
     public void Gpt2Bpe_FromVocabAndMerges_MergesAndRoundTrips()
     {
