@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using MiniGpt.Checkpoints;
 using MiniGpt.Config;
 using MiniGpt.Training;
+using TorchSharp;
 
 namespace MiniGpt.Cli.Commands;
 
@@ -15,12 +17,19 @@ public static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "untimed steps first", DefaultValueFactory = _ => 10 };
         var device = new ChoiceOption<DeviceKind>("--device", "where to run (default: the config's device)");
         var dtype = new ChoiceOption<Precision>("--dtype", "the matrix products' precision (default: the config's dtype)");
-        var peak = OptionalNumber.Create<double>("--peak-flops", "the device's peak FLOP/s for mfu (default: the config's peak_flops; where that is the default, H100 SXM's 989e12, the peak of a GPU nvidia-smi names)");
+        var peak = OptionalNumber.Create<double>("--peak-flops", "the device's peak FLOP/s for mfu (default: the config's peak_flops if it sets one, else measured here with a large matrix product in the run's dtype)");
         var syncEvery = new Option<int>("--sync-every") { Description = "steps per timed window; the host waits for the device once per window (1 times each step alone)", DefaultValueFactory = _ => 1 };
         var vocab = new Option<int>("--vocab-size") { Description = "vocabulary of the random batches", DefaultValueFactory = _ => 65 };
-        var cmd = new Command("bench", "Time training steps on random batches and print JSON: ms_per_iter (median), tokens_per_sec, mfu, parameters, memory.")
+        var generate = new Option<bool>("--generate") { Description = "time sampling instead: prefill and decode tokens/s, with and without the KV cache" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "--generate: a model to sample from (default: the config's model at its initial weights)" };
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "--generate: random prompt length for the prefill (kept to block_size)", DefaultValueFactory = _ => 1000 };
+        var newTokens = new Option<int>("--max-new-tokens") { Description = "--generate: tokens to decode", DefaultValueFactory = _ => 500 };
+        var samples = new Option<int>("--num-samples") { Description = "--generate: samples decoded together in one batch", DefaultValueFactory = _ => 1 };
+        var rounds = new Option<int>("--rounds") { Description = "--generate: rounds per figure (the median is reported; decoding without the cache runs once)", DefaultValueFactory = _ => 3 };
+        var noUncached = new Option<bool>("--skip-uncached") { Description = "--generate: do not time decoding without the cache (slow for large models)" };
+        var cmd = new Command("bench", "Time training steps on random batches and print JSON: ms_per_iter (median), tokens_per_sec, mfu, parameters, memory. With --generate, time sampling.")
         {
-            config, iters, warmup, syncEvery, device.Option, dtype.Option, peak, vocab,
+            config, iters, warmup, syncEvery, device.Option, dtype.Option, peak, vocab, generate, checkpoint, promptTokens, newTokens, samples, rounds, noUncached,
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
@@ -28,7 +37,7 @@ public static class BenchCommand
             var stdout = Console.Out;
             Console.SetOut(Console.Error);
             Dictionary<string, object?> json;
-            try { json = Measure(r); }
+            try { json = r.GetValue(generate) ? MeasureSampling(r) : Measure(r); }
             finally { Console.SetOut(stdout); }
             Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
             return 0;
@@ -50,9 +59,13 @@ public static class BenchCommand
             if (c.Device == DeviceKind.Auto && !cuda) Console.Error.WriteLine("warning: device = auto found no CUDA device (or no CUDA libtorch); timing the CPU");
             var gpu = cuda ? NvidiaSmi.GpuName() : null;
             string peakSource = r.GetValue(peak) is not null ? "--peak-flops" : "config peak_flops";
-            // The config's default peak is an H100 SXM's; on another known GPU its own peak is the fairer denominator.
-            if (peakSource != "--peak-flops" && Equals(c.PeakFlops, TrainConfig.Schema["peak_flops"].Default) && gpu is not null && NvidiaSmi.PeakFor(gpu) is { } known)
-                (c, peakSource) = (c with { PeakFlops = known.PeakFlops }, $"dense bf16 peak of the {known.Model}");
+            // No peak given: measure what this device attains, so that mfu means something on a CPU too.
+            if (peakSource != "--peak-flops" && Equals(c.PeakFlops, TrainConfig.Schema["peak_flops"].Default))
+            {
+                var measured = PeakFlops.Measure(Devices.Resolve(c.Device), c.Dtype == Precision.BFloat16 ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32);
+                (c, peakSource) = (c with { PeakFlops = measured.FlopsPerSec }, measured.Method);
+            }
+            var datasheet = gpu is not null ? NvidiaSmi.PeakFor(gpu) : null;
             var result = StepBenchmark.Run(c, r.GetValue(vocab), r.GetValue(iters), r.GetValue(warmup), r.GetValue(syncEvery),
                 memory: cuda ? NvidiaSmi.ProcessMemoryBytes : PeakRssBytes);
             return new Dictionary<string, object?>
@@ -64,7 +77,51 @@ public static class BenchCommand
                 ["tokens_per_sec"] = Math.Round(result.TokensPerSec), ["mfu"] = Math.Round(result.Mfu, 5),
                 ["peak_flops"] = result.PeakFlops, ["peak_flops_source"] = peakSource, ["flops_per_token"] = result.FlopsPerToken, ["flops_formula"] = result.FlopsFormula,
                 ["memory_bytes"] = result.MemoryBytes, ["memory_source"] = cuda ? "nvidia-smi --query-compute-apps, this process, model alive" : "peak RSS (VmHWM)",
+                ["datasheet_peak_flops"] = datasheet?.PeakFlops, ["datasheet_mfu"] = datasheet is { } d ? Math.Round(result.Mfu * result.PeakFlops / d.PeakFlops, 5) : null,
             };
+        }
+
+        Dictionary<string, object?> MeasureSampling(ParseResult r)
+        {
+            NativeTorch.Load();
+            var file = TrainConfig.Schema.Load(r.GetValue(config), []);
+            var c = TrainConfig.Schema.Validated(file with { Device = device.Find(r) ?? file.Device, Dtype = dtype.Find(r) ?? file.Dtype });
+            var where = Devices.Resolve(c.Device);
+            TrainedModel? loaded = null;
+            Model.Gpt model;
+            if (r.GetValue(checkpoint) is { } ckpt)
+            {
+                loaded = TrainedModel.Load(ckpt, c.Device, Downloads.OptionsFor(ckpt), new Downloads());
+                model = loaded.Model;
+            }
+            else
+            {
+                model = new Model.Gpt(c.ToGptConfig(r.GetValue(vocab)), c.Seed);
+                model.to(where);
+                if (c.Dtype == Precision.BFloat16) model.UseComputeDtype(TorchSharp.torch.ScalarType.BFloat16);
+            }
+            try
+            {
+                var s = Generation.SamplingBenchmark.Run(model, r.GetValue(promptTokens), r.GetValue(newTokens), r.GetValue(samples), r.GetValue(rounds), uncached: !r.GetValue(noUncached));
+                static double? Round(double x) => double.IsFinite(x) ? Math.Round(x, 1) : null;
+                return new Dictionary<string, object?>
+                {
+                    ["mode"] = "generate", ["model"] = r.GetValue(checkpoint) ?? $"{r.GetValue(config)} at its initial weights",
+                    ["device"] = where.type.ToString().ToLowerInvariant(), ["dtype"] = Choices.Name(model.ComputeDtype == TorchSharp.torch.ScalarType.BFloat16 ? Precision.BFloat16 : Precision.Float32),
+                    ["parameters"] = model.ParameterCount, ["block_size"] = model.Config.BlockSize, ["vocab_size"] = model.Config.VocabSize,
+                    ["num_samples"] = s.Samples, ["decode_threads"] = s.DecodeThreads, ["rounds"] = r.GetValue(rounds),
+                    ["prompt_tokens"] = s.PromptTokens, ["time_to_first_token_ms"] = Round(s.TimeToFirstTokenMs), ["prefill_tokens_per_sec"] = Round(s.PrefillTokensPerSec),
+                    ["time_to_first_token_ms_uncached"] = Round(s.TimeToFirstTokenUncachedMs),
+                    ["new_tokens"] = s.NewTokens, ["decode_tokens_per_sec"] = Round(s.DecodeTokensPerSec), ["decode_tokens_per_sec_uncached"] = Round(s.DecodeTokensPerSecUncached),
+                    ["cache_speedup"] = double.IsFinite(s.DecodeTokensPerSecUncached) ? Math.Round(s.DecodeTokensPerSec / s.DecodeTokensPerSecUncached, 2) : null,
+                    ["decode_tokens_per_sec_all_samples"] = Round(s.DecodeTokensPerSec * s.Samples),
+                };
+            }
+            finally
+            {
+                if (loaded is not null) loaded.Dispose();
+                else model.Dispose();
+            }
         }
     }
 

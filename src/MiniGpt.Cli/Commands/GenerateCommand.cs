@@ -18,8 +18,8 @@ public static class GenerateCommand
         var temperature = new Option<double>("--temperature") { Description = "0 is greedy", DefaultValueFactory = _ => 0.8 };
         var topK = OptionalNumber.Create<int>("--top-k", "sample only from the k most likely tokens");
         var topP = OptionalNumber.Create<double>("--top-p", "sample only from the smallest set of tokens with this much probability");
-        var samples = new Option<int>("--num-samples") { Description = "independent samples to print", DefaultValueFactory = _ => 1 };
-        var seed = new Option<long>("--seed") { Description = "the same seed gives the same text", DefaultValueFactory = _ => 1337 };
+        var samples = new Option<int>("--num-samples") { Description = "independent samples, drawn together in one batch; sample i uses seed + i", DefaultValueFactory = _ => 1 };
+        var seed = new Option<long>("--seed") { Description = "the same seed gives the same text (sample i of --num-samples uses seed + i)", DefaultValueFactory = _ => 1337 };
         var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context for every token" };
         var device = new ChoiceOption<DeviceKind>("--device", "where to run", DeviceKind.Auto);
         var cmd = new Command("generate", "Stream text from a trained checkpoint.")
@@ -41,27 +41,37 @@ public static class GenerateCommand
             using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.OptionsFor(r.GetValue(checkpoint)!), new Downloads());
             var ids = m.EncodePrompt(text);   // a prompt longer than block_size: the generator keeps its last block
             var generator = new TextGenerator(m.Model, useKvCache: !r.GetValue(noCache));
-            using var rng = new torch.Generator((ulong)r.GetValue(seed));
+            // Sample i draws from seed + i alone: it is the same text whatever --num-samples, and --seed S+i alone gives it again.
+            int n = r.GetValue(samples);
+            var rngs = Enumerable.Range(0, n).Select(i => new torch.Generator((ulong)(r.GetValue(seed) + i))).ToArray();
             var stdout = Console.Out;
-            for (int s = 0; s < r.GetValue(samples); s++)
+            var decoders = Enumerable.Range(0, n).Select(_ => new StreamingDecoder(m.Tokenizer)).ToArray();
+            // One sample streams as it comes; a batch is printed whole at the end, one sample after another.
+            var texts = Enumerable.Range(0, n).Select(_ => new System.Text.StringBuilder(n == 1 ? "" : text)).ToArray();
+            if (n == 1) stdout.Write(text);
+            var clock = Stopwatch.StartNew();
+            double firstToken = 0;
+            int count = 0;
+            try
             {
-                if (s > 0) stdout.Write("\n---------------\n");
-                stdout.Write(text);
-                var decoder = new StreamingDecoder(m.Tokenizer);
-                var clock = Stopwatch.StartNew();
-                double firstToken = 0;
-                int count = 0;
-                foreach (var id in generator.Generate(ids, r.GetValue(maxNew), options, rng))
+                foreach (var step in generator.GenerateBatch(ids, r.GetValue(maxNew), options, rngs))
                 {
                     if (count++ == 0) firstToken = clock.Elapsed.TotalMilliseconds;
-                    stdout.Write(decoder.Push(id));
-                    stdout.Flush();
+                    for (int i = 0; i < n; i++) texts[i].Append(decoders[i].Push(step[i]));
+                    if (n == 1) { stdout.Write(texts[0]); texts[0].Clear(); stdout.Flush(); }
                 }
-                stdout.Write(decoder.Flush());
-                stdout.Flush();
-                double seconds = clock.Elapsed.TotalSeconds;
-                Console.Error.WriteLine($"\n[sample {s + 1}: {count} tokens in {seconds:F2} s, {count / Math.Max(seconds, 1e-9):F1} tokens/s, first token after {firstToken:F1} ms, KV cache {(r.GetValue(noCache) ? "off" : "on")}]");
             }
+            finally { foreach (var g in rngs) g.Dispose(); }
+            double seconds = clock.Elapsed.TotalSeconds;
+            for (int i = 0; i < n; i++)
+            {
+                if (i > 0) stdout.Write("\n---------------\n");
+                stdout.Write(texts[i].Append(decoders[i].Flush()));
+            }
+            stdout.Flush();
+            Console.Error.WriteLine($"\n[{(n == 1 ? "sample" : $"{n} samples in one batch")}: {count} tokens{(n == 1 ? "" : " each")} in {seconds:F2} s, " +
+                                    $"{count / Math.Max(seconds, 1e-9):F1} tokens/s{(n == 1 ? "" : $" per sample, {n * count / Math.Max(seconds, 1e-9):F1} in all")}, " +
+                                    $"first token after {firstToken:F1} ms (prompt {ids.Count} tokens), KV cache {(r.GetValue(noCache) ? "off" : "on")}]");
             stdout.WriteLine();
             return 0;
         }, cmd.Options));

@@ -5,14 +5,25 @@ using static TorchSharp.torch;
 namespace MiniGpt.Generation;
 
 /// <summary>
-/// Autoregressive sampling from a <see cref="Gpt"/>. With the KV cache each new token costs one position's
-/// forward pass. Past block_size the context slides in jumps: when it would exceed block_size it restarts
-/// from its last block_size / 2 tokens. Sliding a cache by one token cannot be exact (every deeper layer's
-/// keys depend on the tokens that slid out), so the cache is rebuilt at each jump, once per block_size / 2
-/// tokens rather than for every token. Both paths use the same window, so their logits agree at every step.
+/// Autoregressive sampling from a <see cref="Gpt"/>, of one sample or of a batch of them at once. The prompt
+/// goes through the model in one forward pass (prefill); with the KV cache each new token then costs one
+/// position's forward pass, and the ids drawn stay on the device to be fed back, read by the host once a step.
+/// Past block_size the context slides in jumps: when it would exceed block_size it restarts from its last
+/// block_size / 2 tokens. Sliding a cache by one token cannot be exact (every deeper layer's keys depend on the
+/// tokens that slid out), so the cache is rebuilt at each jump, once per block_size / 2 tokens rather than for
+/// every token. Both paths use the same window, so their logits agree at every step.
 /// </summary>
-public sealed class TextGenerator(Gpt model, bool useKvCache = true)
+public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decodeThreads = null)
 {
+    /// <summary>
+    /// Intra-op threads for the steps that feed one new position (null: libtorch's own number). By default one on
+    /// the CPU for a model whose weights fit in 16 MB: its products are too small to split, and waking a second
+    /// thread for each of a step's hundred-odd operations cost the CPU recipe model a fifth of its speed
+    /// (docs/benchmarks.md). A prompt, and the window rebuilt past block_size, still use every thread.
+    /// </summary>
+    public int? DecodeThreads { get; } = decodeThreads ?? (model.parameters().First().device.type == DeviceType.CPU
+                                                           && model.ParameterCount * 4 <= 16 << 20 ? 1 : null);
+
     /// <summary>The id a sample starts from when there is no prompt: a newline, or 0 when the vocabulary has none.</summary>
     public static int StartToken(Data.ITokenizer tokenizer)
     {
@@ -22,50 +33,75 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true)
 
     /// <summary>Yields new token ids one at a time.</summary>
     public IEnumerable<int> Generate(IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions options, Generator generator)
-    {
-        foreach (var (id, _) in GenerateWithLogits(prompt, maxNewTokens, options, generator)) yield return id;
-    }
+        => Steps(prompt, maxNewTokens, options, [generator], keepLogits: false).Select(s => s.Ids[0]);
 
     /// <summary>As <see cref="Generate"/>, with the logits (V, float32, CPU) each token was drawn from.</summary>
     public IEnumerable<(int Id, Tensor Logits)> GenerateWithLogits(IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions options, Generator generator)
+        => Steps(prompt, maxNewTokens, options, [generator], keepLogits: true).Select(s => (s.Ids[0], s.Logits!));
+
+    /// <summary>
+    /// One sample per generator, all continuing the same prompt in one batch: yields each step's new ids, one per
+    /// sample. Sample i depends on generators[i] alone, so it is the sample that generator would give by itself.
+    /// </summary>
+    public IEnumerable<int[]> GenerateBatch(IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions options, IReadOnlyList<Generator> generators)
+        => Steps(prompt, maxNewTokens, options, generators, keepLogits: false).Select(s => s.Ids);
+
+    IEnumerable<(int[] Ids, Tensor? Logits)> Steps(IReadOnlyList<int> prompt, int maxNewTokens, SamplingOptions options, IReadOnlyList<Generator> generators, bool keepLogits)
     {
         if (prompt.Count == 0) throw new ArgumentException("the prompt needs at least one token");
+        if (generators.Count == 0) throw new ArgumentException("at least one generator, one per sample");
         if (options.Problems() is { Count: > 0 } bad) throw new ConfigException(bad);
-        int blockSize = model.Config.BlockSize;
-        var context = prompt.ToList();
-        int windowStart = Math.Max(0, context.Count - blockSize);   // a long prompt keeps its last block
+        int B = generators.Count, blockSize = model.Config.BlockSize;
+        // Every sample's context has the same length: the prompt, then one id per step.
+        var contexts = Enumerable.Range(0, B).Select(_ => prompt.ToList()).ToArray();
+        int length = prompt.Count, windowStart = Math.Max(0, length - blockSize);   // a long prompt keeps its last block
         var device = model.parameters().First().device;
-        bool wasTraining = model.training;
+        bool wasTraining = model.training, wasFused = model.FusedKernels;
         model.eval();
-        using var cache = useKvCache ? new KvCache(model.Config, 1, model.ComputeDtype ?? float32, device) : null;   // keys and values come out of c_attn in the compute dtype
+        model.UseFusedKernels(true);   // the fastest kernels at inference, whatever the training config chose
+        // Keys and values come out of c_attn in the compute dtype.
+        using var cache = useKvCache ? new KvCache(model.Config, B, model.ComputeDtype ?? float32, device) : null;
+        Tensor? last = null;   // (B, 1): the ids drawn last step, on the device
+        int threads = get_num_threads();
         try
         {
             for (int n = 0; n < maxNewTokens; n++)
             {
-                Tensor logits;
+                int[] next;
+                Tensor? logitsKept = null;
                 using (var scope = NewDisposeScope())
-                using (no_grad())
+                using (inference_mode())   // no_grad, and no view or version tracking either: cheaper for each of the step's many small operations
                 {
-                    bool jump = context.Count - windowStart > blockSize;
-                    if (jump) windowStart = context.Count - Math.Max(1, blockSize / 2);
-                    int[] feed;
-                    if (cache is null || jump || cache.Length == 0)
+                    bool jump = length - windowStart > blockSize;
+                    if (jump) windowStart = length - Math.Max(1, blockSize / 2);
+                    Tensor idx;
+                    bool decoding = !(cache is null || jump || cache.Length == 0 || last is null);
+                    if (!decoding)
                     {
                         cache?.Reset();
-                        feed = context.Skip(windowStart).ToArray();                             // the whole window
+                        int t = length - windowStart;
+                        idx = tensor(contexts.SelectMany(c => c.Skip(windowStart).Select(i => (long)i)).ToArray(), [B, t], device: device);   // (B, t): the window
                     }
-                    else feed = [context[^1]];                                                  // only the new token
-                    var idx = tensor(feed.Select(i => (long)i).ToArray(), [1, feed.Length], device: device);   // (1, t)
-                    var all = model.Forward(idx, cache);                                       // (1, t, V)
-                    logits = all[0, -1].to(float32).cpu().MoveToOuterDisposeScope();            // (V)
+                    else idx = last;                                                                // (B, 1): only the new ids
+                    int want = decoding && DecodeThreads is { } d ? d : threads;
+                    if (get_num_threads() != want) set_num_threads(want);
+                    var logits = model.Forward(idx, cache, lastOnly: true).select(1, 0);           // (B, V)
+                    var drawn = Sampling.Draw(logits, options, generators);                        // (B), on the device
+                    next = drawn.cpu().data<long>().Select(i => (int)i).ToArray();                  // the step's one read by the host
+                    last?.Dispose();
+                    last = drawn.view(B, 1).MoveToOuterDisposeScope();
+                    if (keepLogits) logitsKept = logits[0].to(float32).cpu().MoveToOuterDisposeScope();   // (V)
                 }
-                int next = Sampling.Next(logits, options, generator);
-                context.Add(next);
-                yield return (next, logits);
+                for (int b = 0; b < B; b++) contexts[b].Add(next[b]);
+                length++;
+                yield return (next, logitsKept);
             }
         }
         finally
         {
+            if (get_num_threads() != threads) set_num_threads(threads);
+            last?.Dispose();
+            model.UseFusedKernels(wasFused);
             if (wasTraining) model.train();
         }
     }

@@ -34,19 +34,16 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, LayerKvCache? cache)
     {
         long B = x.shape[0], T = x.shape[1], C = x.shape[2], nh = nHead, hs = C / nh;
-        var qkv = c_attn.call(x).split(C, dim: 2);                              // 3 × (B, T, C)
-        var q = qkv[0].view(B, T, nh, hs).transpose(1, 2);                      // (B, nh, T, hs)
-        var k = qkv[1].view(B, T, nh, hs).transpose(1, 2);                      // (B, nh, T, hs)
-        var v = qkv[2].view(B, T, nh, hs).transpose(1, 2);                      // (B, nh, T, hs)
-        if (rotary is not null)
-        {
-            long start = cache?.Length ?? 0;
-            q = rotary.call(q, start);                                          // (B, nh, T, hs)
-            k = rotary.call(k, start);                                          // (B, nh, T, hs)
-        }
+        // Q, K and V side by side are 3·nh heads; with rotary positions, Q and K (the first 2·nh) turn in one call.
+        var heads = c_attn.call(x).view(B, T, 3 * nh, hs).transpose(1, 2);     // (B, 3nh, T, hs)
+        var qk = heads.narrow(1, 0, 2 * nh);                                    // (B, 2nh, T, hs)
+        if (rotary is not null) qk = rotary.call(qk, cache?.Length ?? 0);       // (B, 2nh, T, hs)
+        var q = qk.narrow(1, 0, nh);                                            // (B, nh, T, hs)
+        var k = qk.narrow(1, nh, nh);                                           // (B, nh, T, hs)
+        var v = heads.narrow(1, 2 * nh, nh);                                    // (B, nh, T, hs)
         if (cache is not null) (k, v) = cache.Append(k, v);                     // (B, nh, Tk, hs)
         var y = attention.call(q, k, v);                                        // (B, nh, T, hs)
-        y = y.transpose(1, 2).contiguous().view(B, T, C);                       // (B, T, C): heads side by side
+        y = y.transpose(1, 2).reshape(B, T, C);                                 // (B, T, C): heads side by side
         return resid_dropout.call(c_proj.call(y));                              // (B, T, C)
     }
 }

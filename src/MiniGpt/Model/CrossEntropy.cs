@@ -9,9 +9,10 @@ namespace MiniGpt.Model;
 /// </summary>
 public sealed class CrossEntropy : nn.Module<Tensor, Tensor, Tensor>
 {
-    readonly bool fused;
+    /// <summary>Whether the fused kernel runs instead of the explicit formula (the two are tested equal, forward and backward).</summary>
+    public bool Fused { get; set; }
 
-    public CrossEntropy(bool fused) : base(nameof(CrossEntropy)) => this.fused = fused;
+    public CrossEntropy(bool fused) : base(nameof(CrossEntropy)) => Fused = fused;
 
     /// <param name="logits">(B, T, V) or (N, V)</param>
     /// <param name="targets">(B, T) or (N), int64 class ids</param>
@@ -20,7 +21,7 @@ public sealed class CrossEntropy : nn.Module<Tensor, Tensor, Tensor>
         var V = logits.shape[^1];
         var z = logits.reshape(-1, V);                                          // (N, V)
         var t = targets.reshape(-1);                                            // (N)
-        if (fused) return nn.functional.cross_entropy(z, t);
+        if (Fused) return nn.functional.cross_entropy(z, t);
         var zs = z - z.amax([-1], keepdim: true).detach();                      // (N, V)
         var logp = zs - zs.exp().sum([-1], keepdim: true).log();                // (N, V)
         return -logp.gather(1, t.unsqueeze(1)).mean();                          // ()

@@ -10,13 +10,14 @@ namespace MiniGpt.Model;
 public sealed class Dropout : nn.Module<Tensor, Tensor>
 {
     readonly double p;
-    readonly bool fused;
+    /// <summary>Whether the fused kernel runs instead of the explicit formula (the two are tested equal, forward and backward).</summary>
+    public bool Fused { get; set; }
 
     public Dropout(double p, bool fused) : base(nameof(Dropout))
     {
         if (p < 0 || p >= 1) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout must be in [0, 1)");
         this.p = p;
-        this.fused = fused;
+        Fused = fused;
     }
 
     public double P => p;
@@ -24,7 +25,7 @@ public sealed class Dropout : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (!training || p == 0) return x;
-        if (fused) return nn.functional.dropout(x, p, training: true);
+        if (Fused) return nn.functional.dropout(x, p, training: true);
         var m = (rand_like(x) >= p).to(x.dtype);   // same shape as x, 1 with probability 1 − p
         return x * m / (1.0 - p);
     }

@@ -10,17 +10,18 @@ namespace MiniGpt.Model;
 public sealed class Gelu : nn.Module<Tensor, Tensor>
 {
     readonly bool approximateTanh;
-    readonly bool fused;
+    /// <summary>Whether the fused kernel runs instead of the explicit formula (the two are tested equal, forward and backward).</summary>
+    public bool Fused { get; set; }
 
     public Gelu(bool approximateTanh, bool fused) : base(nameof(Gelu))
     {
         this.approximateTanh = approximateTanh;
-        this.fused = fused;
+        Fused = fused;
     }
 
     public override Tensor forward(Tensor x)
     {
-        if (fused)
+        if (Fused)
             return nn.functional.gelu(x, approximateTanh ? TorchSharp.Modules.GELU.Approximate.tanh : TorchSharp.Modules.GELU.Approximate.none);
         if (approximateTanh)
             return 0.5 * x * (1.0 + tanh(Math.Sqrt(2.0 / Math.PI) * (x + 0.044715 * x * x * x)));

@@ -25,6 +25,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     public Gpt(GptConfig config, long seed = 1337) : base(nameof(Gpt))
     {
         Config = config;
+        FusedKernels = config.Fused;
         using var g = new Generator((ulong)seed);
         wte = new TokenEmbedding(config.VocabSize, config.NEmbd, g);
         wpe = config.PositionEncoding switch
@@ -45,9 +46,11 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// With a cache, idx holds only the positions after those already cached; their keys and values are
-    /// added to it and the logits of these positions come back.
+    /// added to it and the logits of these positions come back. With <paramref name="lastOnly"/>, only the last
+    /// position's logits are computed, (B, 1, V): sampling needs no others, and for a long prompt the output head
+    /// over every position would cost more than the rest of the model.
     /// </summary>
-    public Tensor Forward(Tensor idx, KvCache? cache)
+    public Tensor Forward(Tensor idx, KvCache? cache, bool lastOnly = false)
     {
         long T = idx.shape[1], start = cache?.Length ?? 0;
         if (start + T > Config.BlockSize)
@@ -56,9 +59,30 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
         var x = drop.call(wpe is null ? tok : tok + wpe.call(start, T));        // (B, T, C)
         for (int l = 0; l < h.Count; l++)
             x = h[l].Forward(x, cache?.Layers[l]);                              // (B, T, C)
+        if (lastOnly && T > 1) x = x.narrow(1, T - 1, 1);                       // (B, 1, C)
         x = ln_f.call(x);                                                       // (B, T, C)
         return wte.Unembed(x, ComputeDtype);                                    // (B, T, V)
     }
+
+    /// <summary>
+    /// Runs LayerNorm, GELU, attention and the loss as fused kernels (true) or as their explicit formulas (false),
+    /// whatever the config said; sampling uses the fused ones. Dropout is left alone: at inference it does nothing.
+    /// </summary>
+    public void UseFusedKernels(bool fused)
+    {
+        foreach (var m in modules())
+            switch (m)
+            {
+                case LayerNorm l: l.Fused = fused; break;
+                case Gelu g: g.Fused = fused; break;
+                case ScaledDotProductAttention a: a.Fused = fused; break;
+                case CrossEntropy c: c.Fused = fused; break;
+            }
+        FusedKernels = fused;
+    }
+
+    /// <summary>Whether LayerNorm, GELU, attention and the loss run fused: the config's Fused until <see cref="UseFusedKernels"/>.</summary>
+    public bool FusedKernels { get; private set; }
 
     /// <summary>Mean cross-entropy of next-token prediction over all (B, T) positions; float32 under mixed precision.</summary>
     public Tensor Loss(Tensor logits, Tensor targets)

@@ -12,20 +12,21 @@ public sealed class LayerNorm : nn.Module<Tensor, Tensor>
     public readonly Parameter weight;   // γ: (C)
     public readonly Parameter? bias;    // β: (C)
     readonly double eps;
-    readonly bool fused;
+    /// <summary>Whether the fused kernel runs instead of the explicit formula (the two are tested equal, forward and backward).</summary>
+    public bool Fused { get; set; }
 
     public LayerNorm(long nEmbd, bool hasBias, bool fused, double eps = 1e-5) : base(nameof(LayerNorm))
     {
         weight = nn.Parameter(ones(nEmbd));
         if (hasBias) bias = nn.Parameter(zeros(nEmbd));
         this.eps = eps;
-        this.fused = fused;
+        Fused = fused;
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)   // x: (..., C)
     {
-        if (fused) return nn.functional.layer_norm(x, [weight.shape[0]], weight, bias, eps);
+        if (Fused) return nn.functional.layer_norm(x, [weight.shape[0]], weight, bias, eps);
         var mu = x.mean([-1], keepdim: true);                                   // (..., 1)
         var xc = x - mu;                                                        // (..., C)
         var var_ = (xc * xc).mean([-1], keepdim: true);                         // (..., 1)

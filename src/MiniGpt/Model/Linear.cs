@@ -39,7 +39,7 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
             var yc = matmul(x.to(cd), (ComputeWeight ?? weight.to(cd)).t());   // (..., d_out) in cd
             return bias is null ? yc : yc + bias.to(cd);           // (..., d_out)
         }
-        var y = matmul(x, weight.t());          // (..., d_out)
-        return bias is null ? y : y + bias;     // (..., d_out)
+        // ATen's linear is this very product and sum (matmul, then the bias added), in one call rather than three.
+        return nn.functional.linear(x, weight, bias);   // (..., d_out)
     }
 }

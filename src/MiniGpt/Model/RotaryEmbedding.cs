@@ -11,7 +11,9 @@ namespace MiniGpt.Model;
 /// </summary>
 public sealed class RotaryEmbedding : nn.Module<Tensor, long, Tensor>
 {
-    readonly Tensor cos, sin;   // (block_size, hs/2), non-trainable
+    // (block_size, hs), non-trainable: [cos mθ, cos mθ] and [−sin mθ, sin mθ], so that with the halves swapped,
+    // x ↦ x ⊙ cos + swap(x) ⊙ sin is the rotation above, done on the whole head at once.
+    readonly Tensor cos, sin;
 
     public RotaryEmbedding(long headSize, long blockSize, double theta = 10000.0) : base(nameof(RotaryEmbedding))
     {
@@ -19,8 +21,8 @@ public sealed class RotaryEmbedding : nn.Module<Tensor, long, Tensor>
         using var _ = NewDisposeScope();
         var inv = pow(theta, -arange(0, headSize, 2, dtype: float64) / headSize);      // (hs/2)
         var angle = outer(arange(blockSize, dtype: float64), inv);                      // (T, hs/2)
-        cos = angle.cos().to(float32).MoveToOuterDisposeScope();
-        sin = angle.sin().to(float32).MoveToOuterDisposeScope();
+        cos = cat([angle.cos(), angle.cos()], -1).to(float32).MoveToOuterDisposeScope();     // (T, hs)
+        sin = cat([-angle.sin(), angle.sin()], -1).to(float32).MoveToOuterDisposeScope();    // (T, hs)
         // Persistent: TorchSharp's .to() moves only persistent buffers. Checkpoints hold parameters alone.
         register_buffer(nameof(cos), cos);
         register_buffer(nameof(sin), sin);
@@ -33,10 +35,10 @@ public sealed class RotaryEmbedding : nn.Module<Tensor, long, Tensor>
         long T = x.shape[^2], half = x.shape[^1] / 2;
         if (start + T > cos.shape[0])
             throw new ArgumentOutOfRangeException(nameof(start), $"positions up to {start + T - 1} exceed block_size {cos.shape[0]}");
-        var c = cos.narrow(0, start, T).to(x.dtype);                                    // (T, hs/2)
-        var s = sin.narrow(0, start, T).to(x.dtype);                                    // (T, hs/2)
-        var x1 = x.narrow(-1, 0, half);                                                 // (B, nh, T, hs/2)
-        var x2 = x.narrow(-1, half, half);                                              // (B, nh, T, hs/2)
-        return cat([x1 * c - x2 * s, x2 * c + x1 * s], -1);                             // (B, nh, T, hs)
+        var c = cos.dtype == x.dtype ? cos.narrow(0, start, T) : cos.narrow(0, start, T).to(x.dtype);   // (T, hs)
+        var s = sin.dtype == x.dtype ? sin.narrow(0, start, T) : sin.narrow(0, start, T).to(x.dtype);   // (T, hs)
+        // [x₁, x₂] ⊙ [cos, cos] + [x₂, x₁] ⊙ [−sin, sin] = [x₁ cos − x₂ sin, x₂ cos + x₁ sin]
+        var swapped = cat([x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);      // (B, nh, T, hs): [x₂, x₁]
+        return x * c + swapped * s;                                                      // (B, nh, T, hs)
     }
 }

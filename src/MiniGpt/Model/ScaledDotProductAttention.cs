@@ -11,14 +11,15 @@ namespace MiniGpt.Model;
 public sealed class ScaledDotProductAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
     readonly bool causal;
-    readonly bool fused;
+    /// <summary>Whether the fused kernel runs instead of the explicit formula (the two are tested equal, forward and backward).</summary>
+    public bool Fused { get; set; }
     readonly Softmax softmax;
     readonly Dropout attnDropout;
 
     public ScaledDotProductAttention(bool causal, double dropout, bool fused) : base(nameof(ScaledDotProductAttention))
     {
         this.causal = causal;
-        this.fused = fused;
+        Fused = fused;
         softmax = new Softmax(fused: false);
         attnDropout = new Dropout(dropout, fused: false);
         RegisterComponents();
@@ -28,17 +29,20 @@ public sealed class ScaledDotProductAttention : nn.Module<Tensor, Tensor, Tensor
     public override Tensor forward(Tensor q, Tensor k, Tensor v)
     {
         long Tq = q.shape[^2], Tk = k.shape[^2], hs = q.shape[^1];
-        if (fused)
+        if (Fused)
         {
             var p = training ? attnDropout.P : 0.0;
-            // is_casual aligns the mask top-left; with a cache (Tq < Tk) the mask must be given explicitly.
-            if (!causal || Tq == Tk)
-                return nn.functional.scaled_dot_product_attention(q, k, v, p: p, is_casual: causal && Tq > 1);
+            // is_casual aligns the mask top-left; with a cache (Tq < Tk) the mask must be given explicitly, except for
+            // a single query, the last position, which sees every key.
+            if (!causal || Tq == 1)
+                return nn.functional.scaled_dot_product_attention(q, k, v, p: p);
+            if (Tq == Tk)
+                return nn.functional.scaled_dot_product_attention(q, k, v, p: p, is_casual: true);
             using var allowed = CausalMask(Tq, Tk, q.device);
             return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: allowed, p: p);
         }
         var att = matmul(q, k.transpose(-2, -1)) * (1.0 / Math.Sqrt(hs));     // (B, nh, Tq, Tk)
-        if (causal)
+        if (causal && Tq > 1)   // one query, the last position, sees every key
         {
             using var allowed = CausalMask(Tq, Tk, q.device);                   // (Tq, Tk)
             att = att.masked_fill(allowed.logical_not(), double.NegativeInfinity);

@@ -9,13 +9,14 @@ namespace MiniGpt.Model;
 /// </summary>
 public sealed class Softmax : nn.Module<Tensor, Tensor>
 {
-    readonly bool fused;
+    /// <summary>Whether the fused kernel runs instead of the explicit formula (the two are tested equal, forward and backward).</summary>
+    public bool Fused { get; set; }
 
-    public Softmax(bool fused) : base(nameof(Softmax)) => this.fused = fused;
+    public Softmax(bool fused) : base(nameof(Softmax)) => Fused = fused;
 
     public override Tensor forward(Tensor z)   // z: (..., N)
     {
-        if (fused) return z.softmax(-1);
+        if (Fused) return z.softmax(-1);
         // max is a constant shift: detaching it keeps its (zero) gradient out of the graph.
         var e = exp(z - z.amax([-1], keepdim: true).detach());   // (..., N)
         return e / e.sum([-1], keepdim: true);                     // (..., N)

@@ -72,11 +72,44 @@ public class BenchCommandTests
         var auto = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--iters", "2", "--warmup", "0", "--device", "auto");
         Assert.True(auto.Code == 0, auto.Stderr);
         using (var doc = JsonDocument.Parse(auto.Stdout))                          // nothing but the JSON
-            Assert.Equal(("config peak_flops", "cpu"), (doc.RootElement.GetProperty("peak_flops_source").GetString(), doc.RootElement.GetProperty("device").GetString()));
+        {
+            // No peak given: measured here, and mfu is the share of it.
+            var j = doc.RootElement;
+            Assert.Equal("cpu", j.GetProperty("device").GetString());
+            Assert.StartsWith("measured: fastest of 5 1024x1024 float32 matrix products on the CPU", j.GetProperty("peak_flops_source").GetString());
+            double peak = j.GetProperty("peak_flops").GetDouble(), expected = j.GetProperty("flops_per_token").GetDouble() * j.GetProperty("tokens_per_sec").GetDouble() / peak;
+            Assert.True(peak is > 1e8 and < 1e14, $"a CPU's measured peak of {peak:E2} FLOP/s");
+            Assert.InRange(j.GetProperty("mfu").GetDouble(), expected * 0.999 - 1e-5, expected * 1.001 + 1e-5);
+        }
+        var set = CliProcess.Run(dir.Path, "bench", "--config", dir.File("peak.json", File.ReadAllText(TinyConfig).TrimEnd().TrimEnd('}') + ", \"peak_flops\": 3e12 }"),
+            "--iters", "2", "--warmup", "0", "--device", "cpu");
+        Assert.True(set.Code == 0, set.Stderr);
+        using (var doc = JsonDocument.Parse(set.Stdout)) Assert.Equal(("config peak_flops", 3e12),
+            (doc.RootElement.GetProperty("peak_flops_source").GetString(), doc.RootElement.GetProperty("peak_flops").GetDouble()));
         Assert.Contains("warning: device = auto found no CUDA device (or no CUDA libtorch); timing the CPU", auto.Stderr);
         var bf16 = CliProcess.Run(dir.Path, "bench", "--config", TinyConfig, "--device", "auto", "--dtype", "bfloat16");
         Assert.Equal(2, bf16.Code);
         Assert.Equal("", bf16.Stdout);
         Assert.Contains("error: --dtype bfloat16: device = auto found no CUDA device, and bfloat16 on the CPU is slow; set device = cpu to run it there anyway", bf16.Stderr);
+    }
+
+    [Fact]
+    public void BenchGenerate_PrintsPrefillAndDecodeRates_WithAndWithoutTheCache()
+    {
+        using var dir = new TempDir();
+        var (code, stdout, stderr) = CliProcess.Run(dir.Path, "bench", "--generate", "--config", TinyConfig, "--device", "cpu",
+            "--prompt-tokens", "100", "--max-new-tokens", "20", "--num-samples", "2", "--rounds", "1");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var j = doc.RootElement;
+        Assert.Equal(("generate", "cpu", 2, 20), (j.GetProperty("mode").GetString(), j.GetProperty("device").GetString(), j.GetProperty("num_samples").GetInt32(), j.GetProperty("new_tokens").GetInt32()));
+        Assert.Equal(16, j.GetProperty("prompt_tokens").GetInt32());   // tiny.json's block_size: a longer prompt keeps its last block
+        double ttft = j.GetProperty("time_to_first_token_ms").GetDouble(), prefill = j.GetProperty("prefill_tokens_per_sec").GetDouble();
+        Assert.InRange(prefill, 2 * 16 / ((ttft + 0.05) / 1000) * 0.999, 2 * 16 / (Math.Max(ttft - 0.05, 0.01) / 1000) * 1.001);   // ttft is rounded to 0.1 ms
+        double cached = j.GetProperty("decode_tokens_per_sec").GetDouble(), plain = j.GetProperty("decode_tokens_per_sec_uncached").GetDouble();
+        Assert.True(cached > 0 && plain > 0);
+        Assert.Equal(cached / plain, j.GetProperty("cache_speedup").GetDouble(), 0.01 + cached / plain * 0.001);
+        Assert.Equal(2 * cached, j.GetProperty("decode_tokens_per_sec_all_samples").GetDouble(), 0.2);
+        Assert.Equal(1, j.GetProperty("decode_threads").GetInt32());   // a model of a few kilobytes decodes on one thread on the CPU
     }
 }

@@ -28,6 +28,25 @@ public class GenerateCommandTests
     }
 
     [Fact]
+    public void NumSamples_RunAsOneBatch_EachTheSampleItsSeedGivesAlone()
+    {
+        using var dir = new TempDir();
+        var ckpt = TrainedCheckpoint(dir);
+        string[] Args(int n, int seed) => ["generate", "--checkpoint", ckpt, "--prompt", "the ", "--max-new-tokens", "40", "--seed", $"{seed}", "--num-samples", $"{n}", "--temperature", "1.0", "--device", "cpu"];
+        var batch = CliProcess.Run(dir.Path, Args(3, 10));
+        Assert.True(batch.Code == 0, batch.Stderr);
+        var samples = batch.Stdout.TrimEnd('\n').Split("\n---------------\n");
+        Assert.Equal(3, samples.Length);
+        for (int i = 0; i < 3; i++)
+        {
+            var alone = CliProcess.Run(dir.Path, Args(1, 10 + i));
+            Assert.Equal(alone.Stdout.TrimEnd('\n'), samples[i].TrimEnd('\n'));
+        }
+        Assert.Equal(3, samples.Distinct().Count());
+        Assert.Contains("3 samples in one batch: 40 tokens each", batch.Stderr);
+    }
+
+    [Fact]
     public void BadInput_ExitsNonZero_NamingTheProblem()
     {
         using var dir = new TempDir();

@@ -37,6 +37,29 @@ public class SamplingTests
     }
 
     [Fact]
+    public void ADraw_IsMultinomialsOwn_ForTheSameGeneratorState()
+    {
+        // multinomial(p, 1) is argmax(p / q), q ~ Exp(1): the same ids, draw for draw, from generators in the same state.
+        using var a = new Generator(5);
+        using var b = new Generator(5);
+        var probs = Logits.softmax(-1);
+        var ours = Enumerable.Range(0, 300).Select(_ => Sampling.Next(Logits, new SamplingOptions(1.0), a)).ToArray();
+        var torchs = Enumerable.Range(0, 300).Select(_ => (int)multinomial(probs, 1, generator: b).item<long>()).ToArray();
+        Assert.Equal(torchs, ours);
+    }
+
+    [Fact]
+    public void Batch_FiltersEachRowByItsOwnLogits()
+    {
+        var z = stack([Logits, Logits.flip(0)]);                                     // (2, 4): the best is id 3, then id 0
+        var kept = Sampling.Filter(z, topK: 1, topP: null);
+        Assert.Equal(new[] { 3L, 0L }, kept.argmax(-1).data<long>().ToArray());
+        Assert.Equal(2, kept.isfinite().sum().item<long>());
+        var nucleus = Sampling.Filter(z, topK: null, topP: 0.6);                     // 0.5 + 0.3 reach 0.6: ids {3, 1} and {0, 2}
+        Assert.Equal(new[] { false, true, false, true, true, false, true, false }, nucleus.isfinite().flatten().data<bool>().ToArray());
+    }
+
+    [Fact]
     public void TopKAndTopP_Combine() => Assert.Equal([3], Draw(new SamplingOptions(1.0, TopK: 3, TopP: 0.4)).Order());
 
     [Fact]

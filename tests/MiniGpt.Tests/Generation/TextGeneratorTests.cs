@@ -90,4 +90,45 @@ public class TextGeneratorTests
         Assert.True(model.training);
         Assert.True(expected.equal(rand(3)).all().item<bool>());
     }
+
+    [Fact]
+    public void ABatch_GivesEachSampleItsGeneratorAlone_WhateverTheBatchSize()
+    {
+        var model = Model(PositionEncoding.Rotary);
+        var o = new SamplingOptions(Temperature: 1.0, TopK: 8);
+        int[] Alone(ulong seed, bool cache)
+        {
+            using var g = new Generator(seed);
+            return new TextGenerator(model, cache).Generate([1, 2], 25, o, g).ToArray();   // 2 + 25 tokens: past block_size 8
+        }
+        foreach (var cache in new[] { true, false })
+        {
+            var gs = new[] { new Generator(20), new Generator(21), new Generator(22) };
+            var steps = new TextGenerator(model, cache).GenerateBatch([1, 2], 25, o, gs).ToList();
+            for (int b = 0; b < 3; b++) Assert.Equal(Alone(20 + (ulong)b, cache), steps.Select(s => s[b]));
+            Assert.NotEqual(steps.Select(s => s[0]), steps.Select(s => s[1]));
+        }
+    }
+
+    [Fact]
+    public void Sampling_UsesFusedKernelsOnOneThread_AndPutsTheModelAndTorchBack()
+    {
+        var model = Model(fused: false);
+        int before = get_num_threads(), threads = 2;
+        set_num_threads(threads);   // the test host may run torch on one thread; decoding must come back to two
+        using var restore = new Disposer(() => set_num_threads(before));
+        var g = new TextGenerator(model);
+        Assert.Equal(1, g.DecodeThreads);   // a few kilobytes of weights on the CPU
+        var explicitLogits = new TextGenerator(Model(fused: false), useKvCache: true, decodeThreads: threads).GenerateWithLogits([3], 6, new SamplingOptions(0), new Generator(1)).ToList();
+        var steps = g.GenerateWithLogits([3], 6, new SamplingOptions(0), new Generator(1)).ToList();
+        Assert.Equal(explicitLogits.Select(s => s.Id), steps.Select(s => s.Id));
+        Assert.False(model.FusedKernels);
+        Assert.All(model.modules().OfType<LayerNorm>(), l => Assert.False(l.Fused));
+        Assert.Equal(threads, get_num_threads());
+    }
+
+    sealed class Disposer(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
 }

@@ -139,6 +139,21 @@ public class GptTests
         Assert.True(last < 0.05, $"loss after 300 steps is {last}");
     }
 
+    [Theory]
+    [InlineData(PositionEncoding.Learned)]
+    [InlineData(PositionEncoding.Rotary)]
+    public void LastOnly_GivesTheLastPositionsLogits(PositionEncoding pe)
+    {
+        var model = new Gpt(new GptConfig(VocabSize: 11, BlockSize: 8, NLayer: 2, NHead: 2, NEmbd: 16, PositionEncoding: pe), seed: 3);
+        model.eval();
+        using var _ = no_grad();
+        var idx = tensor(new long[] { 1, 4, 2, 7, 3, 3, 9, 0, 5, 1, 2, 8 }, [2, 6]);
+        var all = model.Forward(idx, cache: null);                                       // (2, 6, 11)
+        var last = model.Forward(idx, cache: null, lastOnly: true);                      // (2, 1, 11)
+        Assert.Equal(new long[] { 2, 1, 11 }, last.shape);
+        Compare.Close(all.narrow(1, 5, 1), last, 1e-6);
+    }
+
     [Fact]
     public void TooLongSequence_IsRejectedWithBothSizes()
     {

@@ -41,8 +41,25 @@ public class ScaledDotProductAttentionTests
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OneQuery_IsTheLastRowOfFullCausalAttention_WithoutAMask(bool fused)
+    {
+        // Decoding with a cache: the one new query is the last position and sees every key, so no mask is built.
+        var sdpa = new ScaledDotProductAttention(causal: true, dropout: 0, fused);
+        using var g = new Generator(4);
+        var (q, k, v) = (randn([2, 3, 6, 4], generator: g), randn([2, 3, 6, 4], generator: g), randn([2, 3, 6, 4], generator: g));
+        var full = sdpa.call(q, k, v);                                                  // (2, 3, 6, 4)
+        var last = sdpa.call(q.narrow(2, 5, 1), k, v);                                  // (2, 3, 1, 4)
+        Close(full.narrow(2, 5, 1), last, 1e-6);
+        var earlier = sdpa.call(q.narrow(2, 2, 1), k.narrow(2, 0, 3), v.narrow(2, 0, 3));   // position 2 with its keys 0…2
+        Close(full.narrow(2, 2, 1), earlier, 1e-6);
+    }
+
+    [Theory]
     [InlineData(5, 5)]
     [InlineData(2, 6)]
+    [InlineData(1, 6)]
     public void Fused_EqualsExplicit_ForwardAndBackward(long Tq, long Tk)
     {
         var explicitAttention = new ScaledDotProductAttention(causal: true, dropout: 0, fused: false);
