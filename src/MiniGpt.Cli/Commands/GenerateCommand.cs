@@ -9,6 +9,9 @@ namespace MiniGpt.Cli.Commands;
 
 public static class GenerateCommand
 {
+    /// <summary>Samples decoded together at most; each batch holds a KV cache of its size.</summary>
+    const int MaxBatch = 16;
+
     public static Command Build()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "a run's out dir (its best.ckpt, else last.ckpt), a .ckpt file, a Hugging Face GPT-2 folder, or gpt2 … gpt2-xl", Required = true };
@@ -18,7 +21,7 @@ public static class GenerateCommand
         var temperature = new Option<double>("--temperature") { Description = "0 is greedy", DefaultValueFactory = _ => 0.8 };
         var topK = OptionalNumber.Create<int>("--top-k", "sample only from the k most likely tokens");
         var topP = OptionalNumber.Create<double>("--top-p", "sample only from the smallest set of tokens with this much probability");
-        var samples = new Option<int>("--num-samples") { Description = "independent samples, drawn together in one batch; sample i uses seed + i", DefaultValueFactory = _ => 1 };
+        var samples = new Option<int>("--num-samples") { Description = "independent samples, drawn together in batches of up to 16; sample i uses seed + i", DefaultValueFactory = _ => 1 };
         var seed = new Option<long>("--seed") { Description = "the same seed gives the same text (sample i of --num-samples uses seed + i)", DefaultValueFactory = _ => 1337 };
         var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context for every token" };
         var device = new ChoiceOption<DeviceKind>("--device", "where to run", DeviceKind.Auto);
@@ -54,11 +57,17 @@ public static class GenerateCommand
             int count = 0;
             try
             {
-                foreach (var step in generator.GenerateBatch(ids, r.GetValue(maxNew), options, rngs))
+                // At most MaxBatch samples at a time, so that many samples need no more memory than that many.
+                for (int from = 0; from < n; from += MaxBatch)
                 {
-                    if (count++ == 0) firstToken = clock.Elapsed.TotalMilliseconds;
-                    for (int i = 0; i < n; i++) texts[i].Append(decoders[i].Push(step[i]));
-                    if (n == 1) { stdout.Write(texts[0]); texts[0].Clear(); stdout.Flush(); }
+                    int size = Math.Min(MaxBatch, n - from), steps = 0;
+                    foreach (var step in generator.GenerateBatch(ids, r.GetValue(maxNew), options, rngs[from..(from + size)]))
+                    {
+                        if (steps++ == 0 && from == 0) firstToken = clock.Elapsed.TotalMilliseconds;
+                        for (int i = 0; i < size; i++) texts[from + i].Append(decoders[from + i].Push(step[i]));
+                        if (n == 1) { stdout.Write(texts[0]); texts[0].Clear(); stdout.Flush(); }
+                    }
+                    count = steps;
                 }
             }
             finally { foreach (var g in rngs) g.Dispose(); }
@@ -69,7 +78,7 @@ public static class GenerateCommand
                 stdout.Write(texts[i].Append(decoders[i].Flush()));
             }
             stdout.Flush();
-            Console.Error.WriteLine($"\n[{(n == 1 ? "sample" : $"{n} samples in one batch")}: {count} tokens{(n == 1 ? "" : " each")} in {seconds:F2} s, " +
+            Console.Error.WriteLine($"\n[{(n == 1 ? "sample" : n <= MaxBatch ? $"{n} samples in one batch" : $"{n} samples in batches of {MaxBatch}")}: {count} tokens{(n == 1 ? "" : " each")} in {seconds:F2} s, " +
                                     $"{count / Math.Max(seconds, 1e-9):F1} tokens/s{(n == 1 ? "" : $" per sample, {n * count / Math.Max(seconds, 1e-9):F1} in all")}, " +
                                     $"first token after {firstToken:F1} ms (prompt {ids.Count} tokens), KV cache {(r.GetValue(noCache) ? "off" : "on")}]");
             stdout.WriteLine();

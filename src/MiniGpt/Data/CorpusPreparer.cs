@@ -61,11 +61,11 @@ public static class CorpusPreparer
         bool bundled = o.Fixed is null && o.Tokenizer is TokenizerKind.Cl100kBase or TokenizerKind.O200kBase;
         ITokenizer? bpe = o.Fixed is { } d ? Tokenizers.FromDescription(d, "the model's tokenizer")
             : o.Tokenizer == TokenizerKind.Char || bundled ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
-        var building = Task.Run(() => (bundled ? Tokenizers.CreateBpe(o.Tokenizer) : bpe, CorpusSources.Record(o.Corpus, files)));
 
         if (Directory.Exists(o.OutDir) && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName))
             && Directory.EnumerateFileSystemEntries(o.OutDir).Any(e => !IsOurs(Path.GetFileName(e))))
             throw new DataException(o.OutDir, $"{o.OutDir} is not empty and holds no token cache; a token cache needs an empty or new folder");
+        var building = Task.Run(() => (bundled ? Tokenizers.CreateBpe(o.Tokenizer) : bpe, CorpusSources.Record(o.Corpus, files)), ct);
 
         bool documents = Corpus.IsDocuments(files);
         ScanResult scan;
@@ -225,7 +225,7 @@ public static class CorpusPreparer
 
     /// <summary>
     /// BPE: the text is decoded to UTF-16 (pass 1 has checked it) and encoded in pieces of about
-    /// <see cref="OrderedEncoder.PieceChars"/> characters, each cut after a newline that is followed by non-space.
+    /// <see cref="OrderedEncoder.PieceChars"/> characters, each cut after a newline with non-space on both sides.
     /// No pre-tokenizer piece spans such a cut, so the ids are those of the whole text, whatever the number of workers.
     /// </summary>
     static (long Train, long Val) EncodeText(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
@@ -296,17 +296,19 @@ public static class CorpusPreparer
     }
 
     /// <summary>
-    /// The length of the piece that <paramref name="text"/> starts with: up to the last newline followed by non-space
-    /// within <see cref="OrderedEncoder.PieceChars"/>, else to the first one beyond; −1 while the text is shorter than
-    /// a piece or holds no such newline.
+    /// The length of the piece that <paramref name="text"/> starts with: up to the last lone newline (non-space on
+    /// both sides) within <see cref="OrderedEncoder.PieceChars"/>, else to the first one beyond; −1 while the text is
+    /// shorter than a piece or holds no such newline. Space before the newline would be a different token at the end
+    /// of a piece: GPT-2's <c>\s+(?!\S)</c> looks ahead, so "a\n\nB" is a, \n, \n, B whole but ends in one \n\n cut after it.
     /// </summary>
     static int CutPoint(ReadOnlySpan<char> text)
     {
         if (text.Length < OrderedEncoder.PieceChars) return -1;
-        for (int i = OrderedEncoder.PieceChars - 2; i >= 0; i--)
-            if (text[i] == '\n' && !char.IsWhiteSpace(text[i + 1])) return i + 1;
+        static bool Lone(ReadOnlySpan<char> t, int i) => t[i] == '\n' && !char.IsWhiteSpace(t[i + 1]) && !char.IsWhiteSpace(t[i - 1]);
+        for (int i = OrderedEncoder.PieceChars - 2; i >= 1; i--)
+            if (Lone(text, i)) return i + 1;
         for (int i = OrderedEncoder.PieceChars - 1; i < text.Length - 1; i++)
-            if (text[i] == '\n' && !char.IsWhiteSpace(text[i + 1])) return i + 1;
+            if (Lone(text, i)) return i + 1;
         return -1;
     }
 

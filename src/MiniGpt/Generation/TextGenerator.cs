@@ -19,7 +19,8 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
     /// Intra-op threads for the steps that feed one new position (null: libtorch's own number). By default one on
     /// the CPU for a model whose weights fit in 16 MB: its products are too small to split, and waking a second
     /// thread for each of a step's hundred-odd operations cost the CPU recipe model a fifth of its speed
-    /// (docs/benchmarks.md). A prompt, and the window rebuilt past block_size, still use every thread.
+    /// (docs/benchmarks.md). A prompt, and the window rebuilt past block_size, still use every thread. The count
+    /// holds while the caller handles a step, and is restored when the enumeration ends or is disposed.
     /// </summary>
     public int? DecodeThreads { get; } = decodeThreads ?? (model.parameters().First().device.type == DeviceType.CPU
                                                            && model.ParameterCount * 4 <= 16 << 20 ? 1 : null);
@@ -57,14 +58,15 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
         int length = prompt.Count, windowStart = Math.Max(0, length - blockSize);   // a long prompt keeps its last block
         var device = model.parameters().First().device;
         bool wasTraining = model.training, wasFused = model.FusedKernels;
-        model.eval();
-        model.UseFusedKernels(true);   // the fastest kernels at inference, whatever the training config chose
-        // Keys and values come out of c_attn in the compute dtype.
-        using var cache = useKvCache ? new KvCache(model.Config, B, model.ComputeDtype ?? float32, device) : null;
+        KvCache? cache = null;
         Tensor? last = null;   // (B, 1): the ids drawn last step, on the device
         int threads = get_num_threads();
         try
         {
+            model.eval();
+            model.UseFusedKernels(true);   // the fastest kernels at inference, whatever the training config chose
+            // Keys and values come out of c_attn in the compute dtype.
+            cache = useKvCache ? new KvCache(model.Config, B, model.ComputeDtype ?? float32, device) : null;
             for (int n = 0; n < maxNewTokens; n++)
             {
                 int[] next;
@@ -92,6 +94,11 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
                     last = drawn.view(B, 1).MoveToOuterDisposeScope();
                     if (keepLogits) logitsKept = logits[0].to(float32).cpu().MoveToOuterDisposeScope();   // (V)
                 }
+                if (logitsKept is not null)
+                {
+                    using var inference = logitsKept;
+                    logitsKept = inference.clone();   // made outside inference mode: an ordinary tensor for the caller
+                }
                 for (int b = 0; b < B; b++) contexts[b].Add(next[b]);
                 length++;
                 yield return (next, logitsKept);
@@ -101,6 +108,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
         {
             if (get_num_threads() != threads) set_num_threads(threads);
             last?.Dispose();
+            cache?.Dispose();
             model.UseFusedKernels(wasFused);
             if (wasTraining) model.train();
         }

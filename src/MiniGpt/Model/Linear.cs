@@ -39,7 +39,8 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
             var yc = matmul(x.to(cd), (ComputeWeight ?? weight.to(cd)).t());   // (..., d_out) in cd
             return bias is null ? yc : yc + bias.to(cd);           // (..., d_out)
         }
-        // ATen's linear is this very product and sum (matmul, then the bias added), in one call rather than three.
+        // One call rather than three (transpose, product, sum). Without a bias it is the very same product; with one,
+        // ATen may fold the bias into the product (addmm), equal up to rounding.
         return nn.functional.linear(x, weight, bias);   // (..., d_out)
     }
 }

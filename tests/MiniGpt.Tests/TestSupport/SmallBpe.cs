@@ -18,12 +18,13 @@ public static class SmallBpe
     }
 
     /// <summary>(vocab.json, merges.txt) with all 256 bytes plus merges for "he", "ll", "hell", "hello", "Ġw", and &lt;|endoftext|&gt;.</summary>
-    public static (string VocabJson, string Merges) Gpt2()
+    /// <param name="more">Further merges, after those, e.g. "Ċ Ċ" for a "\n\n" token.</param>
+    public static (string VocabJson, string Merges) Gpt2(params string[] more)
     {
         var chars = ByteChars();
         var vocab = new Dictionary<string, int>();
         for (int b = 0; b < 256; b++) vocab[chars[b].ToString()] = b;
-        string[] merges = ["h e", "l l", "he ll", "hell o", "Ġ w"];
+        string[] merges = ["h e", "l l", "he ll", "hell o", "Ġ w", .. more];
         foreach (var m in merges) vocab[m.Replace(" ", "")] = vocab.Count;
         vocab["<|endoftext|>"] = vocab.Count;   // GPT-2's vocab.json ends with it
         return (JsonSerializer.Serialize(vocab), "#version: 0.2\n" + string.Join("\n", merges) + "\n");
