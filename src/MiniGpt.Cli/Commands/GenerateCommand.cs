@@ -71,7 +71,7 @@ public static class GenerateCommand
                 }
             }
             finally { foreach (var g in rngs) g.Dispose(); }
-            double seconds = clock.Elapsed.TotalSeconds;
+            double seconds = clock.Elapsed.TotalSeconds, perSample = seconds / ((n + MaxBatch - 1) / MaxBatch);   // batches run one after another
             for (int i = 0; i < n; i++)
             {
                 if (i > 0) stdout.Write("\n---------------\n");
@@ -79,7 +79,7 @@ public static class GenerateCommand
             }
             stdout.Flush();
             Console.Error.WriteLine($"\n[{(n == 1 ? "sample" : n <= MaxBatch ? $"{n} samples in one batch" : $"{n} samples in batches of {MaxBatch}")}: {count} tokens{(n == 1 ? "" : " each")} in {seconds:F2} s, " +
-                                    $"{count / Math.Max(seconds, 1e-9):F1} tokens/s{(n == 1 ? "" : $" per sample, {n * count / Math.Max(seconds, 1e-9):F1} in all")}, " +
+                                    $"{count / Math.Max(perSample, 1e-9):F1} tokens/s{(n == 1 ? "" : $" per sample, {n * count / Math.Max(seconds, 1e-9):F1} in all")}, " +
                                     $"first token after {firstToken:F1} ms (prompt {ids.Count} tokens), KV cache {(r.GetValue(noCache) ? "off" : "on")}]");
             stdout.WriteLine();
             return 0;

@@ -44,6 +44,14 @@ public class GenerateCommandTests
         }
         Assert.Equal(3, samples.Distinct().Count());
         Assert.Contains("3 samples in one batch: 40 tokens each", batch.Stderr);
+        // More than one batch holds: the 18th sample, in the second batch of 16, is still the one seed 10 + 17 gives.
+        var many = CliProcess.Run(dir.Path, Args(18, 10));
+        Assert.True(many.Code == 0, many.Stderr);
+        var all = many.Stdout.TrimEnd('\n').Split("\n---------------\n");
+        Assert.Equal(18, all.Length);
+        Assert.Equal(samples[1].TrimEnd('\n'), all[1].TrimEnd('\n'));
+        Assert.Equal(CliProcess.Run(dir.Path, Args(1, 27)).Stdout.TrimEnd('\n'), all[17].TrimEnd('\n'));
+        Assert.Contains("18 samples in batches of 16: 40 tokens each", many.Stderr);
     }
 
     [Fact]
