@@ -59,45 +59,71 @@ public static class Documents
     static IEnumerable<Document> JsonLines(string file, bool gzip, string field, bool replaceInvalid)
     {
         using var raw = Corpus.OpenRead(file);
-        using var stream = new BufferedStream(gzip ? new GZipStream(raw, CompressionMode.Decompress) : raw, 1 << 16);
-        var line = new List<byte>(1 << 12);
+        using var stream = gzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
+        var reader = new LineReader(stream);
         for (long number = 1; ; number++)
         {
             string? broken = null;
             bool more;
-            try { more = ReadLine(stream, line); }
+            try { more = reader.Next(); }
             catch (InvalidDataException e) { (more, broken) = (false, $"corrupt gzip stream ({e.Message})"); }
             if (broken is not null) { yield return new(null, file, $"line {number}", broken, raw.Position); yield break; }
-            if (line.Count == 0 && !more) yield break;
-            if (line.Count == 0) continue;   // a blank line holds no document
-            var (text, problem) = TextOf(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(line), field, replaceInvalid);
+            if (reader.Line.Length == 0 && !more) yield break;
+            if (reader.Line.Length == 0) continue;   // a blank line holds no document
+            var (text, problem) = TextOf(reader.Line, field, replaceInvalid);
             yield return new(text, file, $"line {number}", problem, raw.Position);
             if (!more) yield break;
         }
     }
 
-    /// <summary>Reads the bytes up to the next '\n' (dropping it, and a '\r' before it); false at the end of the stream.</summary>
-    static bool ReadLine(Stream s, List<byte> line)
+    /// <summary>
+    /// The lines of a stream, found a buffer at a time with a vectorised search for '\n' rather than byte by byte.
+    /// <see cref="Line"/> is the current line without its '\n' (and a '\r' before it), valid until the next call.
+    /// </summary>
+    sealed class LineReader(Stream stream)
     {
-        line.Clear();
-        int b;
-        while ((b = s.ReadByte()) >= 0 && b != '\n') line.Add((byte)b);
-        if (line.Count > 0 && line[^1] == '\r') line.RemoveAt(line.Count - 1);
-        return b >= 0;
+        byte[] buffer = new byte[1 << 16];
+        int start, end;   // buffer[start..end): read, not yet handed out
+        bool eof;
+
+        public ReadOnlyMemory<byte> Line { get; private set; }
+
+        /// <summary>Moves to the next line; false when it is the last (ended by the end of the stream, not by '\n').</summary>
+        public bool Next()
+        {
+            int scanned = 0, newline;
+            while ((newline = buffer.AsSpan(start + scanned, end - start - scanned).IndexOf((byte)'\n')) < 0 && !eof)
+            {
+                scanned = end - start;
+                if (start > 0) { Buffer.BlockCopy(buffer, start, buffer, 0, end - start); (end, start) = (end - start, 0); }
+                if (end == buffer.Length) Array.Resize(ref buffer, 2 * buffer.Length);   // a line longer than the buffer
+                int n = stream.Read(buffer, end, buffer.Length - end);
+                if (n == 0) eof = true;
+                else end += n;
+            }
+            bool found = newline >= 0;
+            int lineEnd = found ? start + scanned + newline : end;
+            int length = lineEnd - start;
+            if (length > 0 && buffer[lineEnd - 1] == '\r') length--;
+            Line = buffer.AsMemory(start, length);
+            start = found ? lineEnd + 1 : end;
+            return found;
+        }
     }
 
     // Bytes, not a string, so that invalid UTF-8 is found in its own line, not in a read-ahead buffer.
-    static (string? Text, string? Problem) TextOf(ReadOnlySpan<byte> line, string field, bool replaceInvalid)
+    static (string? Text, string? Problem) TextOf(ReadOnlyMemory<byte> line, string field, bool replaceInvalid)
     {
-        if (!System.Text.Unicode.Utf8.IsValid(line))
+        if (!System.Text.Unicode.Utf8.IsValid(line.Span))
         {
             if (!replaceInvalid) return (null, "invalid UTF-8");
-            line = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(line));
+            line = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(line.Span));
         }
-        return TextOf(line.ToArray(), field);
+        return TextOf(line, field);
     }
 
-    static (string? Text, string? Problem) TextOf(byte[] line, string field)
+    // The document reads the line in place: it is disposed before the line's buffer is used again.
+    static (string? Text, string? Problem) TextOf(ReadOnlyMemory<byte> line, string field)
     {
         try
         {
