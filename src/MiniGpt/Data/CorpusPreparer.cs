@@ -37,18 +37,20 @@ public sealed record PrepareOptions(
     }
 }
 
-/// <summary>The two streaming passes over a corpus: scan (hash, check, count) and encode.</summary>
+/// <summary>The streaming passes over a corpus: scan (hash, check, count; text and char only) and encode.</summary>
 public enum PreparePhase { Scan, Encode }
 
 /// <summary>Where a prepare run is: its pass, bytes read of the total, and (for a corpus of documents) documents read.</summary>
 public sealed record PrepareProgress(PreparePhase Phase, long BytesDone, long BytesTotal, long Documents = 0);
 
 /// <summary>
-/// Turns a corpus into a token cache (train.bin, val.bin, meta.json) in two streaming passes, so memory
-/// stays flat whatever the corpus size. Pass 1 hashes the corpus, checks its UTF-8, counts its characters
-/// and (for char) collects the vocabulary; pass 2 tokenizes. The split is nanoGPT's: the first
-/// (1 − val_fraction) of the characters are train, the rest val. Files are written in a staging folder
-/// and moved in only when complete, meta.json last, so an interrupted run never leaves a cache that looks valid.
+/// Turns a corpus into a token cache (train.bin, val.bin, meta.json) in streaming passes, so memory stays flat
+/// whatever the corpus size. For a text, pass 1 hashes the corpus, checks its UTF-8, counts its characters and
+/// (for char) collects the vocabulary; pass 2 tokenizes. The split is nanoGPT's: the first (1 − val_fraction) of
+/// the characters are train, the rest val. A corpus of documents is split by document: with char in the same two
+/// passes, with BPE in one that checks, counts and encodes every document, after which the last ones move to
+/// val. Files are written in a staging folder and moved in only when complete, meta.json last, so an
+/// interrupted run never leaves a cache that looks valid.
 /// </summary>
 public static class CorpusPreparer
 {
@@ -65,26 +67,25 @@ public static class CorpusPreparer
         if (Directory.Exists(o.OutDir) && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName))
             && Directory.EnumerateFileSystemEntries(o.OutDir).Any(e => !IsOurs(Path.GetFileName(e))))
             throw new DataException(o.OutDir, $"{o.OutDir} is not empty and holds no token cache; a token cache needs an empty or new folder");
-        var building = Task.Run(() => (bundled ? Tokenizers.CreateBpe(o.Tokenizer) : bpe, CorpusSources.Record(o.Corpus, files)), ct);
-
         bool documents = Corpus.IsDocuments(files);
+        // With BPE a corpus of documents is read once: checked, counted and encoded together, then split (pass 1 is for text and char).
+        bool onePass = documents && (o.Fixed?.Kind ?? o.Tokenizer) != TokenizerKind.Char;
+        var building = Task.Run(() => (bundled ? Tokenizers.CreateBpe(o.Tokenizer) : bpe, CorpusSources.Record(o.Corpus, files),
+                                       onePass ? Corpus.Hash(files) : default), ct);
+
         ScanResult scan;
-        try { scan = documents ? DocumentCorpus.Scan(files, o, progress, ct) : Scan(files, o, progress, ct); }
+        try { scan = onePass ? new ScanResult(0, 0, "", null) : documents ? DocumentCorpus.Scan(files, o, progress, ct) : Scan(files, o, progress, ct); }
         catch (InvalidUtf8Exception e) { throw InFile(e, files); }
-        (bpe, var sources) = building.GetAwaiter().GetResult();
-        if (scan.Bytes == 0 || documents && scan.Documents == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
-        if (documents && scan.Documents < 2)
-            throw new DataException(o.Corpus, $"corpus {o.Corpus} holds 1 document; splitting train from val by document needs at least 2");
+        (bpe, var sources, var hashed) = building.GetAwaiter().GetResult();
+        if (onePass) scan = scan with { Bytes = hashed.Bytes, Sha256 = hashed.Sha256 };
+        if (scan.Bytes == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
         long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
-        // By document: the last val_documents, or ceil(val_fraction × documents), are val, leaving at least one for train.
-        if (documents && o.ValDocuments >= scan.Documents)
-            throw new ConfigException("val_documents", o.ValDocuments, $"must be below the {scan.Documents} documents of {o.Corpus}");
-        long trainDocuments = !documents ? 0
-            : scan.Documents - (o.ValDocuments ?? Math.Clamp((long)Math.Ceiling(scan.Documents * o.ValFraction), 1, scan.Documents - 1));
+        long trainDocuments = documents && !onePass ? TrainDocuments(o, scan.Documents) : 0;
         ITokenizer tokenizer = bpe ?? new CharTokenizer(scan.CharSet!);
         if (tokenizer is CharTokenizer fixedChars && scan.CharSet!.Where(r => fixedChars.IdOf(r) < 0).Take(10).ToList() is { Count: > 0 } unknown)
             throw new DataException(o.Corpus, $"corpus {o.Corpus} has characters the model's vocabulary lacks: " +
                                               string.Join(" ", unknown.Select(r => $"U+{r:X4}")));
+        bool created = !Directory.Exists(o.OutDir), done = false;
         Directory.CreateDirectory(o.OutDir);
         using var held = Hold(o.OutDir);
         // Holding the lock, any staging folder is a dead prepare's: a Ctrl+C, SIGTERM or kill -9 mid-way.
@@ -101,15 +102,31 @@ public static class CorpusPreparer
             using (var train = new TokenFileWriter(trainPath, rawBytes))
             using (var val = new TokenFileWriter(valPath, rawBytes))
             {
-                if (documents)
+                if (onePass)
                 {
-                    var s = DocumentCorpus.Encode(files, o, tokenizer, trainDocuments, train, val, progress, ct);
-                    (trainBytes, valBytes, trainChars, valChars) = (s.TrainBytes, s.ValBytes, s.TrainChars, s.ValChars);
+                    // Everything goes to train.bin first; once the documents are counted, the last ones move to val.bin.
+                    var ends = Path.Combine(staging, "document-ends");
+                    (long count, long skipped) = DocumentCorpus.EncodeAll(files, o, tokenizer, train, ends, progress, ct);
+                    train.Complete();
+                    trainDocuments = TrainDocuments(o, count);
+                    scan = scan with { Documents = count, Skipped = skipped };
+                    var (split, all) = (DocumentCorpus.EndOf(ends, trainDocuments - 1), DocumentCorpus.EndOf(ends, count - 1));
+                    MoveTail(trainPath, split.Ids, val);
+                    (trainChars, valChars, trainBytes, valBytes) = (split.Chars, all.Chars - split.Chars, split.Bytes, all.Bytes - split.Bytes);
+                    (trainTokens, valTokens) = (split.Ids, all.Ids - split.Ids);
                 }
-                else (trainBytes, valBytes) = Encode(files, o, tokenizer, splitAt, scan.Bytes, train, val, progress, ct);
-                train.Complete();
+                else
+                {
+                    if (documents)
+                    {
+                        var s = DocumentCorpus.Encode(files, o, tokenizer, trainDocuments, train, val, progress, ct);
+                        (trainBytes, valBytes, trainChars, valChars) = (s.TrainBytes, s.ValBytes, s.TrainChars, s.ValChars);
+                    }
+                    else (trainBytes, valBytes) = Encode(files, o, tokenizer, splitAt, scan.Bytes, train, val, progress, ct);
+                    train.Complete();
+                    (trainTokens, valTokens) = (train.Count, val.Count);
+                }
                 val.Complete();
-                (trainTokens, valTokens) = (train.Count, val.Count);
             }
             if (o.Compact)
             {
@@ -135,12 +152,51 @@ public static class CorpusPreparer
             File.Move(trainPath, Path.Combine(o.OutDir, TokenCacheMeta.TrainFile), overwrite: true);
             File.Move(valPath, Path.Combine(o.OutDir, TokenCacheMeta.ValFile), overwrite: true);
             meta.Save(o.OutDir);
+            done = true;
             return meta;
         }
         finally
         {
             try { Directory.Delete(staging, recursive: true); } catch (IOException) { }
+            // A corpus of documents is checked as it is encoded, inside the folder: one this run made goes again if it fails.
+            if (created && !done)
+            {
+                held.Dispose();
+                try { Directory.Delete(o.OutDir, recursive: true); } catch (IOException) { }
+            }
         }
+    }
+
+    /// <summary>
+    /// How many documents go to train: all but the last val_documents, or but the last ceil(val_fraction × documents),
+    /// leaving at least one for train. Too few documents, or too many held out, are refused.
+    /// </summary>
+    static long TrainDocuments(PrepareOptions o, long documents)
+    {
+        if (documents == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
+        if (documents < 2)
+            throw new DataException(o.Corpus, $"corpus {o.Corpus} holds 1 document; splitting train from val by document needs at least 2");
+        if (o.ValDocuments >= documents)
+            throw new ConfigException("val_documents", o.ValDocuments, $"must be below the {documents} documents of {o.Corpus}");
+        return documents - (o.ValDocuments ?? Math.Clamp((long)Math.Ceiling(documents * o.ValFraction), 1, documents - 1));
+    }
+
+    /// <summary>Copies the ids of a complete token file from <paramref name="from"/> on into <paramref name="to"/>, then cuts them off it.</summary>
+    static void MoveTail(string path, long from, TokenFileWriter to)
+    {
+        using (var r = new TokenFileReader(path))
+        {
+            var buf = new long[1 << 16];
+            var ids = new int[buf.Length];
+            for (long start = from; start < r.Count; start += buf.Length)
+            {
+                int n = (int)Math.Min(buf.Length, r.Count - start);
+                r.Read(start, buf.AsSpan(0, n));
+                for (int i = 0; i < n; i++) ids[i] = (int)buf[i];
+                to.Write(ids.AsSpan(0, n));
+            }
+        }
+        TokenFile.Truncate(path, from);
     }
 
     internal sealed record ScanResult(long Bytes, long Chars, string Sha256, HashSet<int>? CharSet, long Documents = 0, long Skipped = 0);

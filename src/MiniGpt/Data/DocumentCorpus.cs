@@ -73,6 +73,67 @@ static class DocumentCorpus
         }
     }
 
+    /// <summary>
+    /// The one pass of a BPE tokenizer, which needs no vocabulary first: every document is read, checked, counted and
+    /// encoded into <paramref name="all"/>, and where each ends (ids, scalar values, bytes so far, three int64s) goes
+    /// to <paramref name="endsPath"/>, so that the split, known only once the documents are counted, can be made after.
+    /// </summary>
+    public static (long Documents, long Skipped) EncodeAll(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer,
+        TokenFileWriter all, string endsPath, IProgress<PrepareProgress>? progress, CancellationToken ct)
+    {
+        int endOfText = EndOfTextId(tokenizer);
+        using var ends = new BinaryWriter(new FileStream(endsPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16));
+        long documents = 0, skipped = 0, ids = 0, chars = 0, bytes = 0;
+        using (var encoder = new OrderedEncoder(tokenizer, endOfText, o.WorkerCount))
+        {
+            var batch = new List<string>();
+            long batchChars = 0;
+            var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
+            foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
+            {
+                ct.ThrowIfCancellationRequested();
+                if (d.Text is null) { skipped++; continue; }
+                batch.Add(d.Text);
+                batchChars += d.Text.Length;
+                documents++;
+                if (batchChars >= Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars)) Flush();
+                reported.Report(d, documents);
+            }
+            Flush();
+            encoder.Finish();
+
+            void Flush()
+            {
+                if (batch.Count == 0) return;
+                encoder.Add(batch, encoded =>
+                {
+                    all.Write(encoded.Ids);
+                    foreach (var e in encoded.Each)
+                    {
+                        (ids, chars, bytes) = (ids + e.Ids, chars + e.Chars, bytes + e.Bytes);
+                        ends.Write(ids);
+                        ends.Write(chars);
+                        ends.Write(bytes);
+                    }
+                });
+                batch = [];
+                batchChars = 0;
+            }
+        }
+        return (documents, skipped);
+    }
+
+    /// <summary>Where document <paramref name="index"/> (from 0) ends, as <see cref="EncodeAll"/> recorded it.</summary>
+    public static (long Ids, long Chars, long Bytes) EndOf(string endsPath, long index)
+    {
+        using var f = new FileStream(endsPath, FileMode.Open, FileAccess.Read);
+        f.Position = index * 24;
+        Span<byte> b = stackalloc byte[24];
+        f.ReadExactly(b);
+        return (System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(b), System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(b[8..]),
+            System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(b[16..]));
+    }
+
     /// <summary>The end-of-text id that ends each document with a BPE tokenizer, which must have one.</summary>
     static int EndOfTextId(ITokenizer tokenizer)
         => Tokenizers.EndOfTextId(tokenizer) ?? throw new ConfigException("tokenizer", Choices.Name(tokenizer.Kind),

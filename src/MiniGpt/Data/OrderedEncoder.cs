@@ -6,7 +6,8 @@ namespace MiniGpt.Data;
 /// <summary>The ids of a batch of texts, each followed by the end-of-text id when there is one, with the batch's size.</summary>
 /// <param name="Chars">Unicode scalar values in the texts.</param>
 /// <param name="Bytes">Their UTF-8 length.</param>
-sealed record EncodedBatch(int[] Ids, long Chars, long Bytes);
+/// <param name="Each">The same three counts for each text: ids (the end of text included), scalar values, bytes.</param>
+sealed record EncodedBatch(int[] Ids, long Chars, long Bytes, (int Ids, long Chars, long Bytes)[] Each);
 
 /// <summary>
 /// Encodes batches of text on a number of worker threads, each with a tokenizer of its own, and hands each batch's
@@ -94,15 +95,18 @@ sealed class OrderedEncoder : IDisposable
     EncodedBatch Encode(ITokenizer t, IReadOnlyList<string> texts)
     {
         var ids = new List<int>();
+        var each = new (int, long, long)[texts.Count];
         long chars = 0, bytes = 0;
-        foreach (var text in texts)
+        for (int i = 0; i < texts.Count; i++)
         {
-            ids.AddRange(t.Encode(text));
+            int before = ids.Count;
+            ids.AddRange(t.Encode(texts[i]));
             if (endOfText is { } eot) ids.Add(eot);
-            chars += CorpusPreparer.Scalars(text);
-            bytes += Encoding.UTF8.GetByteCount(text);
+            each[i] = (ids.Count - before, CorpusPreparer.Scalars(texts[i]), Encoding.UTF8.GetByteCount(texts[i]));
+            chars += each[i].Item2;
+            bytes += each[i].Item3;
         }
-        return new([.. ids], chars, bytes);
+        return new([.. ids], chars, bytes, each);
     }
 
     public void Dispose()

@@ -31,6 +31,17 @@ public static class TokenFile
         return h;
     }
 
+    /// <summary>Keeps the first <paramref name="count"/> ids of a complete token file, and says so in its header.</summary>
+    public static void Truncate(string path, long count)
+    {
+        var (bpt, had) = ReadHeader(path);
+        if (count < 0 || count > had) throw new ArgumentOutOfRangeException(nameof(count), $"{count} ids of {had}");
+        using var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        f.SetLength(HeaderSize + count * bpt);
+        f.Write(Header(bpt, count));
+        f.Flush(flushToDisk: true);
+    }
+
     /// <summary>Checks the header and the file's length; returns (bytes per token, count).</summary>
     public static (int BytesPerToken, long Count) ReadHeader(string path)
     {

@@ -17,11 +17,16 @@ public class BadDocumentTests
     {
         using var dir = new TempDir();
         var corpus = dir.File("c.jsonl", content + "\n{\"text\": \"more\"}\n");
-        var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
-        Assert.Equal((corpus, where), (ex.Path, ex.Where));
-        Assert.StartsWith($"{corpus}: {where}: {problem}", ex.Message);
-        var meta = Prepare(corpus, dir.File("b"), skip: true);
-        Assert.Equal((2L, 1L), (meta.Documents, meta.SkippedDocuments));
+        // char reads the corpus twice (its vocabulary first), BPE once, checking as it encodes
+        foreach (var tok in new[] { TokenizerKind.Char, TokenizerKind.Cl100kBase })
+        {
+            var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File($"a-{tok}"), tokenizer: tok));
+            Assert.Equal((corpus, where), (ex.Path, ex.Where));
+            Assert.StartsWith($"{corpus}: {where}: {problem}", ex.Message);
+            Assert.False(Directory.Exists(dir.File($"a-{tok}")), "a failed prepare leaves no folder it made");
+            var meta = Prepare(corpus, dir.File($"b-{tok}"), skip: true, tokenizer: tok);
+            Assert.Equal((2L, 1L), (meta.Documents, meta.SkippedDocuments));
+        }
     }
 
     [Fact]
@@ -98,6 +103,6 @@ public class BadDocumentTests
         Assert.StartsWith($"{corpus}: the whole file: not a readable Parquet file (", ex.Message);
     }
 
-    static TokenCacheMeta Prepare(string corpus, string outDir, bool skip = false)
-        => CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, outDir, ValFraction: 0.4, SkipBadDocuments: skip));
+    static TokenCacheMeta Prepare(string corpus, string outDir, bool skip = false, TokenizerKind tokenizer = TokenizerKind.Char)
+        => CorpusPreparer.Prepare(new PrepareOptions(corpus, tokenizer, outDir, ValFraction: 0.4, SkipBadDocuments: skip));
 }
