@@ -70,14 +70,14 @@ public static class CorpusPreparer
         bool documents = Corpus.IsDocuments(files);
         // With BPE a corpus of documents is read once: checked, counted and encoded together, then split (pass 1 is for text and char).
         bool onePass = documents && (o.Fixed?.Kind ?? o.Tokenizer) != TokenizerKind.Char;
-        var building = Task.Run(() => (bundled ? Tokenizers.CreateBpe(o.Tokenizer) : bpe, CorpusSources.Record(o.Corpus, files),
-                                       onePass ? Corpus.Hash(files) : default), ct);
+        var building = Task.Run(() => (bundled ? Tokenizers.CreateBpe(o.Tokenizer) : bpe, CorpusSources.Record(o.Corpus, files)), ct);
+        // With no pass 1 the corpus's hash is taken on the other core while it is encoded.
+        var hashing = onePass ? Task.Run(() => Corpus.Hash(files), ct) : null;
 
         ScanResult scan;
-        try { scan = onePass ? new ScanResult(0, 0, "", null) : documents ? DocumentCorpus.Scan(files, o, progress, ct) : Scan(files, o, progress, ct); }
+        try { scan = onePass ? new ScanResult(files.Sum(f => new FileInfo(f).Length), 0, "", null) : documents ? DocumentCorpus.Scan(files, o, progress, ct) : Scan(files, o, progress, ct); }
         catch (InvalidUtf8Exception e) { throw InFile(e, files); }
-        (bpe, var sources, var hashed) = building.GetAwaiter().GetResult();
-        if (onePass) scan = scan with { Bytes = hashed.Bytes, Sha256 = hashed.Sha256 };
+        (bpe, var sources) = building.GetAwaiter().GetResult();
         if (scan.Bytes == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
         long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
         long trainDocuments = documents && !onePass ? TrainDocuments(o, scan.Documents) : 0;
@@ -109,7 +109,8 @@ public static class CorpusPreparer
                     (long count, long skipped) = DocumentCorpus.EncodeAll(files, o, tokenizer, train, ends, progress, ct);
                     train.Complete();
                     trainDocuments = TrainDocuments(o, count);
-                    scan = scan with { Documents = count, Skipped = skipped };
+                    var (bytes, sha256) = hashing!.GetAwaiter().GetResult();
+                    scan = scan with { Bytes = bytes, Sha256 = sha256, Documents = count, Skipped = skipped };
                     var (split, all) = (DocumentCorpus.EndOf(ends, trainDocuments - 1), DocumentCorpus.EndOf(ends, count - 1));
                     MoveTail(trainPath, split.Ids, val);
                     (trainChars, valChars, trainBytes, valBytes) = (split.Chars, all.Chars - split.Chars, split.Bytes, all.Bytes - split.Bytes);
@@ -157,12 +158,14 @@ public static class CorpusPreparer
         }
         finally
         {
-            try { Directory.Delete(staging, recursive: true); } catch (IOException) { }
-            // A corpus of documents is checked as it is encoded, inside the folder: one this run made goes again if it fails.
+            try { Directory.Delete(staging, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            // A corpus of documents is checked as it is encoded, inside the folder: one this run made goes again if it
+            // fails. Not recursively: a folder that another prepare has begun to use since is left to it.
             if (created && !done)
             {
                 held.Dispose();
-                try { Directory.Delete(o.OutDir, recursive: true); } catch (IOException) { }
+                try { File.Delete(Path.Combine(o.OutDir, LockFile)); Directory.Delete(o.OutDir); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             }
         }
     }

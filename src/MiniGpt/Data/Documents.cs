@@ -67,6 +67,7 @@ public static class Documents
             bool more;
             try { more = reader.Next(); }
             catch (InvalidDataException e) { (more, broken) = (false, $"corrupt gzip stream ({e.Message})"); }
+            catch (LineTooLongException) { (more, broken) = (false, $"a line of more than {LineReader.MaxLine >> 20} MB"); }
             if (broken is not null) { yield return new(null, file, $"line {number}", broken, raw.Position); yield break; }
             if (reader.Line.Length == 0 && !more) yield break;
             if (reader.Line.Length == 0) continue;   // a blank line holds no document
@@ -80,8 +81,13 @@ public static class Documents
     /// The lines of a stream, found a buffer at a time with a vectorised search for '\n' rather than byte by byte.
     /// <see cref="Line"/> is the current line without its '\n' (and a '\r' before it), valid until the next call.
     /// </summary>
+    sealed class LineTooLongException : Exception;
+
     sealed class LineReader(Stream stream)
     {
+        /// <summary>The longest line read: 512 MB, so that the buffer's doubling stays within an array's size.</summary>
+        public const int MaxLine = 1 << 29;
+
         byte[] buffer = new byte[1 << 16];
         int start, end;   // buffer[start..end): read, not yet handed out
         bool eof;
@@ -96,7 +102,11 @@ public static class Documents
             {
                 scanned = end - start;
                 if (start > 0) { Buffer.BlockCopy(buffer, start, buffer, 0, end - start); (end, start) = (end - start, 0); }
-                if (end == buffer.Length) Array.Resize(ref buffer, 2 * buffer.Length);   // a line longer than the buffer
+                if (end == buffer.Length)   // a line longer than the buffer
+                {
+                    if (buffer.Length >= MaxLine) throw new LineTooLongException();
+                    Array.Resize(ref buffer, 2 * buffer.Length);
+                }
                 int n = stream.Read(buffer, end, buffer.Length - end);
                 if (n == 0) eof = true;
                 else end += n;
