@@ -132,26 +132,42 @@ public static class Documents
         return TextOf(line, field);
     }
 
-    // The document reads the line in place: it is disposed before the line's buffer is used again.
+    // Read token by token, without building a document: the field's last value wins, as JsonElement.TryGetProperty's does.
     static (string? Text, string? Problem) TextOf(ReadOnlyMemory<byte> line, string field)
     {
         try
         {
-            using var doc = JsonDocument.Parse(line);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) return (null, $"{Kind(doc.RootElement)}, not an object");
-            if (!doc.RootElement.TryGetProperty(field, out var value)) return (null, $"no field \"{field}\"");
-            return value.ValueKind == JsonValueKind.String ? (value.GetString(), null) : (null, $"field \"{field}\" is {Kind(value)}, not a string");
+            var r = new Utf8JsonReader(line.Span);
+            if (!r.Read()) return (null, "malformed JSON (no value)");
+            if (r.TokenType != JsonTokenType.StartObject)
+            {
+                var root = r.TokenType;
+                r.Skip();
+                while (r.Read()) { }   // anything after the value is malformed JSON
+                return (null, $"{Kind(root)}, not an object");
+            }
+            (bool found, JsonTokenType kind, string? text) = (false, JsonTokenType.None, null);
+            while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+            {
+                bool match = r.ValueTextEquals(field);
+                r.Read();
+                if (match) (found, kind, text) = (true, r.TokenType, r.TokenType == JsonTokenType.String ? r.GetString() : null);
+                r.Skip();
+            }
+            while (r.Read()) { }
+            if (!found) return (null, $"no field \"{field}\"");
+            return kind == JsonTokenType.String ? (text, null) : (null, $"field \"{field}\" is {Kind(kind)}, not a string");
         }
         catch (JsonException e) { return (null, $"malformed JSON ({e.Message})"); }
     }
 
-    static string Kind(JsonElement e) => e.ValueKind switch
+    static string Kind(JsonTokenType t) => t switch
     {
-        JsonValueKind.Null => "null",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Number => "a number",
+        JsonTokenType.Null => "null",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.Number => "a number",
         _ => "a string",
     };
 

@@ -30,6 +30,48 @@ public class BadDocumentTests
     }
 
     [Fact]
+    public void JsonLines_AreReadAsJsonDocumentReadsThem()
+    {
+        // Read token by token; the oracle is System.Text.Json's document model, as the lines were read before.
+        string[] lines =
+        [
+            "{\"text\": \"plain\"}", "{\"text\": \"a\", \"text\": \"the last wins\"}", "{\"te\\u0078t\": \"escaped key\"}",
+            "{\"meta\": {\"text\": \"nested, not ours\"}, \"text\": \"ours\"}", "{\"meta\": {\"text\": \"nested only\"}}",
+            "{\"text\": \"esc \\n \\u00e9 \\ud83d\\ude00\"}", "{\"text\": [\"no\"]}", "{\"text\": {}}", "{\"text\": true}", "{\"text\": 1.5e3}",
+            "{\"text\": null}", "[1, 2]", "\"just a string\"", "42", "null", "{\"text\": \"x\"} trailing", "{\"text\": \"x\"}{\"text\": \"y\"}",
+            "{\"text\": \"x\",}", "{text: \"x\"}", "   ", "{\"text\": \"x\"", "[1, 2", "{}",
+        ];
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.JsonLines(dir.File("c.jsonl"), lines);
+        var read = Documents.Read([corpus], "text", replaceInvalidUtf8: false, skipBad: true).ToList();
+        Assert.Equal(lines.Length, read.Count);   // spaces alone are a line, and a malformed document
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var problem = read[i].Problem is { } p && p.StartsWith("malformed JSON") ? "malformed JSON" : read[i].Problem;
+            Assert.Equal((lines[i], Expected(lines[i])), (lines[i], (read[i].Text, problem)));
+        }
+
+        static (string?, string?) Expected(string line)
+        {
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(line);
+                var root = doc.RootElement;
+                if (root.ValueKind != System.Text.Json.JsonValueKind.Object) return (null, $"{Kind(root.ValueKind)}, not an object");
+                if (!root.TryGetProperty("text", out var v)) return (null, "no field \"text\"");
+                return v.ValueKind == System.Text.Json.JsonValueKind.String ? (v.GetString(), null) : (null, $"field \"text\" is {Kind(v.ValueKind)}, not a string");
+            }
+            catch (System.Text.Json.JsonException) { return (null, "malformed JSON"); }
+        }
+        static string Kind(System.Text.Json.JsonValueKind k) => k switch
+        {
+            System.Text.Json.JsonValueKind.Null => "null", System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False => "a boolean",
+            System.Text.Json.JsonValueKind.Array => "an array", System.Text.Json.JsonValueKind.Object => "an object",
+            System.Text.Json.JsonValueKind.Number => "a number", _ => "a string",
+        };
+    }
+
+    [Fact]
     public void InvalidUtf8InAJsonLine_IsNamed()
     {
         using var dir = new TempDir();
