@@ -62,7 +62,7 @@ public static class BenchCommand
             // No peak given: measure what this device attains, so that mfu means something on a CPU too.
             if (peakSource != "--peak-flops" && Equals(c.PeakFlops, TrainConfig.Schema["peak_flops"].Default))
             {
-                var measured = PeakFlops.Measure(Devices.Resolve(c.Device), c.Dtype == Precision.BFloat16 ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32);
+                var measured = PeakFlops.Measure(Devices.Resolve(c.Device), c.Dtype == Precision.BFloat16 ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32);
                 (c, peakSource) = (c with { PeakFlops = measured.FlopsPerSec }, measured.Method);
             }
             var datasheet = gpu is not null ? NvidiaSmi.PeakFor(gpu) : null;

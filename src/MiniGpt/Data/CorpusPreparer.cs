@@ -120,7 +120,7 @@ public static class CorpusPreparer
                 {
                     if (documents)
                     {
-                        var s = DocumentCorpus.Encode(files, o, tokenizer, trainDocuments, train, val, progress, ct);
+                        var s = DocumentCorpus.Encode(files, o, (CharTokenizer)tokenizer, trainDocuments, train, val, progress, ct);
                         (trainBytes, valBytes, trainChars, valChars) = (s.TrainBytes, s.ValBytes, s.TrainChars, s.ValChars);
                     }
                     else (trainBytes, valBytes) = Encode(files, o, tokenizer, splitAt, scan.Bytes, train, val, progress, ct);
@@ -187,19 +187,22 @@ public static class CorpusPreparer
     /// <summary>Copies the ids of a complete token file from <paramref name="from"/> on into <paramref name="to"/>, then cuts them off it.</summary>
     static void MoveTail(string path, long from, TokenFileWriter to)
     {
-        using (var r = new TokenFileReader(path))
-        {
-            var buf = new long[1 << 16];
-            var ids = new int[buf.Length];
-            for (long start = from; start < r.Count; start += buf.Length)
-            {
-                int n = (int)Math.Min(buf.Length, r.Count - start);
-                r.Read(start, buf.AsSpan(0, n));
-                for (int i = 0; i < n; i++) ids[i] = (int)buf[i];
-                to.Write(ids.AsSpan(0, n));
-            }
-        }
+        using (var r = new TokenFileReader(path)) CopyIds(r, from, to, id => id);
         TokenFile.Truncate(path, from);
+    }
+
+    /// <summary>Writes ids [from, end) of <paramref name="r"/> to <paramref name="w"/>, each through <paramref name="map"/>, a block at a time.</summary>
+    static void CopyIds(TokenFileReader r, long from, TokenFileWriter w, Func<int, int> map)
+    {
+        var buf = new long[1 << 16];
+        var ids = new int[buf.Length];
+        for (long start = from; start < r.Count; start += buf.Length)
+        {
+            int n = (int)Math.Min(buf.Length, r.Count - start);
+            r.Read(start, buf.AsSpan(0, n));
+            for (int i = 0; i < n; i++) ids[i] = map((int)buf[i]);
+            w.Write(ids.AsSpan(0, n));
+        }
     }
 
     internal sealed record ScanResult(long Bytes, long Chars, string Sha256, HashSet<int>? CharSet, long Documents = 0, long Skipped = 0);
@@ -433,15 +436,7 @@ public static class CorpusPreparer
         using (var r = new TokenFileReader(path))
         using (var w = new TokenFileWriter(remapped, TokenFile.BytesPerToken(compact.VocabSize)))
         {
-            var buf = new long[1 << 16];
-            var ids = new int[buf.Length];
-            for (long start = 0; start < r.Count; start += buf.Length)
-            {
-                int n = (int)Math.Min(buf.Length, r.Count - start);
-                r.Read(start, buf.AsSpan(0, n));
-                for (int i = 0; i < n; i++) ids[i] = compact.Map((int)buf[i]);
-                w.Write(ids.AsSpan(0, n));
-            }
+            CopyIds(r, 0, w, compact.Map);
             w.Complete();
         }
         File.Move(remapped, path, overwrite: true);

@@ -3,17 +3,18 @@ using System.Text;
 namespace MiniGpt.Data;
 
 /// <summary>
-/// The two passes of <see cref="CorpusPreparer"/> over a corpus of documents. The last documents are val. With
-/// a BPE tokenizer each document ends with the end-of-text token, as nanoGPT's openwebtext prepare does; with
-/// char, the documents of a split are joined by a separator, whose characters join the vocabulary.
+/// How <see cref="CorpusPreparer"/> reads a corpus of documents. The last documents are val. With a BPE tokenizer
+/// each document ends with the end-of-text token, as nanoGPT's openwebtext prepare does, all in one pass
+/// (<see cref="EncodeAll"/>); char needs its vocabulary first, so it takes two (<see cref="Scan"/>, <see cref="Encode"/>),
+/// and the documents of a split are joined by a separator, whose characters join the vocabulary.
 /// </summary>
 static class DocumentCorpus
 {
-    /// <summary>Pass 1: checks and counts the documents, and (for char) collects the vocabulary.</summary>
+    /// <summary>char, pass 1: checks and counts the documents, and collects the vocabulary.</summary>
     public static CorpusPreparer.ScanResult Scan(IReadOnlyList<string> files, PrepareOptions o, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
         var (bytes, sha) = Corpus.Hash(files);
-        var seen = o.Tokenizer == TokenizerKind.Char ? new bool[0x110000] : null;
+        var seen = new bool[0x110000];
         long documents = 0, skipped = 0;
         var reported = new ProgressMeter(files, PreparePhase.Scan, progress);
         foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
@@ -21,22 +22,19 @@ static class DocumentCorpus
             ct.ThrowIfCancellationRequested();
             if (d.Text is null) { skipped++; continue; }
             documents++;
-            // Only char needs the characters now; pass 2 counts each split's as it encodes.
-            if (seen is not null) foreach (var r in d.Text.EnumerateRunes()) seen[r.Value] = true;
+            foreach (var r in d.Text.EnumerateRunes()) seen[r.Value] = true;   // pass 2 counts each split's characters
             reported.Report(d, documents);
         }
-        if (seen is not null) foreach (var r in o.DocSeparator.EnumerateRunes()) seen[r.Value] = true;
-        HashSet<int>? set = seen is null ? null : Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet();
-        return new(bytes, Chars: 0, sha, set, documents, skipped);
+        foreach (var r in o.DocSeparator.EnumerateRunes()) seen[r.Value] = true;
+        return new(bytes, Chars: 0, sha, Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet(), documents, skipped);
     }
 
-    /// <summary>Pass 2: the first <paramref name="trainDocuments"/> documents to train, the rest to val, encoded on o.Workers threads in order.</summary>
-    public static SplitSizes Encode(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long trainDocuments,
+    /// <summary>char, pass 2: the first <paramref name="trainDocuments"/> documents to train, the rest to val, encoded on o.Workers threads in order.</summary>
+    public static SplitSizes Encode(IReadOnlyList<string> files, PrepareOptions o, CharTokenizer tokenizer, long trainDocuments,
         TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
-        int? endOfText = tokenizer is CharTokenizer ? null : EndOfTextId(tokenizer);
         var sizes = new SplitSizes();
-        using var encoder = new OrderedEncoder(tokenizer, endOfText, o.WorkerCount);
+        using var encoder = new OrderedEncoder(tokenizer, endOfText: null, o.WorkerCount);
         var batch = new List<string>();
         long index = 0, batchChars = 0;
         var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
@@ -46,7 +44,7 @@ static class DocumentCorpus
             if (d.Text is null) continue;
             // The char separator joins documents within a split: before each but the first of train and of val.
             bool first = index == 0 || index == trainDocuments;
-            var text = endOfText is null && !first ? o.DocSeparator + d.Text : d.Text;
+            var text = first ? d.Text : o.DocSeparator + d.Text;
             if (index == trainDocuments) Flush();   // a batch never straddles the split
             batch.Add(text);
             batchChars += text.Length;

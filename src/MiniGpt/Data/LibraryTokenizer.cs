@@ -40,9 +40,10 @@ public sealed class LibraryTokenizer : ITokenizer
     {
         var t = TiktokenTokenizer.CreateForEncoding(Choices.Name(encoding));
         // The special tokens follow every rank (cl100k: 100277 ids, o200k: 200019).
-        return new LibraryTokenizer(t, new TokenizerDescription(encoding), t.SpecialTokens!.Values.Max() + 1,
-            encoding == TokenizerKind.Cl100kBase ? Cl100kLibraryPattern : O200kLibraryPattern);
+        return new LibraryTokenizer(t, new TokenizerDescription(encoding), t.SpecialTokens!.Values.Max() + 1, LibraryPattern(encoding));
     }
+
+    static string LibraryPattern(TokenizerKind encoding) => encoding == TokenizerKind.Cl100kBase ? Cl100kLibraryPattern : O200kLibraryPattern;
 
     /// <summary>
     /// Every tokenizer that <see cref="TiktokenTokenizer.CreateForEncoding"/> makes splits text with one shared
@@ -59,7 +60,7 @@ public sealed class LibraryTokenizer : ITokenizer
     };
 
     /// <summary>cl100k_base or o200k_base with its own Regex, from the rank file inside the data package; null if that file is not found.</summary>
-    internal static LibraryTokenizer? OwnTiktoken(TokenizerKind encoding, IReadOnlyDictionary<string, int> specialTokens)
+    static LibraryTokenizer? OwnTiktoken(TokenizerKind encoding, IReadOnlyDictionary<string, int> specialTokens)
     {
         var name = Choices.Name(encoding);
         var package = System.Reflection.Assembly.Load(encoding == TokenizerKind.Cl100kBase
@@ -68,7 +69,7 @@ public sealed class LibraryTokenizer : ITokenizer
         if (stored is null) return null;
         using var ranks = new System.IO.Compression.DeflateStream(stored, System.IO.Compression.CompressionMode.Decompress);
         var special = specialTokens.ToDictionary(t => t.Key, t => t.Value);
-        var pattern = encoding == TokenizerKind.Cl100kBase ? Cl100kLibraryPattern : O200kLibraryPattern;
+        var pattern = LibraryPattern(encoding);
         var t = TiktokenTokenizer.Create(ranks, new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special), normalizer: null, special);
         return new LibraryTokenizer(t, new TokenizerDescription(encoding), special.Values.Max() + 1, pattern);
     }

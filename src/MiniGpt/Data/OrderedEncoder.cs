@@ -4,10 +4,15 @@ using System.Text;
 namespace MiniGpt.Data;
 
 /// <summary>The ids of a batch of texts, each followed by the end-of-text id when there is one, with the batch's size.</summary>
-/// <param name="Chars">Unicode scalar values in the texts.</param>
-/// <param name="Bytes">Their UTF-8 length.</param>
-/// <param name="Each">The same three counts for each text: ids (the end of text included), scalar values, bytes.</param>
-sealed record EncodedBatch(int[] Ids, long Chars, long Bytes, (int Ids, long Chars, long Bytes)[] Each);
+/// <param name="Each">For each text: its ids (the end of text included), Unicode scalar values and UTF-8 bytes.</param>
+sealed record EncodedBatch(int[] Ids, (int Ids, long Chars, long Bytes)[] Each)
+{
+    /// <summary>Unicode scalar values in the texts.</summary>
+    public long Chars => Each.Sum(e => e.Chars);
+
+    /// <summary>Their UTF-8 length.</summary>
+    public long Bytes => Each.Sum(e => e.Bytes);
+}
 
 /// <summary>
 /// Encodes batches of text on a number of worker threads, each with a tokenizer of its own, and hands each batch's
@@ -96,17 +101,14 @@ sealed class OrderedEncoder : IDisposable
     {
         var ids = new List<int>();
         var each = new (int, long, long)[texts.Count];
-        long chars = 0, bytes = 0;
         for (int i = 0; i < texts.Count; i++)
         {
             int before = ids.Count;
             ids.AddRange(t.Encode(texts[i]));
             if (endOfText is { } eot) ids.Add(eot);
             each[i] = (ids.Count - before, CorpusPreparer.Scalars(texts[i]), Encoding.UTF8.GetByteCount(texts[i]));
-            chars += each[i].Item2;
-            bytes += each[i].Item3;
         }
-        return new([.. ids], chars, bytes, each);
+        return new([.. ids], each);
     }
 
     public void Dispose()
