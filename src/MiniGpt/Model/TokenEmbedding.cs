@@ -28,5 +28,5 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
     /// <summary>The tied output head: <c>logits = h Eᵀ</c>.</summary>
     public Tensor Unembed(Tensor h, ScalarType? computeDtype = null)
         => computeDtype is { } cd ? matmul(h.to(cd), (ComputeWeight ?? weight.to(cd)).t())   // (B, T, V) in cd
-                                  : nn.functional.linear(h, weight);                          // (B, T, V)
+                                  : Linear.Product(h, weight, null);                          // (B, T, V)
 }

@@ -56,4 +56,43 @@ public class LinearTests
         Assert.InRange(lin.weight.mean().item<float>(), -0.0005f, 0.0005f);
         Assert.Equal(0f, lin.bias!.abs().sum().item<float>());
     }
+
+    [Theory]
+    [InlineData(384, 1152, true, 1)]    // slices of W fill it exactly
+    [InlineData(384, 1153, true, 2)]    // one row of W is left over for F.linear
+    [InlineData(512, 300, false, 3)]    // three threads, three slices; no bias
+    public void SlicedRow_IsTheFormula_WithOrWithoutRowsLeftOver(int dIn, int dOut, bool hasBias, int threads)
+    {
+        var lin = new Linear(dIn, dOut, hasBias, std: 0.5, new Generator(3));
+        if (hasBias) using (no_grad()) lin.bias!.normal_(0, 1, new Generator(4));
+        var x = randn([1, 1, dIn], generator: new Generator(5));                     // (B, T, C): one row
+        int before = get_num_threads();
+        set_num_threads(threads);
+        try
+        {
+            using var _ = no_grad();
+            var y = Linear.SlicedRow(x, lin.weight, lin.bias);                     // (1, 1, d_out)
+            var expected = matmul(x.to(float64), lin.weight.to(float64).t());     // (1, 1, d_out), the formula in float64
+            if (hasBias) expected += lin.bias!.to(float64);
+            Assert.Equal([1L, 1, dOut], y.shape);
+            double diff = MaxAbsDiff(expected, y), scale = expected.abs().max().item<double>();
+            Assert.True(diff <= 1e-5 * scale, $"sliced product differs from x Wᵀ + b by {diff:E2} (largest |y| {scale:F1})");
+        }
+        finally { set_num_threads(before); }
+    }
+
+    [Fact]
+    public void Forward_SlicesOnlyOneRow_WithoutAutograd()
+    {
+        var lin = new Linear(384, 1152, hasBias: true, generator: new Generator(3));
+        var row = randn([1, 1, 384], generator: new Generator(5));                   // (1, 1, C)
+        var rows = randn([1, 2, 384], generator: new Generator(6));                  // (1, 2, C)
+        using (no_grad())
+        {
+            Assert.True(Identical(Linear.SlicedRow(row, lin.weight, lin.bias), lin.call(row)), "one row without autograd is sliced");
+            Assert.True(Identical(nn.functional.linear(rows, lin.weight, lin.bias), lin.call(rows)), "two rows are one F.linear");
+        }
+        // Training keeps F.linear, whose backward is the one tested by the gradient check above.
+        Assert.True(Identical(nn.functional.linear(row, lin.weight, lin.bias), lin.call(row)), "with autograd, one row is F.linear");
+    }
 }
