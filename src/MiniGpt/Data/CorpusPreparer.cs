@@ -236,28 +236,28 @@ public static class CorpusPreparer
         long total = files.Sum(f => new FileInfo(f).Length), bytes = 0, chars = 0;
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var decoder = new Utf8Runes(o.ReplaceInvalidUtf8);
-        var runes = new List<int>(o.ChunkBytes);
         var seen = o.Tokenizer == TokenizerKind.Char ? new bool[0x110000] : null;
+        var runes = new List<int>(seen is null ? 0 : o.ChunkBytes);
         foreach (var chunk in Corpus.Chunks(files, o.ChunkBytes))
         {
             ct.ThrowIfCancellationRequested();
             sha.AppendData(chunk.Span);
-            runes.Clear();
-            decoder.Decode(chunk.Span, final: false, runes);
-            Count(runes);
+            Count(chunk.Span, final: false);
             bytes += chunk.Length;
             progress?.Report(new(PreparePhase.Scan, bytes, total));
         }
-        runes.Clear();
-        decoder.Decode([], final: true, runes);
-        Count(runes);
+        Count([], final: true);
         HashSet<int>? set = seen is null ? null : Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet();
         return new ScanResult(bytes, chars, Convert.ToHexStringLower(sha.GetHashAndReset()), set);
 
-        void Count(List<int> rs)
+        // Only char needs the values themselves, for its vocabulary; BPE needs them checked and counted.
+        void Count(ReadOnlySpan<byte> chunk, bool final)
         {
-            chars += rs.Count;
-            if (seen is not null) foreach (var r in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(rs)) seen[r] = true;
+            if (seen is null) { chars += decoder.Count(chunk, final); return; }
+            runes.Clear();
+            decoder.Decode(chunk, final, runes);
+            chars += runes.Count;
+            foreach (var r in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(runes)) seen[r] = true;
         }
     }
 

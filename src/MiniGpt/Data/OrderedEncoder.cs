@@ -81,13 +81,17 @@ sealed class OrderedEncoder : IDisposable
 
     void Work(int index)
     {
+        // Built here, in parallel with the others, and before taking a batch: a batch taken first would wait for it,
+        // and every batch after it with it, while the caller's thread encodes alone meanwhile.
         ITokenizer? own = null;
+        Exception? failed = null;
+        try { own = tokenizer.ForAnotherThread(); }
+        catch (Exception e) { failed = e; }
         foreach (var (texts, done) in work!.GetConsumingEnumerable())
         {
             if (stopping) { done.TrySetCanceled(); continue; }
-            try { own ??= tokenizer.ForAnotherThread(); }   // built here, in parallel with the others
-            catch (Exception e) { done.SetException(e); continue; }
-            Run(own, texts, done);
+            if (failed is not null) { done.SetException(failed); continue; }
+            Run(own!, texts, done);
         }
     }
 

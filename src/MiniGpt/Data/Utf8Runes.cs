@@ -23,7 +23,12 @@ public sealed class Utf8Runes(bool replaceInvalid)
     long offset;   // bytes consumed before the current chunk's first byte, carry included
 
     /// <summary>Appends the scalar values of <paramref name="chunk"/> to <paramref name="output"/>.</summary>
-    public void Decode(ReadOnlySpan<byte> chunk, bool final, List<int> output)
+    public void Decode(ReadOnlySpan<byte> chunk, bool final, List<int> output) => Walk(chunk, final, output);
+
+    /// <summary>Checks <paramref name="chunk"/> as <see cref="Decode"/> does and returns how many scalar values it holds, keeping none.</summary>
+    public long Count(ReadOnlySpan<byte> chunk, bool final) => Walk(chunk, final, output: null);
+
+    long Walk(ReadOnlySpan<byte> chunk, bool final, List<int>? output)
     {
         ReadOnlySpan<byte> span;
         byte[]? joined = null;
@@ -39,19 +44,19 @@ public sealed class Utf8Runes(bool replaceInvalid)
         else span = chunk;
 
         // At most one scalar value per byte: write straight into the list's storage, then trim.
-        int start = output.Count;
-        CollectionsMarshal.SetCount(output, start + span.Length);
-        var dst = CollectionsMarshal.AsSpan(output)[start..];
+        int start = output?.Count ?? 0;
+        if (output is not null) CollectionsMarshal.SetCount(output, start + span.Length);
+        var dst = output is null ? [] : CollectionsMarshal.AsSpan(output)[start..];
         int i = 0, n = 0;
         while (i < span.Length)
         {
             int ascii = span[i..].IndexOfAnyExceptInRange((byte)0, (byte)0x7F);   // vectorised scan for the next non-ASCII byte
             int run = ascii < 0 ? span.Length - i : ascii;
-            for (int k = 0; k < run; k++) dst[n + k] = span[i + k];
+            if (output is not null) for (int k = 0; k < run; k++) dst[n + k] = span[i + k];
             (i, n) = (i + run, n + run);
             if (i >= span.Length) break;
             var status = Rune.DecodeFromUtf8(span[i..], out var rune, out int consumed);
-            if (status == OperationStatus.Done) { dst[n++] = rune.Value; i += consumed; continue; }
+            if (status == OperationStatus.Done) { if (output is not null) dst[n] = rune.Value; n++; i += consumed; continue; }
             if (status == OperationStatus.NeedMoreData && !final)
             {
                 span[i..].CopyTo(carry);
@@ -60,14 +65,16 @@ public sealed class Utf8Runes(bool replaceInvalid)
             }
             if (!replaceInvalid)
             {
-                CollectionsMarshal.SetCount(output, start + n);
+                if (output is not null) CollectionsMarshal.SetCount(output, start + n);
                 throw new InvalidUtf8Exception(offset + i);
             }
-            dst[n++] = 0xFFFD;
+            if (output is not null) dst[n] = 0xFFFD;
+            n++;
             i += consumed;
         }
-        CollectionsMarshal.SetCount(output, start + n);
+        if (output is not null) CollectionsMarshal.SetCount(output, start + n);
         offset += span.Length;
         if (joined is not null) ArrayPool<byte>.Shared.Return(joined);
+        return n;
     }
 }
