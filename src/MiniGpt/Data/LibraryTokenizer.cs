@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
@@ -49,15 +50,43 @@ public sealed class LibraryTokenizer : ITokenizer
     /// Every tokenizer that <see cref="TiktokenTokenizer.CreateForEncoding"/> makes splits text with one shared
     /// Regex, and a Regex busy on one thread builds a fresh matcher for each call from another: two threads encoding
     /// allocate about 16 times as much and run no faster than one (docs/benchmarks.md). A tokenizer for another
-    /// thread is therefore built from the same rank data with a Regex of its own.
+    /// thread is therefore one with a Regex of its own: for tiktoken, one that reads this one's rank tables (see
+    /// <see cref="SharingTables"/>), else one built again from the same rank data.
     /// </summary>
     public ITokenizer ForAnotherThread() => description switch
     {
-        { Kind: TokenizerKind.Cl100kBase or TokenizerKind.O200kBase } => OwnTiktoken(description.Kind, SpecialTokens) ?? this,
-        { Tiktoken: { } ranks } => TiktokenFile(ranks),
+        { Kind: TokenizerKind.Cl100kBase or TokenizerKind.O200kBase } =>
+            SharingTables(LibraryPattern(description.Kind)) ?? OwnTiktoken(description.Kind, SpecialTokens) ?? this,
+        { Tiktoken: { } ranks } => SharingTables(Cl100kPattern) ?? TiktokenFile(ranks),
         { VocabJson: { } vocab, Merges: { } merges } => Gpt2Bpe(vocab, merges),
         _ => this,
     };
+
+    /// <summary>
+    /// A tiktoken tokenizer that reads this one's rank tables, with its own Regex on <paramref name="pattern"/>;
+    /// null when this one is not tiktoken, or when the library no longer has the constructor used. The tables are
+    /// never written once built (the library itself shares them between every tokenizer of an encoding), but
+    /// Microsoft.ML.Tokenizers 2.0.1 offers no public way to pair them with another Regex: its constructor from
+    /// tables is private, so it is looked up here by its parameters. Building the tables again instead costs each
+    /// thread 0.1–0.25 s and about 20 MB (cl100k), 1.3 GB on 64 cores, and the copies crowd each other out of the cache.
+    /// </summary>
+    LibraryTokenizer? SharingTables(string pattern)
+    {
+        if (inner is not TiktokenTokenizer source) return null;
+        const BindingFlags Private = BindingFlags.NonPublic | BindingFlags.Instance;
+        var tables = new[] { "_encoder", "_decoder", "_vocab" }.Select(n => typeof(TiktokenTokenizer).GetField(n, Private)).ToArray();
+        if (tables.Any(f => f is null)) return null;
+        Type[] parameters = [.. tables.Select(f => f!.FieldType), typeof(PreTokenizer), typeof(IReadOnlyDictionary<string, int>), typeof(Normalizer), typeof(int)];
+        var fromTables = typeof(TiktokenTokenizer).GetConstructor(Private, parameters);
+        // The word cache's size that the public factories give by default.
+        var cacheSize = typeof(TiktokenTokenizer).GetMethod(nameof(TiktokenTokenizer.Create),
+            [typeof(Stream), typeof(PreTokenizer), typeof(Normalizer), typeof(IReadOnlyDictionary<string, int>), typeof(int)])?.GetParameters()[^1].DefaultValue;
+        if (fromTables is null || cacheSize is not int size) return null;
+        var special = source.SpecialTokens?.ToDictionary(t => t.Key, t => t.Value);
+        var preTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special);
+        var t = (TiktokenTokenizer)fromTables.Invoke([.. tables.Select(f => f!.GetValue(source)), preTokenizer, special, null, size]);
+        return new LibraryTokenizer(t, description, VocabSize, Pattern);
+    }
 
     /// <summary>cl100k_base or o200k_base with its own Regex, from the rank file inside the data package; null if that file is not found.</summary>
     static LibraryTokenizer? OwnTiktoken(TokenizerKind encoding, IReadOnlyDictionary<string, int> specialTokens)

@@ -48,6 +48,23 @@ public class LibraryTokenizerTests
         Assert.All(results.SelectMany(r => r), ids => Assert.Equal(expected, ids));
     }
 
+    [Theory]
+    [InlineData("cl100k_base")]
+    [InlineData("tiktoken file")]
+    public void ForAnotherThread_OfTiktoken_ReadsTheSameRankTables_RatherThanBuildingItsOwn(string which)
+    {
+        using var dir = new TempDir();
+        var t = which == "cl100k_base" ? Tokenizers.CreateBpe(TokenizerKind.Cl100kBase)
+            : Tokenizers.CreateBpe(TokenizerKind.Bpe, tiktokenFile: dir.File("big.tiktoken", SmallBpe.Tiktoken(extraTokens: 20_000)));
+        t.ForAnotherThread();   // once first, so that what the Regex compiler allocates the first time is not counted
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var other = t.ForAnotherThread();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Tables built again would be ~20 MB for cl100k's 100,256 ranks and ~2 MB for 20,000; a Regex and a word cache are far less.
+        Assert.True(allocated < 1 << 20, $"a tokenizer for another thread allocated {allocated:N0} bytes");
+        Assert.Equal(t.Encode(SmallBpe.MultiByteText + " hello world"), other.Encode(SmallBpe.MultiByteText + " hello world"));
+    }
+
     [Fact]
     public void Gpt2Bpe_FromVocabAndMerges_MergesAndRoundTrips()
     {

@@ -31,10 +31,11 @@ public static class SmallBpe
     }
 
     /// <summary>A .tiktoken rank file: all 256 bytes, then "he", "ll", "llo", "hello".</summary>
-    public static string Tiktoken()
+    /// <param name="extraTokens">further ranks, "tok0", "tok1", …, for a file of some size</param>
+    public static string Tiktoken(int extraTokens = 0)
     {
         var lines = Enumerable.Range(0, 256).Select(b => $"{Convert.ToBase64String([(byte)b])} {b}").ToList();
-        string[] merged = ["he", "ll", "llo", "hello"];
+        string[] merged = ["he", "ll", "llo", "hello", .. Enumerable.Range(0, extraTokens).Select(i => $"tok{i}")];
         for (int i = 0; i < merged.Length; i++) lines.Add($"{Convert.ToBase64String(Encoding.UTF8.GetBytes(merged[i]))} {256 + i}");
         return string.Join("\n", lines) + "\n";
     }
