@@ -53,8 +53,20 @@ sealed class OrderedEncoder : IDisposable
         var done = new TaskCompletionSource<EncodedBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
         work.Add((texts, done));
         pending.Enqueue((done.Task, then));
-        while (pending.Count > 0 && (pending.Peek().Encoded.IsCompleted || pending.Count > 2 * workers)) HelpOrDeliver();
+        while (pending.Count > 0)
+        {
+            if (pending.Peek().Encoded.IsCompleted) Deliver();
+            // Only a surplus: a batch for every other worker stays queued. When reading the corpus is most of this
+            // thread's work (JSON Lines), a caller that encoded whenever a batch waited left the workers idle while it
+            // read the next ones (docs/benchmarks.md).
+            else if (work.Count >= workers && work.TryTake(out var item)) Run(tokenizer, item.Texts, item.Done);
+            else if (pending.Count > InFlightPerWorker * workers) HelpOrDeliver();   // memory's bound: help, or wait for the oldest
+            else break;
+        }
     }
+
+    /// <summary>Batches in flight per worker before the caller stops reading ahead.</summary>
+    const int InFlightPerWorker = 4;
 
     /// <summary>Waits for every batch added and delivers it.</summary>
     public void Finish()
