@@ -70,14 +70,16 @@ public static class CorpusPreparer
         bool documents = Corpus.IsDocuments(files);
         // With BPE a corpus of documents is read once: checked, counted and encoded together, then split (pass 1 is for text and char).
         bool onePass = documents && (o.Fixed?.Kind ?? o.Tokenizer) != TokenizerKind.Char;
-        var building = Task.Run(() => (bundled ? Tokenizers.CreateBpe(o.Tokenizer) : bpe, CorpusSources.Record(o.Corpus, files)), ct);
+        // Two tasks: encoding waits for the tokenizer only, and the source records are wanted only for meta.json.
+        var building = Task.Run(() => bundled ? Tokenizers.CreateBpe(o.Tokenizer) : bpe, ct);
+        var recording = Task.Run(() => CorpusSources.Record(o.Corpus, files), ct);
         // With no pass 1 the corpus's hash is taken on the other core while it is encoded.
         var hashing = onePass ? Task.Run(() => Corpus.Hash(files), ct) : null;
 
         ScanResult scan;
         try { scan = onePass ? new ScanResult(files.Sum(f => new FileInfo(f).Length), 0, "", null) : documents ? DocumentCorpus.Scan(files, o, progress, ct) : Scan(files, o, progress, ct); }
         catch (InvalidUtf8Exception e) { throw InFile(e, files); }
-        (bpe, var sources) = building.GetAwaiter().GetResult();
+        bpe = building.GetAwaiter().GetResult();
         if (scan.Bytes == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
         long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
         long trainDocuments = documents && !onePass ? TrainDocuments(o, scan.Documents) : 0;
@@ -145,7 +147,7 @@ public static class CorpusPreparer
                 ValDocuments = documents ? scan.Documents - trainDocuments : null,
                 SkippedDocuments = documents ? scan.Skipped : null,
                 TextField = files.Any(f => Corpus.FormatOf(f) is not CorpusFormat.Text) ? o.TextField : null,
-                Sources = sources,
+                Sources = recording.GetAwaiter().GetResult(),
             };
             ct.ThrowIfCancellationRequested();
             // Invalidate any old cache first; it is valid again only once the new meta.json lands.
