@@ -109,7 +109,7 @@ public static class BenchCommand
                     ["mode"] = "generate", ["model"] = r.GetValue(checkpoint) ?? $"{r.GetValue(config)} at its initial weights",
                     ["device"] = where.type.ToString().ToLowerInvariant(), ["dtype"] = Choices.Name(model.ComputeDtype == TorchSharp.torch.ScalarType.BFloat16 ? Precision.BFloat16 : Precision.Float32),
                     ["parameters"] = model.ParameterCount, ["block_size"] = model.Config.BlockSize, ["vocab_size"] = model.Config.VocabSize,
-                    ["num_samples"] = s.Samples, ["decode_threads"] = s.DecodeThreads, ["rounds"] = r.GetValue(rounds),
+                    ["num_samples"] = s.Samples, ["decode_threads"] = s.DecodeThreads, ["sliced_rows"] = s.SlicedRows, ["rounds"] = r.GetValue(rounds),
                     ["prompt_tokens"] = s.PromptTokens, ["time_to_first_token_ms"] = Round(s.TimeToFirstTokenMs), ["prefill_tokens_per_sec"] = Round(s.PrefillTokensPerSec),
                     ["time_to_first_token_ms_uncached"] = Round(s.TimeToFirstTokenUncachedMs),
                     ["new_tokens"] = s.NewTokens, ["decode_tokens_per_sec"] = Round(s.DecodeTokensPerSec), ["decode_tokens_per_sec_uncached"] = Round(s.DecodeTokensPerSecUncached),

@@ -7,7 +7,7 @@ namespace MiniGpt.Generation;
 
 /// <summary>What a sampling benchmark measured. Decode rates are per sample; a batch of N gives N times as many tokens.</summary>
 public sealed record SamplingBenchResult(int Samples, int PromptTokens, double TimeToFirstTokenMs, double PrefillTokensPerSec,
-    double TimeToFirstTokenUncachedMs, int NewTokens, double DecodeTokensPerSec, double DecodeTokensPerSecUncached, int? DecodeThreads);
+    double TimeToFirstTokenUncachedMs, int NewTokens, double DecodeTokensPerSec, double DecodeTokensPerSecUncached, int? DecodeThreads, bool SlicedRows);
 
 /// <summary>
 /// Times sampling from a model on random token ids: the prefill of a prompt up to its first new token, then decoding
@@ -54,6 +54,6 @@ public static class SamplingBenchmark
         double decodePlain = uncached ? Median(() => Seconds(plain, prompt[..1], newTokens), 1) : double.NaN;
         int window = Math.Min(promptTokens, model.Config.BlockSize);   // a longer prompt keeps its last block
         return new(samples, window, ttft * 1000, samples * window / ttft, ttftPlain * 1000, newTokens,
-            newTokens / decode, newTokens / decodePlain, cached.DecodeThreads);
+            newTokens / decode, newTokens / decodePlain, cached.DecodeThreads, cached.SlicesRows);
     }
 }

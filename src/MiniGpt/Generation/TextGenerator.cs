@@ -15,6 +15,9 @@ namespace MiniGpt.Generation;
 /// </summary>
 public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decodeThreads = null)
 {
+    /// <summary>On the CPU, whether the model's weights fit in 16 MB, and so stay in cache from one step to the next.</summary>
+    readonly bool? cachedOnCpu = model.parameters().First().device.type == DeviceType.CPU ? model.ParameterCount * 4 <= 16 << 20 : null;
+
     /// <summary>
     /// Intra-op threads for the steps that feed one new position (null: libtorch's own number). By default one on
     /// the CPU for a model whose weights fit in 16 MB: its products are too small to split, and waking a second
@@ -22,8 +25,13 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
     /// (docs/benchmarks.md). A prompt, and the window rebuilt past block_size, still use every thread. The count
     /// holds while the caller handles a step, and is restored when the enumeration ends or is disposed.
     /// </summary>
-    public int? DecodeThreads { get; } = decodeThreads ?? (model.parameters().First().device.type == DeviceType.CPU
-                                                           && model.ParameterCount * 4 <= 16 << 20 ? 1 : null);
+    public int? DecodeThreads => decodeThreads ?? (cachedOnCpu == true ? 1 : null);
+
+    /// <summary>
+    /// Whether one row's products read large weights in slices (<see cref="Gpt.UseSlicedRows"/>): on the CPU for a
+    /// model whose weights exceed 16 MB, which each step streams from memory. Set while sampling, then put back.
+    /// </summary>
+    public bool SlicesRows => cachedOnCpu == false;
 
     /// <summary>The id a sample starts from when there is no prompt: a newline, or 0 when the vocabulary has none.</summary>
     public static int StartToken(Data.ITokenizer tokenizer)
@@ -57,7 +65,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
         var contexts = Enumerable.Range(0, B).Select(_ => prompt.ToList()).ToArray();
         int length = prompt.Count, windowStart = Math.Max(0, length - blockSize);   // a long prompt keeps its last block
         var device = model.parameters().First().device;
-        bool wasTraining = model.training, wasFused = model.FusedKernels;
+        bool wasTraining = model.training, wasFused = model.FusedKernels, wasSliced = model.SlicedRows;
         KvCache? cache = null;
         Tensor? last = null;   // (B, 1): the ids drawn last step, on the device
         int threads = get_num_threads();
@@ -65,6 +73,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
         {
             model.eval();
             model.UseFusedKernels(true);   // the fastest kernels at inference, whatever the training config chose
+            model.UseSlicedRows(SlicesRows);
             // Keys and values come out of c_attn in the compute dtype.
             cache = useKvCache ? new KvCache(model.Config, B, model.ComputeDtype ?? float32, device) : null;
             for (int n = 0; n < maxNewTokens; n++)
@@ -110,6 +119,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
             last?.Dispose();
             cache?.Dispose();
             model.UseFusedKernels(wasFused);
+            model.UseSlicedRows(wasSliced);
             if (wasTraining) model.train();
         }
     }

@@ -84,6 +84,16 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     /// <summary>Whether LayerNorm, GELU, attention and the loss run fused: the config's Fused until <see cref="UseFusedKernels"/>.</summary>
     public bool FusedKernels { get; private set; }
 
+    /// <summary>Whether one row's products read large weights in slices (<see cref="Linear.SliceRows"/>): for decoding a model too big for the cache on the CPU.</summary>
+    public void UseSlicedRows(bool sliced)
+    {
+        foreach (var m in modules().OfType<Linear>()) m.SliceRows = sliced;
+        wte.SliceRows = sliced;
+    }
+
+    /// <summary>What <see cref="UseSlicedRows"/> set last (false at first).</summary>
+    public bool SlicedRows => wte.SliceRows;
+
     /// <summary>Mean cross-entropy of next-token prediction over all (B, T) positions; float32 under mixed precision.</summary>
     public Tensor Loss(Tensor logits, Tensor targets)
         => loss.call(ComputeDtype is null ? logits : logits.to(float32), targets);   // ()

@@ -8,9 +8,9 @@ namespace MiniGpt.Model;
 /// Applied to row vectors this is <c>y = x Wᵀ + b</c>. GPT-2 initialisation: W ~ N(0, std), b = 0.
 /// With a <see cref="ComputeDtype"/> (bfloat16 mixed precision) x, W and b are cast for the product while the
 /// parameters stay float32, so gradients flow back to float32 master weights through the casts.
-/// One row at a time without autograd (a decode step) on the CPU, a large W is read in k slices by one batched
-/// product instead: the same formula, equal up to rounding (tested), and 2–3.5× faster from memory (see
-/// <see cref="SlicedRow"/>).
+/// With <see cref="SliceRows"/> (set for decoding a model too big for the cache), one row without autograd on the
+/// CPU reads a large W in k slices by one batched product instead: the same formula, equal up to rounding
+/// (tested), and 2–3.5× faster from memory (see <see cref="SlicedRow"/>).
 /// </summary>
 public sealed class Linear : nn.Module<Tensor, Tensor>
 {
@@ -35,9 +35,12 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// </summary>
     public Tensor? ComputeWeight { get; set; }
 
+    /// <summary>Whether one row goes through <see cref="SlicedRow"/> when it can (see <see cref="Product"/>).</summary>
+    public bool SliceRows { get; set; }
+
     /// <summary>
-    /// W's elements from which one row goes through <see cref="SlicedRow"/>: 2¹⁷, 512 KB in float32. A smaller W is
-    /// read from cache, where the one call wins by the seven extra operations (docs/benchmarks.md).
+    /// W's elements from which one row goes through <see cref="SlicedRow"/>: 2¹⁷, 512 KB in float32. A smaller W
+    /// costs more in the seven extra operations than it gains (docs/benchmarks.md).
     /// </summary>
     public const long SlicedRowMinElements = 1 << 17;
 
@@ -50,12 +53,15 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         }
         // One call rather than three (transpose, product, sum). Without a bias it is the very same product; with one,
         // ATen may fold the bias into the product (addmm), equal up to rounding.
-        return Product(x, weight, bias);   // (..., d_out)
+        return Product(x, weight, bias, SliceRows);   // (..., d_out)
     }
 
-    /// <summary><c>x Wᵀ + b</c> by <c>F.linear</c>, or for one row by <see cref="SlicedRow"/> when that is faster.</summary>
-    public static Tensor Product(Tensor x, Tensor weight, Tensor? bias)   // x: (..., d_in) → (..., d_out)
-        => weight.numel() >= SlicedRowMinElements && x.device_type == DeviceType.CPU && x.dtype == float32
+    /// <summary>
+    /// <c>x Wᵀ + b</c> by <c>F.linear</c>, or, when <paramref name="sliceRows"/> is set, for one row of float32 on the
+    /// CPU without autograd and a W of at least <see cref="SlicedRowMinElements"/>, by <see cref="SlicedRow"/>.
+    /// </summary>
+    public static Tensor Product(Tensor x, Tensor weight, Tensor? bias, bool sliceRows)   // x: (..., d_in) → (..., d_out)
+        => sliceRows && weight.numel() >= SlicedRowMinElements && x.device_type == DeviceType.CPU && x.dtype == float32
            && weight.dtype == float32 && !is_grad_enabled() && x.numel() == weight.shape[1]
             ? SlicedRow(x, weight, bias)
             : nn.functional.linear(x, weight, bias);
@@ -65,7 +71,8 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// that do not fill a slice go through <c>F.linear</c>). For one row ATen calls MKL's sgemv, which streams W from
     /// memory at about 13 GB/s on this project's CPU; MKL's batched gemm reads it at 28 GB/s on one thread and shares
     /// the slices between threads. That matters once a model's weights outgrow the cache: 6/6/384's 24 products per
-    /// token took 3.4 ms by sgemv and 0.9 ms this way on two threads (docs/benchmarks.md). Without autograd only.
+    /// token took 3.4 ms by sgemv and 0.9 ms this way on two threads, while 4/4/256's, read from cache on one thread,
+    /// took 0.40 ms by sgemv and 0.48 ms this way (docs/benchmarks.md). Without autograd only.
     /// </summary>
     public static Tensor SlicedRow(Tensor x, Tensor weight, Tensor? bias)   // x: (..., d_in), one row in all
     {

@@ -25,8 +25,11 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
     /// <summary>Optional: E already in the compute dtype, as <see cref="Linear.ComputeWeight"/>.</summary>
     public Tensor? ComputeWeight { get; set; }
 
+    /// <summary>As <see cref="Linear.SliceRows"/>, for the output head.</summary>
+    public bool SliceRows { get; set; }
+
     /// <summary>The tied output head: <c>logits = h Eᵀ</c>.</summary>
     public Tensor Unembed(Tensor h, ScalarType? computeDtype = null)
         => computeDtype is { } cd ? matmul(h.to(cd), (ComputeWeight ?? weight.to(cd)).t())   // (B, T, V) in cd
-                                  : Linear.Product(h, weight, null);                          // (B, T, V)
+                                  : Linear.Product(h, weight, null, SliceRows);              // (B, T, V)
 }

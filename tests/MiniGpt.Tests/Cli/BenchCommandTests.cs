@@ -111,5 +111,6 @@ public class BenchCommandTests
         Assert.Equal(cached / plain, j.GetProperty("cache_speedup").GetDouble(), 0.01 + cached / plain * 0.001);
         Assert.Equal(2 * cached, j.GetProperty("decode_tokens_per_sec_all_samples").GetDouble(), 0.2);
         Assert.Equal(1, j.GetProperty("decode_threads").GetInt32());   // a model of a few kilobytes decodes on one thread on the CPU
+        Assert.False(j.GetProperty("sliced_rows").GetBoolean());      // and reads its weights from cache, unsliced
     }
 }

@@ -8,17 +8,20 @@ namespace MiniGpt.Tests.Generation;
 
 public class TextGeneratorTests
 {
-    static Gpt Model(PositionEncoding pe = PositionEncoding.Learned, bool fused = true, int nEmbd = 16)
-        => new(new GptConfig(VocabSize: 13, BlockSize: 8, NLayer: 2, NHead: 2, NEmbd: nEmbd, Fused: fused, PositionEncoding: pe), seed: 5);
+    static Gpt Model(PositionEncoding pe = PositionEncoding.Learned, bool fused = true, int nEmbd = 16, int nLayer = 2)
+        => new(new GptConfig(VocabSize: 13, BlockSize: 8, NLayer: nLayer, NHead: 2, NEmbd: nEmbd, Fused: fused, PositionEncoding: pe), seed: 5);
+
+    // 3 × 384-wide layers, 21 MB of float32 weights: too big for TextGenerator to count on the cache, so it slices rows.
+    static Gpt LargeModel() => Model(PositionEncoding.Rotary, fused: true, nEmbd: 384, nLayer: 3);
 
     [Theory]
     [InlineData(PositionEncoding.Learned, true)]
     [InlineData(PositionEncoding.Learned, false)]
     [InlineData(PositionEncoding.Rotary, true)]
-    [InlineData(PositionEncoding.Rotary, true, 384)]   // c_attn, fc and proj large enough for Linear.SlicedRow at each cached step
-    public void KvCache_GivesTheSameLogitsAtEveryStep_PastBlockSizeToo(PositionEncoding pe, bool fused, int nEmbd = 16)
+    [InlineData(PositionEncoding.Rotary, true, true)]   // each cached step through Linear.SlicedRow
+    public void KvCache_GivesTheSameLogitsAtEveryStep_PastBlockSizeToo(PositionEncoding pe, bool fused, bool large = false)
     {
-        var model = Model(pe, fused, nEmbd);
+        var model = large ? LargeModel() : Model(pe, fused);
         // Greedy, so both paths pick the same tokens as long as their logits agree.
         var greedy = new SamplingOptions(Temperature: 0);
         var cached = new TextGenerator(model, useKvCache: true).GenerateWithLogits([1, 2, 3], 20, greedy, new Generator(1)).ToList();
@@ -126,6 +129,25 @@ public class TextGeneratorTests
         Assert.False(model.FusedKernels);
         Assert.All(model.modules().OfType<LayerNorm>(), l => Assert.False(l.Fused));
         Assert.Equal(threads, get_num_threads());
+    }
+
+    [Fact]
+    public void ALargeModel_SlicesRowsWhileSampling_AndIsPutBack()
+    {
+        var model = LargeModel();
+        Assert.False(model.SlicedRows);
+        var g = new TextGenerator(model);
+        Assert.True(g.SlicesRows);
+        Assert.Null(g.DecodeThreads);   // every thread, to share the slices
+        Assert.False(new TextGenerator(Model()).SlicesRows);
+        using (var steps = g.Generate([1, 2], 3, new SamplingOptions(0), new Generator(1)).GetEnumerator())
+        {
+            Assert.True(steps.MoveNext());
+            Assert.True(model.SlicedRows);
+            Assert.All(model.modules().OfType<Linear>(), l => Assert.True(l.SliceRows));
+        }
+        Assert.False(model.SlicedRows);
+        Assert.All(model.modules().OfType<Linear>(), l => Assert.False(l.SliceRows));
     }
 
     sealed class Disposer(Action action) : IDisposable

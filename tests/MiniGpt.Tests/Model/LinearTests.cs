@@ -82,11 +82,14 @@ public class LinearTests
     }
 
     [Fact]
-    public void Forward_SlicesOnlyOneRow_WithoutAutograd()
+    public void Forward_SlicesOnlyOneRow_WithoutAutograd_WhenAsked()
     {
         var lin = new Linear(384, 1152, hasBias: true, generator: new Generator(3));
         var row = randn([1, 1, 384], generator: new Generator(5));                   // (1, 1, C)
         var rows = randn([1, 2, 384], generator: new Generator(6));                  // (1, 2, C)
+        using (no_grad())
+            Assert.True(Identical(nn.functional.linear(row, lin.weight, lin.bias), lin.call(row)), "not asked: one F.linear");
+        lin.SliceRows = true;
         using (no_grad())
         {
             Assert.True(Identical(Linear.SlicedRow(row, lin.weight, lin.bias), lin.call(row)), "one row without autograd is sliced");
