@@ -59,7 +59,7 @@ public static class CorpusPreparer
         if (o.Problems() is { Count: > 0 } problems) throw new ConfigException(problems);
         var files = Corpus.ResolveFiles(o.Corpus);
         // Build (and so validate) a BPE tokenizer from files before reading a possibly huge corpus. The bundled
-        // encodings cannot fail, so they are built, and the source files hashed, on another core during pass 1.
+        // encodings cannot fail, so they are built on another core while the corpus is first read.
         bool bundled = o.Fixed is null && o.Tokenizer is TokenizerKind.Cl100kBase or TokenizerKind.O200kBase;
         ITokenizer? bpe = o.Fixed is { } d ? Tokenizers.FromDescription(d, "the model's tokenizer")
             : o.Tokenizer == TokenizerKind.Char || bundled ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);

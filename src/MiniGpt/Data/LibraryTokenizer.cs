@@ -84,8 +84,12 @@ public sealed class LibraryTokenizer : ITokenizer
         if (fromTables is null || cacheSize is not int size) return null;
         var special = source.SpecialTokens?.ToDictionary(t => t.Key, t => t.Value);
         var preTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special);
-        var t = (TiktokenTokenizer)fromTables.Invoke([.. tables.Select(f => f!.GetValue(source)), preTokenizer, special, null, size]);
-        return new LibraryTokenizer(t, description, VocabSize, Pattern);
+        try
+        {
+            var t = (TiktokenTokenizer)fromTables.Invoke([.. tables.Select(f => f!.GetValue(source)), preTokenizer, special, null, size]);
+            return new LibraryTokenizer(t, description, VocabSize, Pattern);
+        }
+        catch (Exception e) when (e is TargetInvocationException or ArgumentException or InvalidCastException) { return null; }   // a library that changed underneath
     }
 
     /// <summary>cl100k_base or o200k_base with its own Regex, from the rank file inside the data package; null if that file is not found.</summary>

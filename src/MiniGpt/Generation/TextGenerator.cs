@@ -29,9 +29,9 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
 
     /// <summary>
     /// Whether one row's products read large weights in slices (<see cref="Gpt.UseSlicedRows"/>): on the CPU for a
-    /// model whose weights exceed 16 MB, which each step streams from memory. Set while sampling, then put back.
+    /// float32 model whose weights exceed 16 MB, which each step streams from memory. Set while sampling, then put back.
     /// </summary>
-    public bool SlicesRows => cachedOnCpu == false;
+    public bool SlicesRows => cachedOnCpu == false && model.ComputeDtype is null && model.parameters().First().dtype == float32;
 
     /// <summary>The id a sample starts from when there is no prompt: a newline, or 0 when the vocabulary has none.</summary>
     public static int StartToken(Data.ITokenizer tokenizer)

@@ -10,7 +10,7 @@ namespace MiniGpt.Model;
 /// parameters stay float32, so gradients flow back to float32 master weights through the casts.
 /// With <see cref="SliceRows"/> (set for decoding a model too big for the cache), one row without autograd on the
 /// CPU reads a large W in k slices by one batched product instead: the same formula, equal up to rounding
-/// (tested), and 2–3.5× faster from memory (see <see cref="SlicedRow"/>).
+/// (tested), and 2–4× faster from memory (see <see cref="SlicedRow"/>).
 /// </summary>
 public sealed class Linear : nn.Module<Tensor, Tensor>
 {
@@ -40,7 +40,7 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// W's elements from which one row goes through <see cref="SlicedRow"/>: 2¹⁷, 512 KB in float32. A smaller W
-    /// costs more in the seven extra operations than it gains (docs/benchmarks.md).
+    /// costs more in the slicing's nine-odd extra operations than it gains (docs/benchmarks.md).
     /// </summary>
     public const long SlicedRowMinElements = 1 << 17;
 
@@ -80,7 +80,7 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
         long k = Math.Max(2, get_num_threads()), rows = dOut / k, sliced = rows * k;
         var shape = x.shape;
         shape[^1] = dOut;
-        var xt = x.reshape(1, dIn).t().unsqueeze(0).expand(k, dIn, 1);                   // (k, d_in, 1), x's one copy
+        var xt = x.reshape(1, dIn).t().unsqueeze(0).expand(k, dIn, 1);                   // (k, d_in, 1): the slices share one x
         var y = bmm(weight.narrow(0, 0, sliced).view(k, rows, dIn), xt).view(sliced);    // (k·rows)
         if (sliced < dOut)
             y = cat([y, nn.functional.linear(x.reshape(dIn), weight.narrow(0, sliced, dOut - sliced))]);   // (d_out)

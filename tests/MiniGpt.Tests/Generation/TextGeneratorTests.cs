@@ -140,6 +140,9 @@ public class TextGeneratorTests
         Assert.True(g.SlicesRows);
         Assert.Null(g.DecodeThreads);   // every thread, to share the slices
         Assert.False(new TextGenerator(Model()).SlicesRows);
+        var bf16 = LargeModel();
+        bf16.UseComputeDtype(ScalarType.BFloat16);
+        Assert.False(new TextGenerator(bf16).SlicesRows);   // its products are bfloat16 matmuls, never sliced
         using (var steps = g.Generate([1, 2], 3, new SamplingOptions(0), new Generator(1)).GetEnumerator())
         {
             Assert.True(steps.MoveNext());

@@ -26,6 +26,24 @@ public class GptTests
     }
 
     [Fact]
+    public void SlicedRows_GiveTheSameLogitsForOnePosition_ThroughTheTiedHeadToo()
+    {
+        // V × C = 1024 × 128 = 2¹⁷: the head alone is large enough to be sliced; every layer's matrices are smaller.
+        var model = new Gpt(new GptConfig(VocabSize: 1024, BlockSize: 8, NLayer: 1, NHead: 2, NEmbd: 128), seed: 3);
+        model.eval();
+        var idx = Tokens(4, 1, 1, 1024);                                                   // (1, 1): one position
+        using var _ = no_grad();
+        var plain = model.call(idx);                                                       // (1, 1, V)
+        model.UseSlicedRows(true);
+        var sliced = model.call(idx);                                                      // (1, 1, V)
+        Assert.False(Identical(plain, sliced), "the head's product went another way");
+        double diff = MaxAbsDiff(plain, sliced);
+        Assert.True(diff < 1e-5, $"sliced and unsliced logits differ by {diff:E2}");
+        model.UseSlicedRows(false);
+        Assert.True(Identical(plain, model.call(idx)));
+    }
+
+    [Fact]
     public void RotaryModel_HasNoPositionTable()
     {
         var learned = new Gpt(new GptConfig(VocabSize: 65, BlockSize: 256, NLayer: 6, NHead: 6, NEmbd: 384));
