@@ -94,12 +94,7 @@ public static class BenchCommand
                 loaded = TrainedModel.Load(ckpt, c.Device, Downloads.OptionsFor(ckpt), new Downloads());
                 model = loaded.Model;
             }
-            else
-            {
-                model = new Model.Gpt(c.ToGptConfig(r.GetValue(vocab)), c.Seed);
-                model.to(where);
-                if (c.Dtype == Precision.BFloat16) model.UseComputeDtype(TorchSharp.torch.ScalarType.BFloat16);
-            }
+            else model = TrainableModel.ForSampling(c, r.GetValue(vocab), where);
             try
             {
                 var s = Generation.SamplingBenchmark.Run(model, r.GetValue(promptTokens), r.GetValue(newTokens), r.GetValue(samples), r.GetValue(rounds), uncached: !r.GetValue(noUncached));

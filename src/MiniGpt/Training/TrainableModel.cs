@@ -21,12 +21,10 @@ public sealed class TrainableModel : IDisposable
     public TrainableModel(TrainConfig c, int vocabSize, Device device)
     {
         Device = device;
-        // A GPU recipe on a box whose CUDA did not start would otherwise train on the CPU for days, in bf16 at that.
-        if (c.Dtype == Precision.BFloat16 && c.Device == DeviceKind.Auto && device.type == DeviceType.CPU)
-            throw new ConfigException([new ConfigProblem("dtype", "bfloat16", "device = auto found no CUDA device, and bfloat16 on the CPU is slow; set device = cpu to run it there anyway")]);
-        if (Device.type == DeviceType.CUDA) torch.backends.cuda.matmul.allow_tf32 = true;   // fp32 matmuls ~2× faster
+        PrepareDevice(c, device);
         var shape = c.ToGptConfig(vocabSize);
-        CheckHostMemory(shape.ParameterCount, device, c.Dtype);
+        // On the CPU the model also keeps its gradients and AdamW's two moments there.
+        CheckHostMemory(shape.ParameterCount, device.type == DeviceType.CPU ? 16 + (c.Dtype == Precision.BFloat16 ? 2 : 0) : 4);
         Model = new Gpt(shape, c.Seed);
         Model.to(Device);
         Model.train();
@@ -42,13 +40,36 @@ public sealed class TrainableModel : IDisposable
     }
 
     /// <summary>
+    /// The config's model at its initial weights, to sample from (timing sampling needs no trained weights): the
+    /// checks and device settings of training, and host memory for the weights alone.
+    /// </summary>
+    public static Gpt ForSampling(TrainConfig c, int vocabSize, Device device)
+    {
+        PrepareDevice(c, device);
+        var shape = c.ToGptConfig(vocabSize);
+        CheckHostMemory(shape.ParameterCount, 4 + (device.type == DeviceType.CPU && c.Dtype == Precision.BFloat16 ? 2 : 0));
+        var model = new Gpt(shape, c.Seed);
+        model.to(device);
+        model.eval();
+        if (c.Dtype == Precision.BFloat16) model.UseComputeDtype(ScalarType.BFloat16);
+        return model;
+    }
+
+    static void PrepareDevice(TrainConfig c, Device device)
+    {
+        // A GPU recipe on a box whose CUDA did not start would otherwise run on the CPU for days, in bf16 at that.
+        if (c.Dtype == Precision.BFloat16 && c.Device == DeviceKind.Auto && device.type == DeviceType.CPU)
+            throw new ConfigException([new ConfigProblem("dtype", "bfloat16", "device = auto found no CUDA device, and bfloat16 on the CPU is slow; set device = cpu to run it there anyway")]);
+        if (device.type == DeviceType.CUDA) torch.backends.cuda.matmul.allow_tf32 = true;   // fp32 matmuls ~2× faster
+    }
+
+    /// <summary>
     /// Refuses a model the host cannot hold before building it: a config within every key's range can still
     /// ask for terabytes, and allocating piece by piece until the kernel's OOM killer steps in leaves no message.
-    /// The model is built on the host first; on the CPU it also keeps its gradients and AdamW's two moments there.
+    /// The model is built on the host first.
     /// </summary>
-    static void CheckHostMemory(long parameters, Device device, Precision dtype)
+    static void CheckHostMemory(long parameters, long perParameter)
     {
-        long perParameter = device.type == DeviceType.CPU ? 16 + (dtype == Precision.BFloat16 ? 2 : 0) : 4;
         double need = (double)parameters * perParameter;
         if (HostMemory.AvailableBytes() is { } available && need > available)
             throw new ConfigException([new ConfigProblem(null, null,

@@ -94,6 +94,20 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void BenchGenerate_RefusesAModelTheHostCannotHold_InOneLine()
+    {
+        using var dir = new TempDir();
+        // Every key within its range, but 1000 blocks of width 60000: 43 trillion weights.
+        var huge = dir.File("huge.json", File.ReadAllText(TinyConfig).Replace("\"n_layer\": 2", "\"n_layer\": 1000").Replace("\"n_embd\": 16", "\"n_embd\": 60000"));
+        var (code, stdout, stderr) = CliProcess.Run(dir.Path, "bench", "--generate", "--config", huge, "--skip-uncached");
+        Assert.NotEqual(0, code);
+        Assert.Equal("", stdout);
+        var line = Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith("error: the model has 43,200,", line);
+        Assert.Contains("GB in host memory (4 bytes each)", line);
+    }
+
+    [Fact]
     public void BenchGenerate_PrintsPrefillAndDecodeRates_WithAndWithoutTheCache()
     {
         using var dir = new TempDir();
