@@ -153,6 +153,17 @@ public class TextGeneratorTests
         Assert.All(model.modules().OfType<Linear>(), l => Assert.False(l.SliceRows));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void WeightsHoldingNaN_AreReported_NotSampled(bool kvCache)
+    {
+        var model = Model();
+        using (no_grad()) model.named_parameters().First(p => p.name.StartsWith("ln_f")).parameter.fill_(double.NaN);
+        var ex = Assert.Throws<NaNLogitsException>(() => new TextGenerator(model, kvCache).Generate([1, 2], 5, new SamplingOptions(0.8), new Generator(1)).ToList());
+        Assert.Equal("the model's logits are NaN at new token 1: its weights hold NaN, or its arithmetic overflowed", ex.Message);
+    }
+
     sealed class Disposer(Action action) : IDisposable
     {
         public void Dispose() => action();
