@@ -289,8 +289,9 @@ public static class CorpusPreparer
 
     /// <summary>
     /// BPE: the text is decoded to UTF-16 (pass 1 has checked it) and encoded in pieces of about
-    /// <see cref="OrderedEncoder.PieceChars"/> characters, each cut after a newline with non-space on both sides.
-    /// No pre-tokenizer piece spans such a cut, so the ids are those of the whole text, whatever the number of workers.
+    /// <see cref="OrderedEncoder.PieceChars"/> characters, each cut after a newline with non-space on both sides or
+    /// before a space between two letters (<see cref="CutPoint"/>). No pre-tokenizer match spans such a cut, so the ids
+    /// are those of the whole text, whatever the number of workers.
     /// </summary>
     static (long Train, long Val) EncodeText(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
                        TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
@@ -360,19 +361,30 @@ public static class CorpusPreparer
     }
 
     /// <summary>
-    /// The length of the piece that <paramref name="text"/> starts with: up to the last lone newline (non-space on
-    /// both sides) within <see cref="OrderedEncoder.PieceChars"/>, else to the first one beyond; −1 while the text is
-    /// shorter than a piece or holds no such newline. Space before the newline would be a different token at the end
-    /// of a piece: GPT-2's <c>\s+(?!\S)</c> looks ahead, so "a\n\nB" is a, \n, \n, B whole but ends in one \n\n cut after it.
+    /// The length of the piece that <paramref name="text"/> starts with, cut where no pre-tokenizer match of these
+    /// tokenizers can span the cut: after a lone newline (non-space on both sides), else before a space between two
+    /// letters, within <see cref="OrderedEncoder.PieceChars"/> if there is one, else at the first beyond; −1 while the
+    /// text is shorter than a piece or holds no such place. Space before the newline would be a different token at
+    /// the end of a piece: GPT-2's <c>\s+(?!\S)</c> looks ahead, so "a\n\nB" is a, \n, \n, B whole but ends in one
+    /// \n\n cut after it. A letter run never takes the space after it, and the space begins the next word's token
+    /// (GPT-2's <c> ?\p{L}+</c>, cl100k's and o200k's optional non-letter before their letters), so a line with no
+    /// newline in it is still cut into pieces, and encoded in parallel in flat memory.
     /// </summary>
     static int CutPoint(ReadOnlySpan<char> text)
     {
         if (text.Length < OrderedEncoder.PieceChars) return -1;
         static bool Lone(ReadOnlySpan<char> t, int i) => t[i] == '\n' && !char.IsWhiteSpace(t[i + 1]) && !char.IsWhiteSpace(t[i - 1]);
-        for (int i = OrderedEncoder.PieceChars - 2; i >= 1; i--)
+        static bool Between(ReadOnlySpan<char> t, int i) => t[i] == ' ' && char.IsLetter(t[i - 1]) && char.IsLetter(t[i + 1]);
+        int within = OrderedEncoder.PieceChars - 1;
+        for (int i = within - 1; i >= 1; i--)
             if (Lone(text, i)) return i + 1;
-        for (int i = OrderedEncoder.PieceChars - 1; i < text.Length - 1; i++)
+        for (int i = within - 1; i >= 1; i--)
+            if (Between(text, i)) return i;
+        for (int i = within; i < text.Length - 1; i++)
+        {
             if (Lone(text, i)) return i + 1;
+            if (Between(text, i)) return i;
+        }
         return -1;
     }
 
