@@ -70,22 +70,12 @@ public class CorpusPreparerTests
     }
 
     [Theory]
-    [InlineData("cl100k_base")]
-    [InlineData("o200k_base")]
-    [InlineData("gpt2 files")]
-    [InlineData("tiktoken file")]
+    [MemberData(nameof(SmallBpe.Kinds), MemberType = typeof(SmallBpe))]
     public void TextWithNoNewline_IsCutBetweenWords_AsIfEncodedWhole(string which)
     {
         using var dir = new TempDir();
-        var (vocab, merges) = SmallBpe.Gpt2();
-        var (kind, files) = which switch
-        {
-            "cl100k_base" => (TokenizerKind.Cl100kBase, default((string?, string?, string?))),
-            "o200k_base" => (TokenizerKind.O200kBase, default),
-            "gpt2 files" => (TokenizerKind.Bpe, (dir.File("vocab.json", vocab), dir.File("merges.txt", merges), null)),
-            _ => (TokenizerKind.Bpe, ((string?)null, (string?)null, dir.File("t.tiktoken", SmallBpe.Tiktoken()))),
-        };
-        var tok = Tokenizers.CreateBpe(kind, files.Item1, files.Item2, files.Item3);
+        var f = SmallBpe.Files(which, dir);
+        var tok = Tokenizers.CreateBpe(f.Kind, f.Vocab, f.Merges, f.Tiktoken);
         // One line of about 400k characters: words of several scripts, capitals, contractions, digits, runs of spaces,
         // punctuation, marks and emoji; spaces between letters are the only places it can be cut.
         string[] words = ["the", "THE", "it's", "we'LL", "Добрый", "день", "naïve", "e\u0301te", "日本語", "٣٤٥", "12345", "a.b", "--", "🙂", "x", "Éa"];
@@ -94,7 +84,7 @@ public class CorpusPreparerTests
         Assert.DoesNotContain('\n', text);
         var corpus = dir.File("one-line.txt", text);
         var outDir = Path.Combine(dir.Path, "out");
-        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, kind, outDir, 0.25, VocabFile: files.Item1, MergesFile: files.Item2, TiktokenFile: files.Item3, Workers: 2, ChunkBytes: 50_000));
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, f.Kind, outDir, 0.25, VocabFile: f.Vocab, MergesFile: f.Merges, TiktokenFile: f.Tiktoken, Workers: 2, ChunkBytes: 50_000));
         var runes = text.EnumerateRunes().Select(r => r.ToString()).ToArray();
         int splitAt = (int)(runes.Length * 0.75);
         using var cache = TokenCache.Open(outDir);

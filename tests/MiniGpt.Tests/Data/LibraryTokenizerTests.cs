@@ -21,21 +21,12 @@ public class LibraryTokenizerTests
     }
 
     [Theory]
-    [InlineData("cl100k_base")]
-    [InlineData("o200k_base")]
-    [InlineData("gpt2 files")]
-    [InlineData("tiktoken file")]
+    [MemberData(nameof(SmallBpe.Kinds), MemberType = typeof(SmallBpe))]
     public void ForAnotherThread_IsAnotherTokenizer_ThatEncodesAsThisOne(string which)
     {
         using var dir = new TempDir();
-        var (vocab, merges) = SmallBpe.Gpt2();
-        var t = which switch
-        {
-            "cl100k_base" => Tokenizers.CreateBpe(TokenizerKind.Cl100kBase),
-            "o200k_base" => Tokenizers.CreateBpe(TokenizerKind.O200kBase),
-            "gpt2 files" => Tokenizers.CreateBpe(TokenizerKind.Bpe, dir.File("vocab.json", vocab), dir.File("merges.txt", merges)),
-            _ => Tokenizers.CreateBpe(TokenizerKind.Bpe, tiktokenFile: dir.File("tiny.tiktoken", SmallBpe.Tiktoken())),
-        };
+        var f = SmallBpe.Files(which, dir);
+        var t = Tokenizers.CreateBpe(f.Kind, f.Vocab, f.Merges, f.Tiktoken);
         var text = SmallBpe.MultiByteText + "<|endoftext|>  it's 12345 hello\r\n\n\n   world's\tДобрый день 🙂🙂 ٣٤٥ THE'LL  \n";
         var other = t.ForAnotherThread();
         Assert.NotSame(t, other);

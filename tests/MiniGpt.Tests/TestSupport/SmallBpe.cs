@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using MiniGpt.Data;
 
 namespace MiniGpt.Tests.TestSupport;
 
@@ -38,6 +39,25 @@ public static class SmallBpe
         string[] merged = ["he", "ll", "llo", "hello", .. Enumerable.Range(0, extraTokens).Select(i => $"tok{i}")];
         for (int i = 0; i < merged.Length; i++) lines.Add($"{Convert.ToBase64String(Encoding.UTF8.GetBytes(merged[i]))} {256 + i}");
         return string.Join("\n", lines) + "\n";
+    }
+
+    /// <summary>The BPE tokenizers a corpus can be prepared with, by name, for theories over all of them.</summary>
+    public static readonly TheoryData<string> Kinds = ["cl100k_base", "o200k_base", "gpt2 files", "tiktoken file"];
+
+    /// <summary>
+    /// One of <see cref="Kinds"/>: its kind and, for the two read from files, the small files written in
+    /// <paramref name="dir"/> (GPT-2's vocab.json and merges.txt, or a .tiktoken rank file).
+    /// </summary>
+    public static (TokenizerKind Kind, string? Vocab, string? Merges, string? Tiktoken) Files(string which, TempDir dir)
+    {
+        var (vocab, merges) = Gpt2();
+        return which switch
+        {
+            "cl100k_base" => (TokenizerKind.Cl100kBase, null, null, null),
+            "o200k_base" => (TokenizerKind.O200kBase, null, null, null),
+            "gpt2 files" => (TokenizerKind.Bpe, dir.File("vocab.json", vocab), dir.File("merges.txt", merges), null),
+            _ => (TokenizerKind.Bpe, null, null, dir.File("t.tiktoken", Tiktoken())),
+        };
     }
 
     public const string MultiByteText = "Héllo wörld, naïve café! 日本語のテキスト 😀🎉 end\nsecond line";
