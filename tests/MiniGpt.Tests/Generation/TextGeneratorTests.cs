@@ -18,7 +18,7 @@ public class TextGeneratorTests
     [InlineData(PositionEncoding.Learned, true)]
     [InlineData(PositionEncoding.Learned, false)]
     [InlineData(PositionEncoding.Rotary, true)]
-    [InlineData(PositionEncoding.Rotary, true, true)]   // each cached step through Linear.SlicedRow
+    [InlineData(PositionEncoding.Rotary, true, true)]   // each cached step through Linear.SlicedRows
     public void KvCache_GivesTheSameLogitsAtEveryStep_PastBlockSizeToo(PositionEncoding pe, bool fused, bool large = false)
     {
         var model = large ? LargeModel() : Model(pe, fused);

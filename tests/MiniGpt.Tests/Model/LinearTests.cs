@@ -58,23 +58,25 @@ public class LinearTests
     }
 
     [Theory]
-    [InlineData(384, 1152, true, 1)]    // slices of W fill it exactly
-    [InlineData(384, 1153, true, 2)]    // one row of W is left over for F.linear
-    [InlineData(512, 300, false, 3)]    // three threads, three slices; no bias
-    public void SlicedRow_IsTheFormula_WithOrWithoutRowsLeftOver(int dIn, int dOut, bool hasBias, int threads)
+    [InlineData(384, 1152, true, 1, 1)]    // slices of W fill it exactly
+    [InlineData(384, 1153, true, 2, 1)]    // one row of W is left over for F.linear
+    [InlineData(512, 300, false, 3, 1)]    // three threads, three slices; no bias
+    [InlineData(384, 1153, true, 2, 3)]    // three rows of x, one of W left over
+    [InlineData(256, 768, true, 2, 4)]     // four rows of x
+    public void SlicedRows_AreTheFormula_WithOrWithoutRowsOfWLeftOver(int dIn, int dOut, bool hasBias, int threads, int M)
     {
         var lin = new Linear(dIn, dOut, hasBias, std: 0.5, new Generator(3));
         if (hasBias) using (no_grad()) lin.bias!.normal_(0, 1, new Generator(4));
-        var x = randn([1, 1, dIn], generator: new Generator(5));                     // (B, T, C): one row
+        var x = randn([M, 1, dIn], generator: new Generator(5));                     // (B, T, C): M rows
         int before = get_num_threads();
         set_num_threads(threads);
         try
         {
             using var _ = no_grad();
-            var y = Linear.SlicedRow(x, lin.weight, lin.bias);                     // (1, 1, d_out)
-            var expected = matmul(x.to(float64), lin.weight.to(float64).t());     // (1, 1, d_out), the formula in float64
+            var y = Linear.SlicedRows(x, lin.weight, lin.bias);                    // (M, 1, d_out)
+            var expected = matmul(x.to(float64), lin.weight.to(float64).t());     // (M, 1, d_out), the formula in float64
             if (hasBias) expected += lin.bias!.to(float64);
-            Assert.Equal([1L, 1, dOut], y.shape);
+            Assert.Equal([(long)M, 1, dOut], y.shape);
             double diff = MaxAbsDiff(expected, y), scale = expected.abs().max().item<double>();
             Assert.True(diff <= 1e-5 * scale, $"sliced product differs from x Wᵀ + b by {diff:E2} (largest |y| {scale:F1})");
         }
@@ -82,18 +84,20 @@ public class LinearTests
     }
 
     [Fact]
-    public void Forward_SlicesOnlyOneRow_WithoutAutograd_WhenAsked()
+    public void Forward_SlicesAFewRows_WithoutAutograd_WhenAsked()
     {
         var lin = new Linear(384, 1152, hasBias: true, generator: new Generator(3));
         var row = randn([1, 1, 384], generator: new Generator(5));                   // (1, 1, C)
-        var rows = randn([1, 2, 384], generator: new Generator(6));                  // (1, 2, C)
+        var four = randn([2, 2, 384], generator: new Generator(6));                  // (2, 2, C): as many rows as are sliced
+        var five = randn([5, 1, 384], generator: new Generator(7));                  // (5, 1, C): one too many
         using (no_grad())
             Assert.True(Identical(nn.functional.linear(row, lin.weight, lin.bias), lin.call(row)), "not asked: one F.linear");
         lin.SliceRows = true;
         using (no_grad())
         {
-            Assert.True(Identical(Linear.SlicedRow(row, lin.weight, lin.bias), lin.call(row)), "one row without autograd is sliced");
-            Assert.True(Identical(nn.functional.linear(rows, lin.weight, lin.bias), lin.call(rows)), "two rows are one F.linear");
+            Assert.True(Identical(Linear.SlicedRows(row, lin.weight, lin.bias), lin.call(row)), "one row without autograd is sliced");
+            Assert.True(Identical(Linear.SlicedRows(four, lin.weight, lin.bias), lin.call(four)), "so are four");
+            Assert.True(Identical(nn.functional.linear(five, lin.weight, lin.bias), lin.call(five)), "five rows are one F.linear");
         }
         // Training keeps F.linear, whose backward is the one tested by the gradient check above.
         Assert.True(Identical(nn.functional.linear(row, lin.weight, lin.bias), lin.call(row)), "with autograd, one row is F.linear");
