@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 
 namespace MiniGpt.Generation;
 
-/// <summary>The model's logits were NaN: its weights hold NaN, or its arithmetic overflowed.</summary>
-public sealed class NaNLogitsException(int step)
-    : MiniGptException($"the model's logits are NaN at new token {step + 1}: its weights hold NaN, or its arithmetic overflowed")
+/// <summary>The model's logits were NaN or infinite: its weights hold NaN or infinities, or its arithmetic overflowed.</summary>
+public sealed class NonFiniteLogitsException(int step)
+    : MiniGptException($"the model's logits are not finite at new token {step + 1}: its weights hold NaN or infinities, or its arithmetic overflowed")
 {
     public int Step { get; } = step;
 }
@@ -104,9 +104,9 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
                     int want = decoding && DecodeThreads is { } d ? d : threads;
                     if (get_num_threads() != want) set_num_threads(want);
                     var logits = model.Forward(idx, cache, lastOnly: true).select(1, 0);           // (B, V)
-                    // NaN logits would sample the same id for ever, silently. One read at the prompt and at each rebuild
-                    // (not each step) finds weights that hold NaN, as an imported file may.
-                    if (!decoding && logits.isnan().any().item<bool>()) throw new NaNLogitsException(n);
+                    // Logits that are NaN or infinite would sample the same id for ever, silently. One read at the prompt
+                    // and at each rebuild of the window (not each step) finds weights that hold NaN, as an imported file may.
+                    if ((n == 0 || jump) && !logits.isfinite().all().item<bool>()) throw new NonFiniteLogitsException(n);
                     var drawn = Sampling.Draw(logits, options, generators);                        // (B), on the device
                     next = drawn.cpu().data<long>().Select(i => (int)i).ToArray();                  // the step's one read by the host
                     last?.Dispose();

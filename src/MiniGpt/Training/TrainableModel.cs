@@ -21,7 +21,8 @@ public sealed class TrainableModel : IDisposable
     public TrainableModel(TrainConfig c, int vocabSize, Device device)
     {
         Device = device;
-        PrepareDevice(c, device);
+        CheckDevice(c, device);
+        if (device.type == DeviceType.CUDA) torch.backends.cuda.matmul.allow_tf32 = true;   // fp32 matmuls ~2× faster
         var shape = c.ToGptConfig(vocabSize);
         // On the CPU the model also keeps its gradients and AdamW's two moments there.
         CheckHostMemory(shape.ParameterCount, device.type == DeviceType.CPU ? 16 + (c.Dtype == Precision.BFloat16 ? 2 : 0) : 4);
@@ -41,11 +42,12 @@ public sealed class TrainableModel : IDisposable
 
     /// <summary>
     /// The config's model at its initial weights, to sample from (timing sampling needs no trained weights): the
-    /// checks and device settings of training, and host memory for the weights alone.
+    /// checks of training, and host memory for the weights alone. Its float32 products stay float32, as a trained
+    /// model's are when sampled (no TF32).
     /// </summary>
     public static Gpt ForSampling(TrainConfig c, int vocabSize, Device device)
     {
-        PrepareDevice(c, device);
+        CheckDevice(c, device);
         var shape = c.ToGptConfig(vocabSize);
         CheckHostMemory(shape.ParameterCount, 4 + (device.type == DeviceType.CPU && c.Dtype == Precision.BFloat16 ? 2 : 0));
         var model = new Gpt(shape, c.Seed);
@@ -55,12 +57,11 @@ public sealed class TrainableModel : IDisposable
         return model;
     }
 
-    static void PrepareDevice(TrainConfig c, Device device)
+    static void CheckDevice(TrainConfig c, Device device)
     {
         // A GPU recipe on a box whose CUDA did not start would otherwise run on the CPU for days, in bf16 at that.
         if (c.Dtype == Precision.BFloat16 && c.Device == DeviceKind.Auto && device.type == DeviceType.CPU)
             throw new ConfigException([new ConfigProblem("dtype", "bfloat16", "device = auto found no CUDA device, and bfloat16 on the CPU is slow; set device = cpu to run it there anyway")]);
-        if (device.type == DeviceType.CUDA) torch.backends.cuda.matmul.allow_tf32 = true;   // fp32 matmuls ~2× faster
     }
 
     /// <summary>

@@ -154,14 +154,15 @@ public class TextGeneratorTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void WeightsHoldingNaN_AreReported_NotSampled(bool kvCache)
+    [InlineData(true, double.NaN)]
+    [InlineData(false, double.NaN)]
+    [InlineData(true, double.PositiveInfinity)]
+    public void WeightsThatAreNotFinite_AreReported_NotSampled(bool kvCache, double value)
     {
         var model = Model();
-        using (no_grad()) model.named_parameters().First(p => p.name.StartsWith("ln_f")).parameter.fill_(double.NaN);
-        var ex = Assert.Throws<NaNLogitsException>(() => new TextGenerator(model, kvCache).Generate([1, 2], 5, new SamplingOptions(0.8), new Generator(1)).ToList());
-        Assert.Equal("the model's logits are NaN at new token 1: its weights hold NaN, or its arithmetic overflowed", ex.Message);
+        using (no_grad()) model.named_parameters().First(p => p.name.StartsWith("ln_f")).parameter.fill_(value);
+        var ex = Assert.Throws<NonFiniteLogitsException>(() => new TextGenerator(model, kvCache).Generate([1, 2], 5, new SamplingOptions(0.8), new Generator(1)).ToList());
+        Assert.Equal("the model's logits are not finite at new token 1: its weights hold NaN or infinities, or its arithmetic overflowed", ex.Message);
     }
 
     sealed class Disposer(Action action) : IDisposable
