@@ -35,7 +35,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
     public int? DecodeThreads => decodeThreads ?? (cachedOnCpu == true ? 1 : null);
 
     /// <summary>
-    /// Whether one row's products read large weights in slices (<see cref="Gpt.UseSlicedRows"/>): on the CPU for a
+    /// Whether a step's products read large weights in slices (<see cref="Gpt.UseSlicedRows"/>): on the CPU for a
     /// float32 model whose weights exceed 16 MB, which each step streams from memory. Set while sampling, then put back.
     /// </summary>
     public bool SlicesRows => cachedOnCpu == false && model.ComputeDtype is null && model.parameters().First().dtype == float32;

@@ -84,7 +84,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     /// <summary>Whether LayerNorm, GELU, attention and the loss run fused: the config's Fused until <see cref="UseFusedKernels"/>.</summary>
     public bool FusedKernels { get; private set; }
 
-    /// <summary>Whether one row's products read large weights in slices (<see cref="Linear.SliceRows"/>): for decoding a model too big for the cache on the CPU.</summary>
+    /// <summary>Whether the products of a few rows (a decode step) read large weights in slices (<see cref="Linear.SliceRows"/>): for decoding a model too big for the cache on the CPU.</summary>
     public void UseSlicedRows(bool sliced)
     {
         foreach (var m in modules().OfType<Linear>()) m.SliceRows = sliced;
