@@ -56,15 +56,6 @@ public static class Corpus
         }
     }
 
-    /// <summary>The files' total size, and the SHA-256 of their bytes one after another.</summary>
-    public static (long Bytes, string Sha256) Hash(IReadOnlyList<string> files)
-    {
-        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        long bytes = 0;
-        foreach (var chunk in Chunks(files, 1 << 20)) { sha.AppendData(chunk.Span); bytes += chunk.Length; }
-        return (bytes, Convert.ToHexStringLower(sha.GetHashAndReset()));
-    }
-
     /// <summary>Opens a corpus file, naming it if it cannot be read.</summary>
     public static FileStream OpenRead(string file)
     {

@@ -37,7 +37,7 @@ public sealed record PrepareOptions(
     }
 }
 
-/// <summary>The streaming passes over a corpus: scan (hash, check, count; text and char only) and encode.</summary>
+/// <summary>The streaming passes over a corpus: scan (check, count; text and char only) and encode.</summary>
 public enum PreparePhase { Scan, Encode }
 
 /// <summary>Where a prepare run is: its pass, bytes read of the total, and (for a corpus of documents) documents read.</summary>
@@ -45,7 +45,7 @@ public sealed record PrepareProgress(PreparePhase Phase, long BytesDone, long By
 
 /// <summary>
 /// Turns a corpus into a token cache (train.bin, val.bin, meta.json) in streaming passes, so memory stays flat
-/// whatever the corpus size. For a text, pass 1 hashes the corpus, checks its UTF-8, counts its characters and
+/// whatever the corpus size. For a text, pass 1 checks its UTF-8, counts its characters and
 /// (for char) collects the vocabulary; pass 2 tokenizes. The split is nanoGPT's: the first (1 − val_fraction) of
 /// the characters are train, the rest val. A corpus of documents is split by document: with char in the same two
 /// passes, with BPE in one that checks, counts and encodes every document, after which the last ones move to
@@ -70,14 +70,13 @@ public static class CorpusPreparer
         bool documents = Corpus.IsDocuments(files);
         // With BPE a corpus of documents is read once: checked, counted and encoded together, then split (pass 1 is for text and char).
         bool onePass = documents && (o.Fixed?.Kind ?? o.Tokenizer) != TokenizerKind.Char;
-        // Two tasks: encoding waits for the tokenizer only, and the source records are wanted only for meta.json.
+        // Two tasks: encoding waits for the tokenizer only. The files' records and the corpus's hash, wanted only for
+        // meta.json, come from one more read on another core.
         var building = Task.Run(() => bundled ? Tokenizers.CreateBpe(o.Tokenizer) : bpe, ct);
         var recording = Task.Run(() => CorpusSources.Record(o.Corpus, files), ct);
-        // With no pass 1 the corpus's hash is taken on the other core while it is encoded.
-        var hashing = onePass ? Task.Run(() => Corpus.Hash(files), ct) : null;
 
         ScanResult scan;
-        try { scan = onePass ? new ScanResult(files.Sum(f => new FileInfo(f).Length), 0, "", null) : documents ? DocumentCorpus.Scan(files, o, progress, ct) : Scan(files, o, progress, ct); }
+        try { scan = onePass ? new ScanResult(files.Sum(f => new FileInfo(f).Length), 0, null) : documents ? DocumentCorpus.Scan(files, o, progress, ct) : Scan(files, o, progress, ct); }
         catch (InvalidUtf8Exception e) { throw InFile(e, files); }
         bpe = building.GetAwaiter().GetResult();
         if (scan.Bytes == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
@@ -111,8 +110,7 @@ public static class CorpusPreparer
                     (long count, long skipped) = DocumentCorpus.EncodeAll(files, o, tokenizer, train, ends, progress, ct);
                     train.Complete();
                     trainDocuments = TrainDocuments(o, count);
-                    var (bytes, sha256) = hashing!.GetAwaiter().GetResult();
-                    scan = scan with { Bytes = bytes, Sha256 = sha256, Documents = count, Skipped = skipped };
+                    scan = scan with { Documents = count, Skipped = skipped };
                     var (split, all) = (DocumentCorpus.EndOf(ends, trainDocuments - 1), DocumentCorpus.EndOf(ends, count - 1));
                     MoveTail(trainPath, split.Ids, val);
                     (trainChars, valChars, trainBytes, valBytes) = (split.Chars, all.Chars - split.Chars, split.Bytes, all.Bytes - split.Bytes);
@@ -138,8 +136,9 @@ public static class CorpusPreparer
                 Remap(valPath, compact);
                 tokenizer = compact;
             }
+            var recorded = recording.GetAwaiter().GetResult();
             var meta = new TokenCacheMeta(TokenCacheMeta.CurrentFormat, tokenizer.Describe(), tokenizer.VocabSize,
-                TokenFile.BytesPerToken(tokenizer.VocabSize), scan.Bytes, scan.Sha256, files, o.ValFraction,
+                TokenFile.BytesPerToken(tokenizer.VocabSize), recorded.Bytes, recorded.Sha256, files, o.ValFraction,
                 trainTokens, valTokens, trainChars, valChars, trainBytes, valBytes)
             {
                 // Only a corpus of documents records these, so a text corpus's meta.json stays as it was.
@@ -147,7 +146,7 @@ public static class CorpusPreparer
                 ValDocuments = documents ? scan.Documents - trainDocuments : null,
                 SkippedDocuments = documents ? scan.Skipped : null,
                 TextField = files.Any(f => Corpus.FormatOf(f) is not CorpusFormat.Text) ? o.TextField : null,
-                Sources = recording.GetAwaiter().GetResult(),
+                Sources = recorded.Sources,
             };
             ct.ThrowIfCancellationRequested();
             // Invalidate any old cache first; it is valid again only once the new meta.json lands.
@@ -207,7 +206,7 @@ public static class CorpusPreparer
         }
     }
 
-    internal sealed record ScanResult(long Bytes, long Chars, string Sha256, HashSet<int>? CharSet, long Documents = 0, long Skipped = 0);
+    internal sealed record ScanResult(long Bytes, long Chars, HashSet<int>? CharSet, long Documents = 0, long Skipped = 0);
 
     const string StagingPrefix = ".staging-", LockFile = ".prepare.lock";
 
@@ -236,21 +235,19 @@ public static class CorpusPreparer
     static ScanResult Scan(IReadOnlyList<string> files, PrepareOptions o, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
         long total = files.Sum(f => new FileInfo(f).Length), bytes = 0, chars = 0;
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var decoder = new Utf8Runes(o.ReplaceInvalidUtf8);
         var seen = o.Tokenizer == TokenizerKind.Char ? new bool[0x110000] : null;
         var runes = new List<int>(seen is null ? 0 : o.ChunkBytes);
         foreach (var chunk in Corpus.Chunks(files, o.ChunkBytes))
         {
             ct.ThrowIfCancellationRequested();
-            sha.AppendData(chunk.Span);
             Count(chunk.Span, final: false);
             bytes += chunk.Length;
             progress?.Report(new(PreparePhase.Scan, bytes, total));
         }
         Count([], final: true);
         HashSet<int>? set = seen is null ? null : Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet();
-        return new ScanResult(bytes, chars, Convert.ToHexStringLower(sha.GetHashAndReset()), set);
+        return new ScanResult(bytes, chars, set);
 
         // Only char needs the values themselves, for its vocabulary; BPE needs them checked and counted.
         void Count(ReadOnlySpan<byte> chunk, bool final)

@@ -8,15 +8,35 @@ namespace MiniGpt.Data;
 /// </summary>
 public sealed record SourceFile(string Path, long Bytes, string Sha256, DateTime ModifiedUtc);
 
+/// <summary>A corpus as read once: each file's record, and the size and SHA-256 of all its bytes one file after another.</summary>
+public sealed record RecordedCorpus(IReadOnlyList<SourceFile> Sources, long Bytes, string Sha256);
+
 /// <summary>The source files of a cache, recorded when it is built and compared with the corpus when it is reused.</summary>
 public static class CorpusSources
 {
-    public static IReadOnlyList<SourceFile> Record(string corpus, IReadOnlyList<string> files)
-        => files.Select(f =>
+    /// <summary>Reads every file once, feeding its own hash and the whole corpus's.</summary>
+    public static RecordedCorpus Record(string corpus, IReadOnlyList<string> files)
+    {
+        using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var one = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        var sources = new List<SourceFile>();
+        long total = 0;
+        foreach (var f in files)
         {
             var info = new FileInfo(f);
-            return new SourceFile(Relative(corpus, f), info.Length, Hash(f), info.LastWriteTimeUtc);
-        }).ToList();
+            long bytes = 0;
+            using (var stream = Corpus.OpenRead(f))
+                for (int n; (n = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0; bytes += n)
+                {
+                    one.AppendData(buffer, 0, n);
+                    whole.AppendData(buffer, 0, n);
+                }
+            sources.Add(new SourceFile(Relative(corpus, f), bytes, Convert.ToHexStringLower(one.GetHashAndReset()), info.LastWriteTimeUtc));
+            total += bytes;
+        }
+        return new(sources, total, Convert.ToHexStringLower(whole.GetHashAndReset()));
+    }
 
     /// <summary>
     /// How the corpus differs from the files a cache was built from, or null when it does not. A file whose size and

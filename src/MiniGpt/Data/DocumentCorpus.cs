@@ -13,7 +13,6 @@ static class DocumentCorpus
     /// <summary>char, pass 1: checks and counts the documents, and collects the vocabulary.</summary>
     public static CorpusPreparer.ScanResult Scan(IReadOnlyList<string> files, PrepareOptions o, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
-        var (bytes, sha) = Corpus.Hash(files);
         var seen = new bool[0x110000];
         long documents = 0, skipped = 0;
         var reported = new ProgressMeter(files, PreparePhase.Scan, progress);
@@ -26,7 +25,7 @@ static class DocumentCorpus
             reported.Report(d, documents);
         }
         foreach (var r in o.DocSeparator.EnumerateRunes()) seen[r.Value] = true;
-        return new(bytes, Chars: 0, sha, Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet(), documents, skipped);
+        return new(files.Sum(f => new FileInfo(f).Length), Chars: 0, Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet(), documents, skipped);
     }
 
     /// <summary>char, pass 2: the first <paramref name="trainDocuments"/> documents to train, the rest to val, encoded on o.Workers threads in order.</summary>

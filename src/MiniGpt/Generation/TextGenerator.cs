@@ -100,7 +100,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
                         int t = length - windowStart;
                         idx = tensor(contexts.SelectMany(c => c.Skip(windowStart).Select(i => (long)i)).ToArray(), [B, t], device: device);   // (B, t): the window
                     }
-                    else idx = last;                                                                // (B, 1): only the new ids
+                    else idx = last!;                                                               // (B, 1): only the new ids
                     int want = decoding && DecodeThreads is { } d ? d : threads;
                     if (get_num_threads() != want) set_num_threads(want);
                     var logits = model.Forward(idx, cache, lastOnly: true).select(1, 0);           // (B, V)
