@@ -348,7 +348,7 @@ public static class CorpusPreparer
         void Encode(string piece)
         {
             var to = writer;
-            encoder.Add([piece], encoded =>
+            encoder.Add([new(piece, EndOfText: false)], encoded =>
             {
                 to.Write(encoded.Ids);
                 if (to == train) trainBytes += encoded.Bytes;
@@ -367,7 +367,7 @@ public static class CorpusPreparer
     /// (GPT-2's <c> ?\p{L}+</c>, cl100k's and o200k's optional non-letter before their letters), so a line with no
     /// newline in it is still cut into pieces, and encoded in parallel in flat memory.
     /// </summary>
-    static int CutPoint(ReadOnlySpan<char> text)
+    internal static int CutPoint(ReadOnlySpan<char> text)
     {
         if (text.Length < OrderedEncoder.PieceChars) return -1;
         static bool Lone(ReadOnlySpan<char> t, int i) => t[i] == '\n' && !char.IsWhiteSpace(t[i + 1]) && !char.IsWhiteSpace(t[i - 1]);

@@ -20,7 +20,7 @@ static class DocumentCorpus
         {
             ct.ThrowIfCancellationRequested();
             if (d.Text is null) { skipped++; continue; }
-            documents++;
+            if (d.Ends) documents++;
             foreach (var r in d.Text.EnumerateRunes()) seen[r.Value] = true;   // pass 2 counts each split's characters
             reported.Report(d, documents);
         }
@@ -35,19 +35,24 @@ static class DocumentCorpus
         var sizes = new SplitSizes();
         using var encoder = new OrderedEncoder(tokenizer, endOfText: null, o.WorkerCount);
         var batch = new List<string>();
-        long index = 0, batchChars = 0;
+        long index = 0, batchChars = 0;   // index: the document being read, from 0
+        bool within = false, toTrain = true;   // within: the last text was a piece that did not end its document
         var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
         foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
         {
             ct.ThrowIfCancellationRequested();
             if (d.Text is null) continue;
-            // The char separator joins documents within a split: before each but the first of train and of val.
-            bool first = index == 0 || index == trainDocuments;
-            var text = first ? d.Text : o.DocSeparator + d.Text;
-            if (index == trainDocuments) Flush();   // a batch never straddles the split
+            var text = d.Text;
+            if (!within)
+            {
+                if (index == trainDocuments) Flush();   // a batch never straddles the split
+                toTrain = index < trainDocuments;
+                // The char separator joins documents within a split: before each but the first of train and of val.
+                if (index != 0 && index != trainDocuments) text = o.DocSeparator + text;
+            }
             batch.Add(text);
             batchChars += text.Length;
-            index++;
+            (within, index) = (!d.Ends, d.Ends ? index + 1 : index);
             if (batchChars >= Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars)) Flush();
             reported.Report(d, index);
         }
@@ -58,11 +63,11 @@ static class DocumentCorpus
         void Flush()
         {
             if (batch.Count == 0) return;
-            bool toTrain = index <= trainDocuments;
-            encoder.Add(batch, encoded =>
+            bool intoTrain = toTrain;
+            encoder.Add(batch.Select(t => new OrderedEncoder.Text(t, EndOfText: false)).ToList(), encoded =>
             {
-                (toTrain ? train : val).Write(encoded.Ids);
-                if (toTrain) (sizes.TrainChars, sizes.TrainBytes) = (sizes.TrainChars + encoded.Chars, sizes.TrainBytes + encoded.Bytes);
+                (intoTrain ? train : val).Write(encoded.Ids);
+                if (intoTrain) (sizes.TrainChars, sizes.TrainBytes) = (sizes.TrainChars + encoded.Chars, sizes.TrainBytes + encoded.Bytes);
                 else (sizes.ValChars, sizes.ValBytes) = (sizes.ValChars + encoded.Chars, sizes.ValBytes + encoded.Bytes);
             });
             batch = [];
@@ -83,16 +88,16 @@ static class DocumentCorpus
         long documents = 0, skipped = 0, ids = 0, chars = 0, bytes = 0;
         using (var encoder = new OrderedEncoder(tokenizer, endOfText, o.WorkerCount))
         {
-            var batch = new List<string>();
+            var batch = new List<OrderedEncoder.Text>();
             long batchChars = 0;
             var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
             foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
             {
                 ct.ThrowIfCancellationRequested();
                 if (d.Text is null) { skipped++; continue; }
-                batch.Add(d.Text);
+                batch.Add(new(d.Text, EndOfText: d.Ends));   // a piece of a text file that goes on: no end of text yet
                 batchChars += d.Text.Length;
-                documents++;
+                if (d.Ends) documents++;
                 if (batchChars >= Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars)) Flush();
                 reported.Report(d, documents);
             }
@@ -102,12 +107,15 @@ static class DocumentCorpus
             void Flush()
             {
                 if (batch.Count == 0) return;
-                encoder.Add(batch, encoded =>
+                var texts = batch;
+                encoder.Add(texts, encoded =>
                 {
                     all.Write(encoded.Ids);
-                    foreach (var e in encoded.Each)
+                    for (int i = 0; i < texts.Count; i++)
                     {
+                        var e = encoded.Each[i];
                         (ids, chars, bytes) = (ids + e.Ids, chars + e.Chars, bytes + e.Bytes);
+                        if (!texts[i].EndOfText) continue;   // a document ends only with its last piece
                         ends.Write(ids);
                         ends.Write(chars);
                         ends.Write(bytes);

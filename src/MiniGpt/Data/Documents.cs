@@ -13,13 +13,16 @@ public sealed class BadDocumentException(string path, string where, string probl
 }
 
 /// <summary>
-/// One document of a corpus: its text, or (<see cref="Text"/> null) the problem that made it unreadable.
+/// One document of a corpus, or a piece of one: its text, or (<see cref="Text"/> null) the problem that made it
+/// unreadable. A text file comes in pieces, all but the last with <see cref="Ends"/> false.
 /// <see cref="FileBytesRead"/> is how far into its file reading has got, for progress.
 /// </summary>
-public sealed record Document(string? Text, string File, string Where, string? Problem, long FileBytesRead);
+public sealed record Document(string? Text, string File, string Where, string? Problem, long FileBytesRead, bool Ends = true);
 
 /// <summary>
-/// Reads a corpus as documents: each JSON line, each Parquet row and each text file is one. A problem (a
+/// Reads a corpus as documents: each JSON line, each Parquet row and each text file is one. A text file comes in
+/// pieces cut where no token spans the cut, so that one of any size is held a piece at a time, and its pieces are
+/// encoded on every core. A problem (a
 /// malformed line, a missing or non-string field, a corrupt gzip stream or Parquet row group) stops the read
 /// with a <see cref="BadDocumentException"/>, or is handed on as a document without text when skipping; a
 /// corrupt stream or file ends that file, a corrupt row group only itself.
@@ -33,7 +36,7 @@ public static class Documents
             var documents = Corpus.FormatOf(file) switch
             {
                 CorpusFormat.Parquet => ParquetRows(file, textField),
-                CorpusFormat.Text => [TextFile(file, replaceInvalidUtf8)],
+                CorpusFormat.Text => TextFile(file, replaceInvalidUtf8),
                 var f => JsonLines(file, f == CorpusFormat.GzipJsonLines, textField, replaceInvalidUtf8),
             };
             foreach (var d in documents)
@@ -44,16 +47,58 @@ public static class Documents
         }
     }
 
-    static Document TextFile(string file, bool replaceInvalid)
+    /// <summary>
+    /// A text file in pieces of about <see cref="OrderedEncoder.PieceChars"/> characters, each cut where
+    /// <see cref="CorpusPreparer.CutPoint"/> says no pre-tokenizer match spans it, so their ids joined are the whole
+    /// file's. Its UTF-8 is checked first, in a read of its own: a bad file is one problem, before any piece of it.
+    /// </summary>
+    static IEnumerable<Document> TextFile(string file, bool replaceInvalid)
     {
-        byte[] bytes;
-        using (var s = Corpus.OpenRead(file)) { bytes = new byte[s.Length]; s.ReadExactly(bytes); }
-        if (!replaceInvalid && !System.Text.Unicode.Utf8.IsValid(bytes))
+        const string where = "the whole file";
+        var buffer = new byte[1 << 20];
+        if (!replaceInvalid)
         {
-            try { new Utf8Runes(false).Decode(bytes, final: true, []); }
-            catch (InvalidUtf8Exception e) { return new(null, file, "the whole file", $"invalid UTF-8 at byte offset {e.Offset}", bytes.Length); }
+            var check = new Utf8Runes(false);
+            long offset = 0;
+            try
+            {
+                using var s = Corpus.OpenRead(file);
+                for (int n; (n = s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0; offset += n) check.Count(buffer.AsSpan(0, n), final: false);
+                check.Count([], final: true);
+            }
+            catch (InvalidUtf8Exception e) { return [new(null, file, where, $"invalid UTF-8 at byte offset {e.Offset}", offset)]; }
         }
-        return new(Encoding.UTF8.GetString(bytes), file, "the whole file", null, bytes.Length);
+        return Pieces();
+
+        IEnumerable<Document> Pieces()
+        {
+            // Replacing gives one U+FFFD per maximal invalid subsequence, as Utf8Runes does; unchecked, a file that
+            // stopped being UTF-8 since its check throws.
+            var decoder = new UTF8Encoding(false, throwOnInvalidBytes: !replaceInvalid).GetDecoder();
+            var text = new char[buffer.Length + 2 * OrderedEncoder.PieceChars];
+            int held = 0;
+            long read = 0;
+            using var stream = Corpus.OpenRead(file);
+            for (bool last = false; !last;)
+            {
+                int n = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                (last, read) = (n == 0, read + n);
+                if (text.Length - held < n + 4) Array.Resize(ref text, 2 * text.Length + n);   // a long run without a cut
+                held += Decode(decoder, buffer.AsSpan(0, n), text.AsSpan(held), flush: last, file);
+                int at = 0;
+                for (int cut; (cut = CorpusPreparer.CutPoint(text.AsSpan(at, held - at))) > 0; at += cut)
+                    yield return new(new string(text, at, cut), file, where, null, read, Ends: false);
+                text.AsSpan(at, held - at).CopyTo(text);
+                held -= at;
+            }
+            yield return new(new string(text, 0, held), file, where, null, read);
+        }
+    }
+
+    static int Decode(Decoder decoder, ReadOnlySpan<byte> bytes, Span<char> chars, bool flush, string file)
+    {
+        try { return decoder.GetChars(bytes, chars, flush); }
+        catch (DecoderFallbackException) { throw new DataException(file, $"{file} changed while it was being prepared: it is no longer UTF-8"); }
     }
 
     static IEnumerable<Document> JsonLines(string file, bool gzip, string field, bool replaceInvalid)

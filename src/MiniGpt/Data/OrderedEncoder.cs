@@ -3,7 +3,7 @@ using System.Text;
 
 namespace MiniGpt.Data;
 
-/// <summary>The ids of a batch of texts, each followed by the end-of-text id when there is one, with the batch's size.</summary>
+/// <summary>The ids of a batch of texts, each followed by the end-of-text id where it asks for one, with the batch's size.</summary>
 /// <param name="Each">For each text: its ids (the end of text included), Unicode scalar values and UTF-8 bytes.</param>
 sealed record EncodedBatch(int[] Ids, (int Ids, long Chars, long Bytes)[] Each)
 {
@@ -31,11 +31,14 @@ sealed class OrderedEncoder : IDisposable
     readonly ITokenizer tokenizer;
     readonly int? endOfText;
     readonly int workers;
-    readonly BlockingCollection<(IReadOnlyList<string> Texts, TaskCompletionSource<EncodedBatch> Done)>? work;
+    readonly BlockingCollection<(IReadOnlyList<Text> Texts, TaskCompletionSource<EncodedBatch> Done)>? work;
     readonly Queue<(Task<EncodedBatch> Encoded, Action<EncodedBatch> Then)> pending = new();
     readonly Thread[] threads = [];
     volatile bool stopping;
 
+
+    /// <summary>A text to encode, and whether the end-of-text id (if the encoder has one) follows its ids: it ends a document.</summary>
+    public readonly record struct Text(string Value, bool EndOfText);
 
     public OrderedEncoder(ITokenizer tokenizer, int? endOfText, int workers)
     {
@@ -47,7 +50,7 @@ sealed class OrderedEncoder : IDisposable
     }
 
     /// <summary>Encodes <paramref name="texts"/>, then calls <paramref name="then"/> with the ids on this thread, after every batch added before.</summary>
-    public void Add(IReadOnlyList<string> texts, Action<EncodedBatch> then)
+    public void Add(IReadOnlyList<Text> texts, Action<EncodedBatch> then)
     {
         if (work is null) { then(Encode(tokenizer, texts)); return; }
         var done = new TaskCompletionSource<EncodedBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -107,22 +110,23 @@ sealed class OrderedEncoder : IDisposable
         }
     }
 
-    void Run(ITokenizer t, IReadOnlyList<string> texts, TaskCompletionSource<EncodedBatch> done)
+    void Run(ITokenizer t, IReadOnlyList<Text> texts, TaskCompletionSource<EncodedBatch> done)
     {
         try { done.SetResult(Encode(t, texts)); }
         catch (Exception e) { done.SetException(e); }
     }
 
-    EncodedBatch Encode(ITokenizer t, IReadOnlyList<string> texts)
+    EncodedBatch Encode(ITokenizer t, IReadOnlyList<Text> texts)
     {
         var ids = new List<int>();
         var each = new (int, long, long)[texts.Count];
         for (int i = 0; i < texts.Count; i++)
         {
             int before = ids.Count;
-            ids.AddRange(t.Encode(texts[i]));
-            if (endOfText is { } eot) ids.Add(eot);
-            each[i] = (ids.Count - before, CorpusPreparer.Scalars(texts[i]), Encoding.UTF8.GetByteCount(texts[i]));
+            var text = texts[i].Value;
+            ids.AddRange(t.Encode(text));
+            if (endOfText is { } eot && texts[i].EndOfText) ids.Add(eot);
+            each[i] = (ids.Count - before, CorpusPreparer.Scalars(text), Encoding.UTF8.GetByteCount(text));
         }
         return new([.. ids], each);
     }

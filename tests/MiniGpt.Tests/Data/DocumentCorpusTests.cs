@@ -1,3 +1,4 @@
+using System.Text;
 using System.Security.Cryptography;
 using MiniGpt.Data;
 using MiniGpt.Tests.TestSupport;
@@ -114,6 +115,70 @@ public class DocumentCorpusTests
         Assert.Equal((3L, 1L, 2L), (meta.Documents, meta.ValDocuments, meta.SkippedDocuments));
         Assert.Equal(["B.parquet", "a/z.txt", "b.txt", "c.jsonl"], meta.CorpusFiles.Select(f => Path.GetRelativePath(Path.Combine(dir.Path, "corpus"), f)));
         Assert.Equal(("Bee/zed", "bee"), Decoded(Path.Combine(dir.Path, "out")));
+    }
+
+    [Fact]
+    public void ALargeTextFileInAFolder_IsOneDocument_ReadAndEncodedInPieces()
+    {
+        using var dir = new TempDir();
+        var book = File.ReadAllText(Shakespeare)[..300_000];   // about ten pieces
+        CorpusFiles.Texts(dir.File("corpus/a.jsonl"), "first", "second é");
+        var bookFile = dir.File("corpus/b.txt", book);
+        dir.File("corpus/c.txt", "last one");
+        var corpus = Path.Combine(dir.Path, "corpus");
+
+        // Held a piece at a time: each within a piece's size, all but the last going on, together the file.
+        var pieces = Documents.Read([bookFile], "text", replaceInvalidUtf8: false, skipBad: false).ToList();
+        Assert.InRange(pieces.Count, 5, 20);
+        Assert.All(pieces, p => Assert.InRange(p.Text!.Length, 1, 1 << 15));   // OrderedEncoder.PieceChars
+        Assert.Equal(pieces.Select((_, i) => i == pieces.Count - 1), pieces.Select(p => p.Ends));
+        Assert.Equal(book, string.Concat(pieces.Select(p => p.Text)));
+
+        // BPE: one end of text after the whole file, its ids the whole text's, whatever the number of workers.
+        var tok = LibraryTokenizer.Tiktoken(TokenizerKind.Cl100kBase);
+        long[] Expected(params string[] docs) => docs.SelectMany(d => tok.Encode(d).Append(Cl100kEndOfText)).Select(i => (long)i).ToArray();
+        foreach (var workers in new[] { 1, 3 })
+        {
+            var outDir = dir.File($"bpe{workers}");
+            var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Cl100kBase, outDir, Workers: workers, ValDocuments: 2));
+            using var cache = TokenCache.Open(outDir);
+            Assert.Equal((4L, 2L), (meta.Documents, meta.ValDocuments));
+            Assert.Equal(Expected("first", "second é"), cache.Train.ReadAll());
+            Assert.Equal(Expected(book, "last one"), cache.Val.ReadAll());
+            Assert.Equal((13L, book.Length + 8L, 14L, book.Length + 8L), (meta.TrainChars, meta.ValChars, meta.TrainBytes, meta.ValBytes));
+        }
+
+        // char: the separator goes between documents, not between the pieces of one, the file in val or in train.
+        var charMeta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, dir.File("char"), Workers: 2, ValDocuments: 2, DocSeparator: "|"));
+        Assert.Equal(("first|second é", book + "|last one"), Decoded(dir.File("char")));
+        Assert.Equal((4L, 14L, book.Length + 9L), (charMeta.Documents!.Value, charMeta.TrainChars, charMeta.ValChars));
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, dir.File("char1"), ValDocuments: 1, DocSeparator: "|"));
+        Assert.Equal(("first|second é|" + book, "last one"), Decoded(dir.File("char1")));
+    }
+
+    [Fact]
+    public void ATextFileInAFolder_InvalidAfterItsFirstPieces_IsOneBadDocument_NoneOfItEncoded()
+    {
+        using var dir = new TempDir();
+        var good = File.ReadAllText(Shakespeare)[..200_000];
+        CorpusFiles.Texts(dir.File("corpus/a.jsonl"), "first", "second");
+        var bad = dir.File("corpus/b.txt");
+        File.WriteAllBytes(bad, [.. Encoding.UTF8.GetBytes(good), 0xFF, .. Encoding.UTF8.GetBytes(" tail")]);
+        var corpus = Path.Combine(dir.Path, "corpus");
+
+        var ex = Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Cl100kBase, dir.File("a"))));
+        Assert.Equal($"{bad}: the whole file: invalid UTF-8 at byte offset 200000", ex.Message);
+
+        var tok = LibraryTokenizer.Tiktoken(TokenizerKind.Cl100kBase);
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Cl100kBase, dir.File("b"), SkipBadDocuments: true, ValDocuments: 1));
+        using var cache = TokenCache.Open(dir.File("b"));
+        Assert.Equal((2L, 1L, 1L), (meta.Documents, meta.ValDocuments, meta.SkippedDocuments));
+        Assert.Equal((long[])[.. tok.Encode("first").Select(i => (long)i), Cl100kEndOfText, -1, .. tok.Encode("second").Select(i => (long)i), Cl100kEndOfText],
+            (long[])[.. cache.Train.ReadAll(), -1, .. cache.Val.ReadAll()]);
+
+        // Replacing instead: one U+FFFD, as in a text corpus.
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, dir.File("c"), ReplaceInvalidUtf8: true, ValDocuments: 1, DocSeparator: "|"));
+        Assert.Equal(("first|second", good + "\uFFFD tail"), Decoded(dir.File("c")));
     }
 
     [Fact]
