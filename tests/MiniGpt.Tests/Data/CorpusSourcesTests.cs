@@ -21,6 +21,18 @@ public class CorpusSourcesTests
         Assert.Equal(meta.Sources!.Select(s => s.Path), TokenCacheMeta.Load(Path.Combine(dir.Path, "cache")).Sources!.Select(s => s.Path));
     }
 
+    [Fact]
+    public void TheCorpusHash_IsTheSha256OfItsFilesOneAfterAnother()
+    {
+        using var dir = new TempDir();
+        dir.File("corpus/a.txt", "hello\n");
+        dir.File("corpus/b.txt", "world\n");
+        string Sha(string text) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+        var folder = CorpusPreparer.Prepare(new PrepareOptions(Path.Combine(dir.Path, "corpus"), TokenizerKind.Char, dir.File("c1")));
+        var file = CorpusPreparer.Prepare(new PrepareOptions(Path.Combine(dir.Path, "corpus", "b.txt"), TokenizerKind.Char, dir.File("c2")));
+        Assert.Equal((Sha("hello\nworld\n"), Sha("world\n")), (folder.CorpusSha256, file.CorpusSha256));
+    }
+
     [Theory]
     [InlineData("edit", "corpus.txt was edited (its SHA-256 differs)")]
     [InlineData("grow", "corpus.txt now holds")]
