@@ -34,7 +34,7 @@ public static class Sampling
     /// </summary>
     public static Tensor Draw(Tensor logits, SamplingOptions o, IReadOnlyList<Generator> generators)
     {
-        long B = logits.shape[0], V = logits.shape[1];
+        long B = logits.size(0), V = logits.size(1);
         if (generators.Count != B) throw new ArgumentException($"{generators.Count} generators for {B} rows of logits");
         var z = logits.dtype == float32 ? logits : logits.to(float32);           // (B, V)
         // A τ that float32 cannot divide by (0 once rounded, or 1/τ infinite) leaves only the largest logit: greedy.
@@ -53,7 +53,7 @@ public static class Sampling
     /// <summary>Logits (B, V) or (V) with everything outside each row's k best and outside its smallest set of mass ≥ p set to −∞.</summary>
     public static Tensor Filter(Tensor z, int? topK, double? topP)
     {
-        if (topK is { } k && k < z.shape[^1])
+        if (topK is { } k && k < z.size(-1))
         {
             var kth = z.topk(k, dim: -1).values.narrow(-1, k - 1, 1);            // (B, 1)
             z = z.masked_fill(z < kth, double.NegativeInfinity);

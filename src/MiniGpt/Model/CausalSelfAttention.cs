@@ -33,7 +33,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
     /// <summary>With a cache, x holds only the new positions; their keys and values are appended to it.</summary>
     public Tensor Forward(Tensor x, LayerKvCache? cache)
     {
-        long B = x.shape[0], T = x.shape[1], C = x.shape[2], nh = nHead, hs = C / nh;
+        long B = x.size(0), T = x.size(1), C = x.size(2), nh = nHead, hs = C / nh;
         // Q, K and V side by side are 3·nh heads; with rotary positions, Q and K (the first 2·nh) turn in one call.
         var heads = c_attn.call(x).view(B, T, 3 * nh, hs).transpose(1, 2);     // (B, 3nh, T, hs)
         var qk = heads.narrow(1, 0, 2 * nh);                                    // (B, 2nh, T, hs)

@@ -18,7 +18,7 @@ public sealed class CrossEntropy : nn.Module<Tensor, Tensor, Tensor>
     /// <param name="targets">(B, T) or (N), int64 class ids</param>
     public override Tensor forward(Tensor logits, Tensor targets)
     {
-        var V = logits.shape[^1];
+        var V = logits.size(-1);
         var z = logits.reshape(-1, V);                                          // (N, V)
         var t = targets.reshape(-1);                                            // (N)
         if (Fused) return nn.functional.cross_entropy(z, t);

@@ -52,7 +52,7 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     /// </summary>
     public Tensor Forward(Tensor idx, KvCache? cache, bool lastOnly = false)
     {
-        long T = idx.shape[1], start = cache?.Length ?? 0;
+        long T = idx.size(1), start = cache?.Length ?? 0;
         if (start + T > Config.BlockSize)
             throw new ArgumentException($"sequence of {start + T} tokens exceeds block_size {Config.BlockSize}");
         var tok = wte.call(idx);                                                // (B, T, C)

@@ -11,7 +11,7 @@ public sealed class LayerKvCache : IDisposable
 {
     readonly Tensor k, v;   // (B, nh, capacity, hs)
     public long Length { get; private set; }
-    public long Capacity => k.shape[2];
+    public long Capacity => k.size(2);
 
     public LayerKvCache(long B, long nh, long capacity, long hs, ScalarType dtype, Device device)
     {
@@ -22,7 +22,7 @@ public sealed class LayerKvCache : IDisposable
     /// <summary>Stores (B, nh, T, hs) new keys and values; returns all held so far, (B, nh, Length, hs).</summary>
     public (Tensor K, Tensor V) Append(Tensor kNew, Tensor vNew)
     {
-        long T = kNew.shape[2];
+        long T = kNew.size(2);
         if (Length + T > Capacity)
             throw new InvalidOperationException($"KV cache full: {Length} + {T} positions exceed its capacity {Capacity}");
         using (no_grad())

@@ -12,6 +12,7 @@ public sealed class LayerNorm : nn.Module<Tensor, Tensor>
     public readonly Parameter weight;   // γ: (C)
     public readonly Parameter? bias;    // β: (C)
     readonly double eps;
+    readonly long[] normalizedShape;    // [C], made once: reading a tensor's shape allocates a pinned array each time
     /// <summary>Whether the fused kernel runs instead of the explicit formula (the two are tested equal, forward and backward).</summary>
     public bool Fused { get; set; }
 
@@ -20,13 +21,14 @@ public sealed class LayerNorm : nn.Module<Tensor, Tensor>
         weight = nn.Parameter(ones(nEmbd));
         if (hasBias) bias = nn.Parameter(zeros(nEmbd));
         this.eps = eps;
+        normalizedShape = [nEmbd];
         Fused = fused;
         RegisterComponents();
     }
 
     public override Tensor forward(Tensor x)   // x: (..., C)
     {
-        if (Fused) return nn.functional.layer_norm(x, [weight.shape[0]], weight, bias, eps);
+        if (Fused) return nn.functional.layer_norm(x, normalizedShape, weight, bias, eps);
         var mu = x.mean([-1], keepdim: true);                                   // (..., 1)
         var xc = x - mu;                                                        // (..., C)
         var var_ = (xc * xc).mean([-1], keepdim: true);                         // (..., 1)

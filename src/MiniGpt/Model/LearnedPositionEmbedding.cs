@@ -20,7 +20,7 @@ public sealed class LearnedPositionEmbedding : nn.Module<long, long, Tensor>
     /// <summary>Rows for positions start … start+T−1.</summary>
     public override Tensor forward(long start, long T)
     {
-        if (start + T > weight.shape[0])
+        if (start + T > weight.size(0))
             throw new ArgumentOutOfRangeException(nameof(T), $"positions up to {start + T - 1} exceed block_size {weight.shape[0]}");
         return weight.narrow(0, start, T);   // (T, C)
     }

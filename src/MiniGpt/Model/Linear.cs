@@ -69,7 +69,7 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// </summary>
     public static Tensor Product(Tensor x, Tensor weight, Tensor? bias, bool sliceRows)   // x: (..., d_in) → (..., d_out)
         => sliceRows && weight.numel() >= SlicedRowMinElements && x.device_type == DeviceType.CPU && x.dtype == float32
-           && weight.dtype == float32 && !is_grad_enabled() && x.numel() <= SlicedRowsMax * weight.shape[1]
+           && weight.dtype == float32 && !is_grad_enabled() && x.numel() <= SlicedRowsMax * weight.size(1)
             ? SlicedRows(x, weight, bias)
             : nn.functional.linear(x, weight, bias);
 
@@ -83,7 +83,7 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     /// </summary>
     public static Tensor SlicedRows(Tensor x, Tensor weight, Tensor? bias)   // x: (..., d_in), M rows in all
     {
-        long dIn = weight.shape[1], dOut = weight.shape[0], M = x.numel() / dIn;
+        long dIn = weight.size(1), dOut = weight.size(0), M = x.numel() / dIn;
         long k = Math.Max(2, get_num_threads()), rows = dOut / k, sliced = rows * k;
         var shape = x.shape;
         shape[^1] = dOut;

@@ -32,8 +32,8 @@ public sealed class RotaryEmbedding : nn.Module<Tensor, long, Tensor>
     /// <param name="start">the absolute position of x's first row</param>
     public override Tensor forward(Tensor x, long start)
     {
-        long T = x.shape[^2], half = x.shape[^1] / 2;
-        if (start + T > cos.shape[0])
+        long T = x.size(-2), half = x.size(-1) / 2;
+        if (start + T > cos.size(0))
             throw new ArgumentOutOfRangeException(nameof(start), $"positions up to {start + T - 1} exceed block_size {cos.shape[0]}");
         var c = cos.dtype == x.dtype ? cos.narrow(0, start, T) : cos.narrow(0, start, T).to(x.dtype);   // (T, hs)
         var s = sin.dtype == x.dtype ? sin.narrow(0, start, T) : sin.narrow(0, start, T).to(x.dtype);   // (T, hs)

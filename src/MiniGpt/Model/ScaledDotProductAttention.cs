@@ -28,7 +28,7 @@ public sealed class ScaledDotProductAttention : nn.Module<Tensor, Tensor, Tensor
     /// <param name="q">(B, nh, Tq, hs)</param><param name="k">(B, nh, Tk, hs)</param><param name="v">(B, nh, Tk, hs)</param>
     public override Tensor forward(Tensor q, Tensor k, Tensor v)
     {
-        long Tq = q.shape[^2], Tk = k.shape[^2], hs = q.shape[^1];
+        long Tq = q.size(-2), Tk = k.size(-2), hs = q.size(-1);
         if (Fused)
         {
             var p = training ? attnDropout.P : 0.0;

@@ -33,7 +33,7 @@ public sealed class SinusoidalPositionalEncoding : nn.Module<long, long, Tensor>
 
     public override Tensor forward(long start, long T)
     {
-        if (start + T > table.shape[0])
+        if (start + T > table.size(0))
             throw new ArgumentOutOfRangeException(nameof(T), $"positions up to {start + T - 1} exceed block_size {table.shape[0]}");
         return table.narrow(0, start, T);   // (T, C)
     }
