@@ -20,7 +20,7 @@ public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor idx)      // idx: (B, T) int64
         => weight.index_select(0, idx.flatten())    // (B*T, C)
-                 .view([.. idx.shape, weight.size(1)]);  // (B, T, C)
+                 .view(idx.size(0), idx.size(1), weight.size(1));  // (B, T, C)
 
     /// <summary>Optional: E already in the compute dtype, as <see cref="Linear.ComputeWeight"/>.</summary>
     public Tensor? ComputeWeight { get; set; }
