@@ -296,7 +296,7 @@ public static class CorpusPreparer
         // The replacing decoder gives one U+FFFD per maximal invalid subsequence, as Utf8Runes does in pass 1.
         var decoder = new UTF8Encoding(false, throwOnInvalidBytes: !o.ReplaceInvalidUtf8).GetDecoder();
         var text = new char[o.ChunkBytes + 2 * OrderedEncoder.PieceChars];
-        int held = 0;                       // text[..held] is decoded and not yet encoded
+        int held = 0, searched = 0;         // text[..held] is decoded and not yet encoded; text[..searched] holds no cut
         long scalars = 0, bytes = 0, trainBytes = 0, valBytes = 0;
         var writer = train;
         using var encoder = new OrderedEncoder(tokenizer, endOfText: null, o.WorkerCount);
@@ -338,10 +338,11 @@ public static class CorpusPreparer
         void EncodeHeld(int end, bool all)
         {
             int at = 0;
-            for (int cut; (cut = CutPoint(text.AsSpan(at, end - at))) > 0; at += cut) Encode(new string(text, at, cut));
+            for (int cut; (cut = CutPoint(text.AsSpan(at, end - at), at == 0 ? searched : 0)) > 0; at += cut) Encode(new string(text, at, cut));
             if (all && at < end) Encode(new string(text, at, end - at));
             if (all) at = end;
-            text.AsSpan(at, held - at).CopyTo(text);
+            searched = all ? 0 : NoCutBefore(end - at);
+            if (at > 0) text.AsSpan(at, held - at).CopyTo(text);
             held -= at;
         }
 
@@ -367,23 +368,35 @@ public static class CorpusPreparer
     /// (GPT-2's <c> ?\p{L}+</c>, cl100k's and o200k's optional non-letter before their letters), so a line with no
     /// newline in it is still cut into pieces, and encoded in parallel in flat memory.
     /// </summary>
-    internal static int CutPoint(ReadOnlySpan<char> text)
+    /// <param name="from">
+    /// Where the search may resume: no place before it is a cut. After −1 that holds up to the text's last character
+    /// (a cut depends on the characters either side only), so a caller that appends to a text without a cut passes
+    /// its old length − 1 (see <see cref="NoCutBefore"/>) rather than searching it all again, which made a large
+    /// file without a cut (CJK prose indented with U+3000, say) quadratic in its size.
+    /// </param>
+    internal static int CutPoint(ReadOnlySpan<char> text, int from = 0)
     {
         if (text.Length < OrderedEncoder.PieceChars) return -1;
         static bool Lone(ReadOnlySpan<char> t, int i) => t[i] == '\n' && !char.IsWhiteSpace(t[i + 1]) && !char.IsWhiteSpace(t[i - 1]);
         static bool Between(ReadOnlySpan<char> t, int i) => t[i] == ' ' && char.IsLetter(t[i - 1]) && char.IsLetter(t[i + 1]);
         int within = OrderedEncoder.PieceChars - 1;
-        for (int i = within - 1; i >= 1; i--)
+        for (int i = within - 1; i >= from && i >= 1; i--)
             if (Lone(text, i)) return i + 1;
-        for (int i = within - 1; i >= 1; i--)
+        for (int i = within - 1; i >= from && i >= 1; i--)
             if (Between(text, i)) return i;
-        for (int i = within; i < text.Length - 1; i++)
+        for (int i = Math.Max(within, from); i < text.Length - 1; i++)
         {
             if (Lone(text, i)) return i + 1;
             if (Between(text, i)) return i;
         }
         return -1;
     }
+
+    /// <summary>
+    /// What <see cref="CutPoint"/> may be told, as its <c>from</c>, of a text of <paramref name="length"/> characters
+    /// in which it found no cut: nothing for a text shorter than a piece, which it does not search.
+    /// </summary>
+    internal static int NoCutBefore(int length) => length < OrderedEncoder.PieceChars ? 0 : length - 1;
 
     /// <summary>Scalar values in well-formed UTF-16: one per unit but for low surrogates.</summary>
     internal static int Scalars(ReadOnlySpan<char> text)

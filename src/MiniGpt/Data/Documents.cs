@@ -76,7 +76,7 @@ public static class Documents
             // stopped being UTF-8 since its check throws.
             var decoder = new UTF8Encoding(false, throwOnInvalidBytes: !replaceInvalid).GetDecoder();
             var text = new char[buffer.Length + 2 * OrderedEncoder.PieceChars];
-            int held = 0;
+            int held = 0, searched = 0;   // text[..held] decoded, not yet handed out; text[..searched] holds no cut
             long read = 0;
             using var stream = Corpus.OpenRead(file);
             for (bool last = false; !last;)
@@ -86,9 +86,10 @@ public static class Documents
                 if (text.Length - held < n + 4) Array.Resize(ref text, 2 * text.Length + n);   // a long run without a cut
                 held += Decode(decoder, buffer.AsSpan(0, n), text.AsSpan(held), flush: last, file);
                 int at = 0;
-                for (int cut; (cut = CorpusPreparer.CutPoint(text.AsSpan(at, held - at))) > 0; at += cut)
+                for (int cut; (cut = CorpusPreparer.CutPoint(text.AsSpan(at, held - at), at == 0 ? searched : 0)) > 0; at += cut)
                     yield return new(new string(text, at, cut), file, where, null, read, Ends: false);
-                text.AsSpan(at, held - at).CopyTo(text);
+                searched = CorpusPreparer.NoCutBefore(held - at);
+                if (at > 0) text.AsSpan(at, held - at).CopyTo(text);
                 held -= at;
             }
             yield return new(new string(text, 0, held), file, where, null, read);

@@ -182,6 +182,30 @@ public class DocumentCorpusTests
     }
 
     [Fact]
+    public void ATextWithoutACut_IsOnePiece_ItsIdsTheWholeText()
+    {
+        // Prose indented with ideographic spaces, lines ended by CRLF: no lone newline, no space between letters.
+        var text = string.Concat(Enumerable.Repeat("\u3000\u3000天地玄黄，宇宙洪荒。日月盈昃，辰宿列张。\r\n", 60_000));   // 1.4M characters
+        using var dir = new TempDir();
+        var file = dir.File("corpus/a.txt", text);
+        CorpusFiles.Texts(dir.File("corpus/b.jsonl"), "next");
+        var pieces = Documents.Read([file], "text", replaceInvalidUtf8: false, skipBad: false).ToList();
+        Assert.Equal([text], pieces.Select(p => p.Text));
+
+        var tok = LibraryTokenizer.Tiktoken(TokenizerKind.Cl100kBase);
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(Path.Combine(dir.Path, "corpus"), TokenizerKind.Cl100kBase, dir.File("docs"), Workers: 2, ValDocuments: 1));
+        using (var cache = TokenCache.Open(dir.File("docs")))
+            Assert.Equal(tok.Encode(text).Append(Cl100kEndOfText).Select(i => (long)i), cache.Train.ReadAll());
+        // As a text corpus, read in chunks of 4 KB.
+        CorpusPreparer.Prepare(new PrepareOptions(file, TokenizerKind.Cl100kBase, dir.File("text"), Workers: 2, ChunkBytes: 4096, ValFraction: 0.5));
+        using (var cache = TokenCache.Open(dir.File("text")))
+        {
+            var half = text.Length / 2;
+            Assert.Equal(tok.Encode(text[..half]).Concat(tok.Encode(text[half..])).Select(i => (long)i), (long[])[.. cache.Train.ReadAll(), .. cache.Val.ReadAll()]);
+        }
+    }
+
+    [Fact]
     public void ParquetFromAnIndependentWriter_IsRead()
     {
         // Written by hyparquet-writer (scripts/make_parquet_fixture.mjs): two row groups, a text and an id column.
