@@ -85,7 +85,8 @@ public sealed class Linear : nn.Module<Tensor, Tensor>
     {
         long dIn = weight.size(1), dOut = weight.size(0), M = x.numel() / dIn;
         long k = Math.Max(2, get_num_threads()), rows = dOut / k, sliced = rows * k;
-        var shape = x.shape;
+        var shape = new long[x.dim()];   // x's, with d_out last (read by size(dim): .shape allocates a pinned array)
+        for (int i = 0; i < shape.Length - 1; i++) shape[i] = x.size(i);
         shape[^1] = dOut;
         var xt = x.reshape(M, dIn).t().unsqueeze(0).expand(k, dIn, M);                   // (k, d_in, M): the slices share one x
         var y = bmm(weight.narrow(0, 0, sliced).view(k, rows, dIn), xt).view(sliced, M).t();   // (M, k·rows)
