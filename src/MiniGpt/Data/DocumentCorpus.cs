@@ -35,8 +35,9 @@ static class DocumentCorpus
         var sizes = new SplitSizes();
         using var encoder = new OrderedEncoder(tokenizer, endOfText: null, o.WorkerCount);
         var batch = new List<string>();
-        long index = 0, batchChars = 0;   // index: the document being read, from 0
-        bool within = false, toTrain = true;   // within: the last text was a piece that did not end its document
+        long index = 0, batchChars = 0;   // index counts documents, not texts: a text file comes in pieces
+        // Only a document's first piece starts it: the separator goes before it, and the split may fall there.
+        bool within = false, toTrain = true;
         var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
         foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
         {
@@ -63,7 +64,7 @@ static class DocumentCorpus
         void Flush()
         {
             if (batch.Count == 0) return;
-            bool intoTrain = toTrain;
+            bool intoTrain = toTrain;   // the batch's split, kept: it may be delivered after the next document's began
             encoder.Add(batch.Select(t => new OrderedEncoder.Text(t, EndOfText: false)).ToList(), encoded =>
             {
                 (intoTrain ? train : val).Write(encoded.Ids);

@@ -21,8 +21,8 @@ public sealed record Document(string? Text, string File, string Where, string? P
 
 /// <summary>
 /// Reads a corpus as documents: each JSON line, each Parquet row and each text file is one. A text file comes in
-/// pieces cut where no token spans the cut, so that one of any size is held a piece at a time, and its pieces are
-/// encoded on every core. A problem (a
+/// pieces cut where no token spans the cut, so that a large one is held a piece at a time and its pieces are
+/// encoded on every core (a text with no such place is one piece). A problem (a
 /// malformed line, a missing or non-string field, a corrupt gzip stream or Parquet row group) stops the read
 /// with a <see cref="BadDocumentException"/>, or is handed on as a document without text when skipping; a
 /// corrupt stream or file ends that file, a corrupt row group only itself.
@@ -48,9 +48,10 @@ public static class Documents
     }
 
     /// <summary>
-    /// A text file in pieces of about <see cref="OrderedEncoder.PieceChars"/> characters, each cut where
-    /// <see cref="CorpusPreparer.CutPoint"/> says no pre-tokenizer match spans it, so their ids joined are the whole
-    /// file's. Its UTF-8 is checked first, in a read of its own: a bad file is one problem, before any piece of it.
+    /// A text file in pieces of about <see cref="OrderedEncoder.PieceChars"/> characters where it has the places to
+    /// cut them, each cut where <see cref="CorpusPreparer.CutPoint"/> says no pre-tokenizer match spans it, so their ids
+    /// joined are the whole file's. Its UTF-8 is checked first, in a read of its own: a bad file is one problem,
+    /// before any piece of it is encoded.
     /// </summary>
     static IEnumerable<Document> TextFile(string file, bool replaceInvalid)
     {
