@@ -360,9 +360,9 @@ public static class CorpusPreparer
 
     /// <summary>
     /// The length of the piece that <paramref name="text"/> starts with, cut where no pre-tokenizer match of these
-    /// tokenizers can span the cut: after a lone newline (non-space on both sides), else before a space between two
-    /// letters, within <see cref="OrderedEncoder.PieceChars"/> if there is one, else at the first beyond; −1 while the
-    /// text is shorter than a piece or holds no such place. Space before the newline would be a different token at
+    /// tokenizers can span the cut: after a lone newline (non-space on both sides), else before a space or a
+    /// punctuation mark or symbol between two letters (<see cref="Joins"/>), within <see cref="OrderedEncoder.PieceChars"/>
+    /// if there is one, else at the first beyond; −1 while the text is shorter than a piece or holds no such place. Space before the newline would be a different token at
     /// the end of a piece: GPT-2's <c>\s+(?!\S)</c> looks ahead, so "a\n\nB" is a, \n, \n, B whole but ends in one
     /// \n\n cut after it. A letter run never takes the space after it, and the space begins the next word's token
     /// (GPT-2's <c> ?\p{L}+</c>, cl100k's and o200k's optional non-letter before their letters), so a line with no
@@ -372,13 +372,13 @@ public static class CorpusPreparer
     /// Where the search may resume: no place before it is a cut. After −1 that holds up to the text's last character
     /// (a cut depends on the characters either side only), so a caller that appends to a text without a cut passes
     /// its old length − 1 (see <see cref="NoCutBefore"/>) rather than searching it all again, which made a large
-    /// file without a cut (CJK prose indented with U+3000, say) quadratic in its size.
+    /// file without a cut quadratic in its size.
     /// </param>
     internal static int CutPoint(ReadOnlySpan<char> text, int from = 0)
     {
         if (text.Length < OrderedEncoder.PieceChars) return -1;
         static bool Lone(ReadOnlySpan<char> t, int i) => t[i] == '\n' && !char.IsWhiteSpace(t[i + 1]) && !char.IsWhiteSpace(t[i - 1]);
-        static bool Between(ReadOnlySpan<char> t, int i) => t[i] == ' ' && char.IsLetter(t[i - 1]) && char.IsLetter(t[i + 1]);
+        static bool Between(ReadOnlySpan<char> t, int i) => (t[i] == ' ' || Joins(t[i])) && char.IsLetter(t[i - 1]) && char.IsLetter(t[i + 1]);
         int within = OrderedEncoder.PieceChars - 1;
         for (int i = within - 1; i >= from && i >= 1; i--)
             if (Lone(text, i)) return i + 1;
@@ -391,6 +391,19 @@ public static class CorpusPreparer
         }
         return -1;
     }
+
+    /// <summary>
+    /// Whether <paramref name="c"/>, between two letters, may begin a piece as a space may: a character that no
+    /// letter token takes after its letters (not a letter, mark or digit, not white space, not the apostrophe that
+    /// begins a contraction; half a surrogate pair never sits between two letters). The letters before it end their
+    /// token whole or cut, and it begins the next token whole or cut: GPT-2's <c> ?[^\s\p{L}\p{N}]+</c> takes it
+    /// alone, cl100k's and o200k's take it as the one character before the next letters. CJK prose has no space
+    /// between words ("天地玄黄，宇宙洪荒。") and often no lone newline (lines indented with U+3000, or CRLF): without
+    /// this it would be one piece.
+    /// </summary>
+    static bool Joins(char c) => c != '\'' && !char.IsWhiteSpace(c) && char.GetUnicodeCategory(c) is
+        not (System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark
+             or System.Globalization.UnicodeCategory.EnclosingMark) && !char.IsLetterOrDigit(c) && !char.IsNumber(c);
 
     /// <summary>
     /// What <see cref="CutPoint"/> may be told, as its <c>from</c>, of a text of <paramref name="length"/> characters

@@ -92,6 +92,50 @@ public class CorpusPreparerTests
         Assert.Equal(tok.Encode(string.Concat(runes[splitAt..])).Select(i => (long)i), cache.Val.ReadAll());
     }
 
+    [Theory]
+    [MemberData(nameof(SmallBpe.Kinds), MemberType = typeof(SmallBpe))]
+    public void TextWithoutSpaces_IsCutBeforePunctuationBetweenLetters_AsIfEncodedWhole(string which)
+    {
+        using var dir = new TempDir();
+        var f = SmallBpe.Files(which, dir);
+        var tok = Tokenizers.CreateBpe(f.Kind, f.Vocab, f.Merges, f.Tiktoken);
+        // No space and no lone newline: CJK lines indented with U+3000 and ended by CRLF, and words of other scripts
+        // joined by punctuation, apostrophes (which may not begin a piece), marks, digits and emoji.
+        string[] words = ["天地玄黄", "宇宙", "日本語", "Добрый", "naïve", "e\u0301te", "it", "s", "LL", "x", "Éa", "٣٤٥", "12", "🙂", "ab𝒜c"];
+        string[] joins = ["，", "。", "、", "-", "/", "+", ".", "'", "’", "·", "…", "\u0301", "<|endoftext|>", "|", "\u3000"];
+        var rng = new Random(11);
+        var text = string.Concat(Enumerable.Range(0, 40_000).Select(i =>
+            (i % 25 == 0 ? "\r\n\u3000\u3000" : "") + words[rng.Next(words.Length)] + joins[rng.Next(joins.Length)]));
+        Assert.DoesNotContain(' ', text);
+        var corpus = dir.File("c.txt", text);
+        var outDir = Path.Combine(dir.Path, "out");
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, f.Kind, outDir, 0.25, VocabFile: f.Vocab, MergesFile: f.Merges, TiktokenFile: f.Tiktoken, Workers: 2, ChunkBytes: 50_000));
+        var runes = text.EnumerateRunes().Select(r => r.ToString()).ToArray();
+        int splitAt = (int)(runes.Length * 0.75);
+        using var cache = TokenCache.Open(outDir);
+        Assert.Equal(tok.Encode(string.Concat(runes[..splitAt])).Select(i => (long)i), cache.Train.ReadAll());
+        Assert.Equal(tok.Encode(string.Concat(runes[splitAt..])).Select(i => (long)i), cache.Val.ReadAll());
+        // In pieces: as a document the same text comes in pieces of at most a piece's size.
+        var pieces = Documents.Read([corpus], "text", replaceInvalidUtf8: false, skipBad: false).Select(d => d.Text!).ToList();
+        Assert.True(pieces.Count > 5, $"{pieces.Count} pieces");
+        Assert.All(pieces, p => Assert.InRange(p.Length, 1, 1 << 15));   // OrderedEncoder.PieceChars
+    }
+
+    [Fact]
+    public void O200k_Text_IsNotCutBeforeAMark_WhichItsLettersTake()
+    {
+        using var dir = new TempDir();
+        // o200k's letter tokens take combining marks: cut before its virama (U+094D, between two letters), "नमस्ते" is
+        // other ids. The comma after the last vowel sign (a mark, not a letter) is no place to cut either.
+        var text = string.Concat(Enumerable.Repeat("नमस्ते，", 50_000));
+        var corpus = dir.File("c.txt", text);
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.O200kBase, dir.File("out"), 0.5, Workers: 2));
+        var tok = Tokenizers.CreateBpe(TokenizerKind.O200kBase);
+        using var cache = TokenCache.Open(dir.File("out"));
+        Assert.Equal(tok.Encode(text[..(text.Length / 2)]).Concat(tok.Encode(text[(text.Length / 2)..])).Select(i => (long)i),
+            (long[])[.. cache.Train.ReadAll(), .. cache.Val.ReadAll()]);
+    }
+
     [Fact]
     public void Gpt2Bpe_Text_IsCutWhereItsLookaheadCannotSeeTheCut()
     {

@@ -184,8 +184,9 @@ public class DocumentCorpusTests
     [Fact]
     public void ATextWithoutACut_IsOnePiece_ItsIdsTheWholeText()
     {
-        // Prose indented with ideographic spaces, lines ended by CRLF: no lone newline, no space between letters.
-        var text = string.Concat(Enumerable.Repeat("\u3000\u3000天地玄黄，宇宙洪荒。日月盈昃，辰宿列张。\r\n", 60_000));   // 1.4M characters
+        // Lines indented with ideographic spaces and ended by CRLF, letters only between: no lone newline, and no
+        // space or punctuation between letters.
+        var text = string.Concat(Enumerable.Repeat("\u3000\u3000天地玄黄宇宙洪荒日月盈昃辰宿列张\r\n", 70_000));   // 1.4M characters
         using var dir = new TempDir();
         var file = dir.File("corpus/a.txt", text);
         CorpusFiles.Texts(dir.File("corpus/b.jsonl"), "next");
