@@ -362,9 +362,9 @@ public static class CorpusPreparer
     /// The length of the piece that <paramref name="text"/> starts with, cut where no pre-tokenizer match of these
     /// tokenizers can span the cut: after a lone newline (non-space on both sides), else before a space or a
     /// punctuation mark or symbol between two letters (<see cref="Joins"/>), within <see cref="OrderedEncoder.PieceChars"/>
-    /// if there is one, else at the first beyond; −1 while the text is shorter than a piece or holds no such place. Space before the newline would be a different token at
-    /// the end of a piece: GPT-2's <c>\s+(?!\S)</c> looks ahead, so "a\n\nB" is a, \n, \n, B whole but ends in one
-    /// \n\n cut after it. A letter run never takes the space after it, and the space begins the next word's token
+    /// if there is one, else at the first beyond; −1 while the text is shorter than a piece or holds no such place.
+    /// Space before the newline would be a different token at the end of a piece: GPT-2's <c>\s+(?!\S)</c> looks
+    /// ahead, so "a\n\nB" is a, \n, \n, B whole but ends in one \n\n cut after it. A letter run never takes the space after it, and the space begins the next word's token
     /// (GPT-2's <c> ?\p{L}+</c>, cl100k's and o200k's optional non-letter before their letters), so a line with no
     /// newline in it is still cut into pieces, and encoded in parallel in flat memory.
     /// </summary>

@@ -64,7 +64,8 @@ public static class Documents
             try
             {
                 using var s = Corpus.OpenRead(file);
-                for (int n; (n = s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0; offset += n) check.Count(buffer.AsSpan(0, n), final: false);
+                for (int n; (n = s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0; offset += n)
+                    check.Count(buffer.AsSpan(0, n), final: false);
                 check.Count([], final: true);
             }
             catch (InvalidUtf8Exception e) { return [new(null, file, where, $"invalid UTF-8 at byte offset {e.Offset}", offset)]; }
