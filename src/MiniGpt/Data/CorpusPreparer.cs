@@ -377,7 +377,8 @@ public static class CorpusPreparer
     internal static int CutPoint(ReadOnlySpan<char> text, int from = 0)
     {
         if (text.Length < OrderedEncoder.PieceChars) return -1;
-        static bool Lone(ReadOnlySpan<char> t, int i) => t[i] == '\n' && !char.IsWhiteSpace(t[i + 1]) && !char.IsWhiteSpace(t[i - 1]);
+        // o200k's punctuation token takes the newlines and slashes after it (` ?[^\s\p{L}\p{N}]+[\r\n/]*`): ";\n//" is one.
+        static bool Lone(ReadOnlySpan<char> t, int i) => t[i] == '\n' && !char.IsWhiteSpace(t[i + 1]) && t[i + 1] != '/' && !char.IsWhiteSpace(t[i - 1]);
         static bool Between(ReadOnlySpan<char> t, int i) => (t[i] == ' ' || Joins(t[i])) && char.IsLetter(t[i - 1]) && char.IsLetter(t[i + 1]);
         int within = OrderedEncoder.PieceChars - 1;
         for (int i = within - 1; i >= from && i >= 1; i--)
@@ -395,7 +396,9 @@ public static class CorpusPreparer
     /// <summary>
     /// Whether <paramref name="c"/>, between two letters, may begin a piece as a space may: a character that no
     /// letter token takes after its letters (not a letter, mark or digit, not white space, not the apostrophe that
-    /// begins a contraction; half a surrogate pair never sits between two letters). The letters before it end their
+    /// begins a contraction; half a surrogate pair never sits between two letters), and not an underscore, which joins
+    /// the words of special tokens such as cl100k's <c>&lt;|fim_prefix|&gt;</c>: a cut inside one would split it into
+    /// ordinary tokens (the special tokens of these tokenizers hold only letters and underscores between their bars). The letters before it end their
     /// token whole or cut, and it begins the next token whole or cut: GPT-2's <c> ?[^\s\p{L}\p{N}]+</c> takes it
     /// alone, cl100k's and o200k's take it as the one character before the next letters. CJK prose has no space
     /// between words ("天地玄黄，宇宙洪荒。") and often no lone newline (lines indented with U+3000, or CRLF): without
@@ -403,7 +406,8 @@ public static class CorpusPreparer
     /// </summary>
     static bool Joins(char c) => c != '\'' && !char.IsWhiteSpace(c) && char.GetUnicodeCategory(c) is
         not (System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark
-             or System.Globalization.UnicodeCategory.EnclosingMark) && !char.IsLetterOrDigit(c) && !char.IsNumber(c);
+             or System.Globalization.UnicodeCategory.EnclosingMark or System.Globalization.UnicodeCategory.ConnectorPunctuation)
+        && !char.IsLetterOrDigit(c) && !char.IsNumber(c);
 
     /// <summary>
     /// What <see cref="CutPoint"/> may be told, as its <c>from</c>, of a text of <paramref name="length"/> characters

@@ -128,12 +128,36 @@ public class CorpusPreparerTests
         // o200k's letter tokens take combining marks: cut before its virama (U+094D, between two letters), "नमस्ते" is
         // other ids. The comma after the last vowel sign (a mark, not a letter) is no place to cut either.
         var text = string.Concat(Enumerable.Repeat("नमस्ते，", 50_000));
+        AssertEncodedAsIfWhole(dir, text, TokenizerKind.O200kBase, Tokenizers.CreateBpe(TokenizerKind.O200kBase));
+    }
+
+    [Fact]
+    public void Cl100k_Text_IsNotCutInsideASpecialToken()
+    {
+        using var dir = new TempDir();
+        // An underscore between letters: in <|fim_prefix|>, a cut before it would leave two halves of ordinary tokens.
+        var text = string.Concat(Enumerable.Repeat("x<|fim_prefix|>y<|fim_middle|>z<|fim_suffix|>w，", 8_000));
+        var tok = Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
+        Assert.Contains(100258, tok.Encode(text));
+        AssertEncodedAsIfWhole(dir, text, TokenizerKind.Cl100kBase, tok);
+    }
+
+    [Fact]
+    public void O200k_Text_IsNotCutAfterANewlineBeforeASlash()
+    {
+        using var dir = new TempDir();
+        // o200k's punctuation token takes the newlines and slashes after it: ";\n//" is one token.
+        var text = string.Concat(Enumerable.Range(0, 30_000).Select(i => $"f();\n//note{i % 10}\n"));
+        AssertEncodedAsIfWhole(dir, text, TokenizerKind.O200kBase, Tokenizers.CreateBpe(TokenizerKind.O200kBase));
+    }
+
+    static void AssertEncodedAsIfWhole(TempDir dir, string text, TokenizerKind kind, ITokenizer tok)
+    {
         var corpus = dir.File("c.txt", text);
-        CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.O200kBase, dir.File("out"), 0.5, Workers: 2));
-        var tok = Tokenizers.CreateBpe(TokenizerKind.O200kBase);
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, kind, dir.File("out"), 0.5, Workers: 2));
         using var cache = TokenCache.Open(dir.File("out"));
-        Assert.Equal(tok.Encode(text[..(text.Length / 2)]).Concat(tok.Encode(text[(text.Length / 2)..])).Select(i => (long)i),
-            (long[])[.. cache.Train.ReadAll(), .. cache.Val.ReadAll()]);
+        int half = text.Length / 2;   // one scalar value per char: no surrogate pairs
+        Assert.Equal(tok.Encode(text[..half]).Concat(tok.Encode(text[half..])).Select(i => (long)i), (long[])[.. cache.Train.ReadAll(), .. cache.Val.ReadAll()]);
     }
 
     [Fact]
