@@ -364,9 +364,10 @@ public static class CorpusPreparer
     /// punctuation mark or symbol between two letters (<see cref="Joins"/>), within <see cref="OrderedEncoder.PieceChars"/>
     /// if there is one, else at the first beyond; −1 while the text is shorter than a piece or holds no such place.
     /// Space before the newline would be a different token at the end of a piece: GPT-2's <c>\s+(?!\S)</c> looks
-    /// ahead, so "a\n\nB" is a, \n, \n, B whole but ends in one \n\n cut after it. A letter run never takes the space after it, and the space begins the next word's token
-    /// (GPT-2's <c> ?\p{L}+</c>, cl100k's and o200k's optional non-letter before their letters), so a line with no
-    /// newline in it is still cut into pieces, and encoded in parallel in flat memory.
+    /// ahead, so "a\n\nB" is a, \n, \n, B whole but ends in one \n\n cut after it. A letter run never takes the
+    /// space after it, and the space begins the next word's token (GPT-2's <c> ?\p{L}+</c>, cl100k's and o200k's
+    /// optional non-letter before their letters), so a line with no newline in it is still cut into pieces, and
+    /// encoded in parallel in flat memory.
     /// </summary>
     /// <param name="from">
     /// Where the search may resume: no place before it is a cut. After −1 that holds up to the text's last character
@@ -396,13 +397,13 @@ public static class CorpusPreparer
     /// <summary>
     /// Whether <paramref name="c"/>, between two letters, may begin a piece as a space may: a character that no
     /// letter token takes after its letters (not a letter, mark or digit, not white space, not the apostrophe that
-    /// begins a contraction; half a surrogate pair never sits between two letters), and not an underscore, which joins
-    /// the words of special tokens such as cl100k's <c>&lt;|fim_prefix|&gt;</c>: a cut inside one would split it into
-    /// ordinary tokens (the special tokens of these tokenizers hold only letters and underscores between their bars). The letters before it end their
-    /// token whole or cut, and it begins the next token whole or cut: GPT-2's <c> ?[^\s\p{L}\p{N}]+</c> takes it
-    /// alone, cl100k's and o200k's take it as the one character before the next letters. CJK prose has no space
-    /// between words ("天地玄黄，宇宙洪荒。") and often no lone newline (lines indented with U+3000, or CRLF): without
-    /// this it would be one piece.
+    /// begins a contraction; half a surrogate pair never sits between two letters), and not an underscore, which
+    /// joins the words of special tokens such as cl100k's <c>&lt;|fim_prefix|&gt;</c>: a cut inside one would split
+    /// it into ordinary tokens (the special tokens of these tokenizers hold only letters and underscores between
+    /// their bars). The letters before it end their token whole or cut, and it begins the next token whole or cut:
+    /// GPT-2's <c> ?[^\s\p{L}\p{N}]+</c> takes it alone, cl100k's and o200k's take it as the one character before
+    /// the next letters. CJK prose has no space between words ("天地玄黄，宇宙洪荒。") and often no lone newline
+    /// (lines indented with U+3000, or CRLF): without this it would be one piece.
     /// </summary>
     static bool Joins(char c) => c != '\'' && !char.IsWhiteSpace(c) && char.GetUnicodeCategory(c) is
         not (System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark
