@@ -293,10 +293,7 @@ public static class CorpusPreparer
     static (long Train, long Val) EncodeText(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
                        TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
-        // The replacing decoder gives one U+FFFD per maximal invalid subsequence, as Utf8Runes does in pass 1.
-        var decoder = new UTF8Encoding(false, throwOnInvalidBytes: !o.ReplaceInvalidUtf8).GetDecoder();
-        var text = new char[o.ChunkBytes + 2 * OrderedEncoder.PieceChars];
-        int held = 0, searched = 0;         // text[..held] is decoded and not yet encoded; text[..searched] holds no cut
+        var text = new HeldText(o.ReplaceInvalidUtf8, o.ChunkBytes + 2 * OrderedEncoder.PieceChars);
         long scalars = 0, bytes = 0, trainBytes = 0, valBytes = 0;
         var writer = train;
         using var encoder = new OrderedEncoder(tokenizer, endOfText: null, o.WorkerCount);
@@ -315,35 +312,22 @@ public static class CorpusPreparer
         {
             throw new DataException(o.Corpus, $"corpus {o.Corpus} changed while it was being prepared: it is no longer UTF-8");
         }
-        EncodeHeld(held, all: true);
+        text.Cut(text.Length, all: true).ForEach(Encode);
         encoder.Finish();
         return (trainBytes, valBytes);
 
         void Decode(ReadOnlySpan<byte> chunk, bool flush)
         {
-            if (text.Length - held < chunk.Length + 4) Array.Resize(ref text, 2 * text.Length + chunk.Length);   // a long run without a cut
-            int start = held, n = decoder.GetChars(chunk, text.AsSpan(held), flush);
+            int start = text.Length;
+            var added = text.Decode(chunk, flush);
             long before = scalars;
-            scalars += Scalars(text.AsSpan(start, n));
-            held += n;
+            scalars += Scalars(added);
             if (writer == train && scalars > splitAt)
             {
-                EncodeHeld(start + Utf16Length(text.AsSpan(start, n), splitAt - before), all: true);   // the whole of train
+                text.Cut(start + Utf16Length(added, splitAt - before), all: true).ForEach(Encode);   // the whole of train
                 writer = val;
             }
-            EncodeHeld(held, all: false);
-        }
-
-        // Encodes text[..end] in pieces, the last of them short when all is set, and keeps what is left of text[..held].
-        void EncodeHeld(int end, bool all)
-        {
-            int at = 0;
-            for (int cut; (cut = CutPoint(text.AsSpan(at, end - at), at == 0 ? searched : 0)) > 0; at += cut) Encode(new string(text, at, cut));
-            if (all && at < end) Encode(new string(text, at, end - at));
-            if (all) at = end;
-            searched = all ? 0 : NoCutBefore(end - at);
-            if (at > 0) text.AsSpan(at, held - at).CopyTo(text);
-            held -= at;
+            text.Cut(text.Length, all: false).ForEach(Encode);
         }
 
         void Encode(string piece)

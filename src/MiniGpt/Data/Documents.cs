@@ -74,34 +74,21 @@ public static class Documents
 
         IEnumerable<Document> Pieces()
         {
-            // Replacing gives one U+FFFD per maximal invalid subsequence, as Utf8Runes does; unchecked, a file that
-            // stopped being UTF-8 since its check throws.
-            var decoder = new UTF8Encoding(false, throwOnInvalidBytes: !replaceInvalid).GetDecoder();
-            var text = new char[buffer.Length + 2 * OrderedEncoder.PieceChars];
-            int held = 0, searched = 0;   // text[..held] decoded, not yet handed out; text[..searched] holds no cut
+            var text = new HeldText(replaceInvalid, buffer.Length + 2 * OrderedEncoder.PieceChars);
             long read = 0;
             using var stream = Corpus.OpenRead(file);
             for (bool last = false; !last;)
             {
                 int n = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
                 (last, read) = (n == 0, read + n);
-                if (text.Length - held < n + 4) Array.Resize(ref text, 2 * text.Length + n);   // a long run without a cut
-                held += Decode(decoder, buffer.AsSpan(0, n), text.AsSpan(held), flush: last, file);
-                int at = 0;
-                for (int cut; (cut = CorpusPreparer.CutPoint(text.AsSpan(at, held - at), at == 0 ? searched : 0)) > 0; at += cut)
-                    yield return new(new string(text, at, cut), file, where, null, read, Ends: false);
-                searched = CorpusPreparer.NoCutBefore(held - at);
-                if (at > 0) text.AsSpan(at, held - at).CopyTo(text);
-                held -= at;
+                try { text.Decode(buffer.AsSpan(0, n), flush: last); }
+                catch (DecoderFallbackException) { throw new DataException(file, $"{file} changed while it was being prepared: it is no longer UTF-8"); }
+                foreach (var piece in text.Cut(text.Length, all: false)) yield return new(piece, file, where, null, read, Ends: false);
             }
-            yield return new(new string(text, 0, held), file, where, null, read);
+            var rest = text.Cut(text.Length, all: true);
+            if (rest.Count == 0) rest.Add("");   // an empty file is one empty document
+            for (int i = 0; i < rest.Count; i++) yield return new(rest[i], file, where, null, read, Ends: i == rest.Count - 1);
         }
-    }
-
-    static int Decode(Decoder decoder, ReadOnlySpan<byte> bytes, Span<char> chars, bool flush, string file)
-    {
-        try { return decoder.GetChars(bytes, chars, flush); }
-        catch (DecoderFallbackException) { throw new DataException(file, $"{file} changed while it was being prepared: it is no longer UTF-8"); }
     }
 
     static IEnumerable<Document> JsonLines(string file, bool gzip, string field, bool replaceInvalid)

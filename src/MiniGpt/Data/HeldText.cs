@@ -1,0 +1,47 @@
+using System.Text;
+
+namespace MiniGpt.Data;
+
+/// <summary>
+/// UTF-8 decoded a chunk at a time and held until it can be cut into pieces where no token spans the cut
+/// (<see cref="CorpusPreparer.CutPoint"/>). A search that found no cut resumes where it stopped, so a text without
+/// one costs time linear in its size, not quadratic. Replacing, the decoder gives one U+FFFD per maximal invalid
+/// subsequence, as <see cref="Utf8Runes"/> does; not replacing, it throws <see cref="DecoderFallbackException"/>
+/// (for a text checked before, one that changed since).
+/// </summary>
+sealed class HeldText(bool replaceInvalid, int capacity)
+{
+    readonly Decoder decoder = new UTF8Encoding(false, throwOnInvalidBytes: !replaceInvalid).GetDecoder();
+    char[] text = new char[capacity];
+    int held, searched;   // text[..held] is decoded and not yet cut off; text[..searched] holds no cut
+
+    /// <summary>Characters decoded and not yet cut off.</summary>
+    public int Length => held;
+
+    /// <summary>Decodes <paramref name="bytes"/> after the text held; returns the characters they gave.</summary>
+    public ReadOnlySpan<char> Decode(ReadOnlySpan<byte> bytes, bool flush)
+    {
+        if (text.Length - held < bytes.Length + 4) Array.Resize(ref text, 2 * text.Length + bytes.Length);   // a long run without a cut
+        int start = held;
+        held += decoder.GetChars(bytes, text.AsSpan(held), flush);
+        return text.AsSpan(start, held - start);
+    }
+
+    /// <summary>
+    /// Cuts the pieces off the first <paramref name="end"/> characters: up to their last cut, or (<paramref name="all"/>)
+    /// all of them, the last piece short. What is left is kept for the next chunk.
+    /// </summary>
+    public List<string> Cut(int end, bool all)
+    {
+        var pieces = new List<string>();
+        int at = 0;
+        for (int cut; (cut = CorpusPreparer.CutPoint(text.AsSpan(at, end - at), at == 0 ? searched : 0)) > 0; at += cut)
+            pieces.Add(new string(text, at, cut));
+        if (all && at < end) pieces.Add(new string(text, at, end - at));
+        if (all) at = end;
+        searched = all ? 0 : CorpusPreparer.NoCutBefore(end - at);
+        if (at > 0) text.AsSpan(at, held - at).CopyTo(text);
+        held -= at;
+        return pieces;
+    }
+}
