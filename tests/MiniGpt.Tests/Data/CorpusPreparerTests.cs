@@ -82,14 +82,7 @@ public class CorpusPreparerTests
         var rng = new Random(7);
         var text = string.Concat(Enumerable.Range(0, 60_000).Select(i => words[rng.Next(words.Length)] + (rng.Next(9) == 0 ? "  " : rng.Next(7) == 0 ? ", " : " ")));
         Assert.DoesNotContain('\n', text);
-        var corpus = dir.File("one-line.txt", text);
-        var outDir = Path.Combine(dir.Path, "out");
-        CorpusPreparer.Prepare(new PrepareOptions(corpus, f.Kind, outDir, 0.25, VocabFile: f.Vocab, MergesFile: f.Merges, TiktokenFile: f.Tiktoken, Workers: 2, ChunkBytes: 50_000));
-        var runes = text.EnumerateRunes().Select(r => r.ToString()).ToArray();
-        int splitAt = (int)(runes.Length * 0.75);
-        using var cache = TokenCache.Open(outDir);
-        Assert.Equal(tok.Encode(string.Concat(runes[..splitAt])).Select(i => (long)i), cache.Train.ReadAll());
-        Assert.Equal(tok.Encode(string.Concat(runes[splitAt..])).Select(i => (long)i), cache.Val.ReadAll());
+        AssertEncodedAsIfEachSplitWhole(dir, text, f, tok, valFraction: 0.25, chunkBytes: 50_000);
     }
 
     [Theory]
@@ -107,14 +100,7 @@ public class CorpusPreparerTests
         var text = string.Concat(Enumerable.Range(0, 40_000).Select(i =>
             (i % 25 == 0 ? "\r\n\u3000\u3000" : "") + words[rng.Next(words.Length)] + joins[rng.Next(joins.Length)]));
         Assert.DoesNotContain(' ', text);
-        var corpus = dir.File("c.txt", text);
-        var outDir = Path.Combine(dir.Path, "out");
-        CorpusPreparer.Prepare(new PrepareOptions(corpus, f.Kind, outDir, 0.25, VocabFile: f.Vocab, MergesFile: f.Merges, TiktokenFile: f.Tiktoken, Workers: 2, ChunkBytes: 50_000));
-        var runes = text.EnumerateRunes().Select(r => r.ToString()).ToArray();
-        int splitAt = (int)(runes.Length * 0.75);
-        using var cache = TokenCache.Open(outDir);
-        Assert.Equal(tok.Encode(string.Concat(runes[..splitAt])).Select(i => (long)i), cache.Train.ReadAll());
-        Assert.Equal(tok.Encode(string.Concat(runes[splitAt..])).Select(i => (long)i), cache.Val.ReadAll());
+        var corpus = AssertEncodedAsIfEachSplitWhole(dir, text, f, tok, valFraction: 0.25, chunkBytes: 50_000);
         // In pieces: as a document the same text comes in pieces of at most a piece's size.
         var pieces = Documents.Read([corpus], "text", replaceInvalidUtf8: false, skipBad: false).Select(d => d.Text!).ToList();
         Assert.True(pieces.Count > 5, $"{pieces.Count} pieces");
@@ -128,7 +114,7 @@ public class CorpusPreparerTests
         // o200k's letter tokens take combining marks: cut before its virama (U+094D, between two letters), "नमस्ते" is
         // other ids. The comma after the last vowel sign (a mark, not a letter) is no place to cut either.
         var text = string.Concat(Enumerable.Repeat("नमस्ते，", 50_000));
-        AssertEncodedAsIfWhole(dir, text, TokenizerKind.O200kBase, Tokenizers.CreateBpe(TokenizerKind.O200kBase));
+        AssertEncodedAsIfEachSplitWhole(dir, text, (TokenizerKind.O200kBase, null, null, null), Tokenizers.CreateBpe(TokenizerKind.O200kBase), valFraction: 0.5);
     }
 
     [Fact]
@@ -139,7 +125,7 @@ public class CorpusPreparerTests
         var text = string.Concat(Enumerable.Repeat("x<|fim_prefix|>y<|fim_middle|>z<|fim_suffix|>w，", 8_000));
         var tok = Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
         Assert.Contains(100258, tok.Encode(text));
-        AssertEncodedAsIfWhole(dir, text, TokenizerKind.Cl100kBase, tok);
+        AssertEncodedAsIfEachSplitWhole(dir, text, (TokenizerKind.Cl100kBase, null, null, null), tok, valFraction: 0.5);
     }
 
     [Fact]
@@ -148,16 +134,22 @@ public class CorpusPreparerTests
         using var dir = new TempDir();
         // o200k's punctuation token takes the newlines and slashes after it: ";\n//" is one token.
         var text = string.Concat(Enumerable.Range(0, 30_000).Select(i => $"f();\n//note{i % 10}\n"));
-        AssertEncodedAsIfWhole(dir, text, TokenizerKind.O200kBase, Tokenizers.CreateBpe(TokenizerKind.O200kBase));
+        AssertEncodedAsIfEachSplitWhole(dir, text, (TokenizerKind.O200kBase, null, null, null), Tokenizers.CreateBpe(TokenizerKind.O200kBase), valFraction: 0.5);
     }
 
-    static void AssertEncodedAsIfWhole(TempDir dir, string text, TokenizerKind kind, ITokenizer tok)
+    /// <summary>Prepares <paramref name="text"/> on 2 workers and checks that each split's ids are its text's, encoded whole; returns the corpus file.</summary>
+    static string AssertEncodedAsIfEachSplitWhole(TempDir dir, string text, (TokenizerKind Kind, string? Vocab, string? Merges, string? Tiktoken) f,
+        ITokenizer tok, double valFraction, int chunkBytes = 1 << 20)
     {
         var corpus = dir.File("c.txt", text);
-        CorpusPreparer.Prepare(new PrepareOptions(corpus, kind, dir.File("out"), 0.5, Workers: 2));
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, f.Kind, dir.File("out"), valFraction, VocabFile: f.Vocab, MergesFile: f.Merges,
+            TiktokenFile: f.Tiktoken, Workers: 2, ChunkBytes: chunkBytes));
+        var runes = text.EnumerateRunes().Select(r => r.ToString()).ToArray();
+        int splitAt = (int)(runes.Length * (1 - valFraction));
         using var cache = TokenCache.Open(dir.File("out"));
-        int half = text.Length / 2;   // one scalar value per char: no surrogate pairs
-        Assert.Equal(tok.Encode(text[..half]).Concat(tok.Encode(text[half..])).Select(i => (long)i), (long[])[.. cache.Train.ReadAll(), .. cache.Val.ReadAll()]);
+        Assert.Equal(tok.Encode(string.Concat(runes[..splitAt])).Select(i => (long)i), cache.Train.ReadAll());
+        Assert.Equal(tok.Encode(string.Concat(runes[splitAt..])).Select(i => (long)i), cache.Val.ReadAll());
+        return corpus;
     }
 
     [Fact]
