@@ -19,7 +19,9 @@ public sealed record PrepareOptions(
     string DocSeparator = "\n\n",
     bool SkipBadDocuments = false,
     int? Workers = null,
-    long? ValDocuments = null)
+    long? ValDocuments = null,
+    int MaxLineBytes = Documents.MaxLineBytes,
+    int MaxUncutChars = HeldText.MaxRun)
 {
     /// <summary>Threads that encode with a BPE tokenizer: <see cref="Workers"/>, or one per core.</summary>
     public int WorkerCount => Workers ?? Environment.ProcessorCount;
@@ -293,7 +295,7 @@ public static class CorpusPreparer
     static (long Train, long Val) EncodeText(IReadOnlyList<string> files, PrepareOptions o, ITokenizer tokenizer, long splitAt, long total,
                        TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
-        var text = new HeldText(o.ReplaceInvalidUtf8, o.ChunkBytes + 2 * OrderedEncoder.PieceChars);
+        var text = new HeldText(o.ReplaceInvalidUtf8, o.ChunkBytes + 2 * OrderedEncoder.PieceChars, o.MaxUncutChars);
         long scalars = 0, bytes = 0, trainBytes = 0, valBytes = 0;
         var writer = train;
         using var encoder = new OrderedEncoder(tokenizer, endOfText: null, o.WorkerCount);
@@ -307,12 +309,13 @@ public static class CorpusPreparer
                 progress?.Report(new(PreparePhase.Encode, bytes, total));
             }
             Decode([], flush: true);
+            text.Cut(text.Length, all: true).ForEach(Encode);
         }
         catch (DecoderFallbackException)
         {
             throw new DataException(o.Corpus, $"corpus {o.Corpus} changed while it was being prepared: it is no longer UTF-8");
         }
-        text.Cut(text.Length, all: true).ForEach(Encode);
+        catch (UncutRunException e) { throw Documents.Uncut(o.Corpus, e, bytes); }
         encoder.Finish();
         return (trainBytes, valBytes);
 

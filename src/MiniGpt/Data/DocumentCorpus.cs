@@ -16,7 +16,7 @@ static class DocumentCorpus
         var seen = new bool[0x110000];
         long documents = 0, skipped = 0;
         var reported = new ProgressMeter(files, PreparePhase.Scan, progress);
-        foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
+        foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments, o.MaxLineBytes, o.MaxUncutChars))
         {
             ct.ThrowIfCancellationRequested();
             if (d.Text is null) { skipped++; continue; }
@@ -39,7 +39,7 @@ static class DocumentCorpus
         // Only a document's first piece starts it: the separator goes before it, and the split may fall there.
         bool within = false, toTrain = true;
         var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
-        foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
+        foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments, o.MaxLineBytes, o.MaxUncutChars))
         {
             ct.ThrowIfCancellationRequested();
             if (d.Text is null) continue;
@@ -92,7 +92,7 @@ static class DocumentCorpus
             var batch = new List<OrderedEncoder.Text>();
             long batchChars = 0;
             var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
-            foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments))
+            foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments, o.MaxLineBytes, o.MaxUncutChars))
             {
                 ct.ThrowIfCancellationRequested();
                 if (d.Text is null) { skipped++; continue; }

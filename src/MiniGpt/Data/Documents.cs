@@ -29,15 +29,21 @@ public sealed record Document(string? Text, string File, string Where, string? P
 /// </summary>
 public static class Documents
 {
-    public static IEnumerable<Document> Read(IReadOnlyList<string> files, string textField, bool replaceInvalidUtf8, bool skipBad)
+    /// <summary>The longest JSON line read: 512 MB, so that the line buffer's doubling stays within an array's size.</summary>
+    public const int MaxLineBytes = 1 << 29;
+
+    /// <param name="maxLineBytes">The longest JSON line: a longer one is a problem at its line.</param>
+    /// <param name="maxUncutChars">The most characters in a row of a text file without a place to cut them: more is a <see cref="DataException"/>.</param>
+    public static IEnumerable<Document> Read(IReadOnlyList<string> files, string textField, bool replaceInvalidUtf8, bool skipBad,
+        int maxLineBytes = MaxLineBytes, int maxUncutChars = HeldText.MaxRun)
     {
         foreach (var file in files)
         {
             var documents = Corpus.FormatOf(file) switch
             {
                 CorpusFormat.Parquet => ParquetRows(file, textField),
-                CorpusFormat.Text => TextFile(file, replaceInvalidUtf8),
-                var f => JsonLines(file, f == CorpusFormat.GzipJsonLines, textField, replaceInvalidUtf8),
+                CorpusFormat.Text => TextFile(file, replaceInvalidUtf8, maxUncutChars),
+                var f => JsonLines(file, f == CorpusFormat.GzipJsonLines, textField, replaceInvalidUtf8, maxLineBytes),
             };
             foreach (var d in documents)
             {
@@ -53,7 +59,7 @@ public static class Documents
     /// joined are the whole file's. Its UTF-8 is checked first, in a read of its own: a bad file is one problem,
     /// before any piece of it is encoded.
     /// </summary>
-    static IEnumerable<Document> TextFile(string file, bool replaceInvalid)
+    static IEnumerable<Document> TextFile(string file, bool replaceInvalid, int maxUncut)
     {
         const string where = "the whole file";
         var buffer = new byte[1 << 20];
@@ -74,35 +80,47 @@ public static class Documents
 
         IEnumerable<Document> Pieces()
         {
-            var text = new HeldText(replaceInvalid, buffer.Length + 2 * OrderedEncoder.PieceChars);
+            var text = new HeldText(replaceInvalid, buffer.Length + 2 * OrderedEncoder.PieceChars, maxUncut);
             long read = 0;
             using var stream = Corpus.OpenRead(file);
             for (bool last = false; !last;)
             {
                 int n = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
                 (last, read) = (n == 0, read + n);
-                try { text.Decode(buffer.AsSpan(0, n), flush: last); }
+                List<string> pieces;
+                try
+                {
+                    text.Decode(buffer.AsSpan(0, n), flush: last);
+                    pieces = text.Cut(text.Length, all: last);
+                }
                 catch (DecoderFallbackException) { throw new DataException(file, $"{file} changed while it was being prepared: it is no longer UTF-8"); }
-                foreach (var piece in text.Cut(text.Length, all: false)) yield return new(piece, file, where, null, read, Ends: false);
+                catch (UncutRunException e) { throw Uncut(file, e, read); }
+                if (last && pieces.Count == 0) pieces.Add("");   // an empty file is one empty document
+                for (int i = 0; i < pieces.Count; i++) yield return new(pieces[i], file, where, null, read, Ends: last && i == pieces.Count - 1);
             }
-            var rest = text.Cut(text.Length, all: true);
-            if (rest.Count == 0) rest.Add("");   // an empty file is one empty document
-            for (int i = 0; i < rest.Count; i++) yield return new(rest[i], file, where, null, read, Ends: i == rest.Count - 1);
         }
     }
 
-    static IEnumerable<Document> JsonLines(string file, bool gzip, string field, bool replaceInvalid)
+    static string Size(int bytes) => bytes % (1 << 20) == 0 ? $"{bytes >> 20} MB" : FormattableString.Invariant($"{bytes:N0} bytes");
+
+    /// <summary>The error for a run of text without a place to cut, longer than a piece may be, read up to byte <paramref name="read"/>.</summary>
+    internal static DataException Uncut(string file, UncutRunException e, long read)
+        => new(file, $"{file}: " + FormattableString.Invariant($"{e.Chars:N0} characters in a row before byte {read:N0} have no place ")
+                     + "to cut them into pieces for the tokenizer (a newline, or a space or punctuation between two letters); at most "
+                     + FormattableString.Invariant($"{e.Limit:N0} can be one piece"));
+
+    static IEnumerable<Document> JsonLines(string file, bool gzip, string field, bool replaceInvalid, int maxLine)
     {
         using var raw = Corpus.OpenRead(file);
         using var stream = gzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
-        var reader = new LineReader(stream);
+        var reader = new LineReader(stream, maxLine);
         for (long number = 1; ; number++)
         {
             string? broken = null;
             bool more;
             try { more = reader.Next(); }
             catch (InvalidDataException e) { (more, broken) = (false, $"corrupt gzip stream ({e.Message})"); }
-            catch (LineTooLongException) { (more, broken) = (false, $"a line of more than {LineReader.MaxLine >> 20} MB"); }
+            catch (LineTooLongException) { (more, broken) = (false, $"a line of more than {Size(maxLine)}"); }
             if (broken is not null) { yield return new(null, file, $"line {number}", broken, raw.Position); yield break; }
             if (reader.Line.Length == 0 && !more) yield break;
             if (reader.Line.Length == 0) continue;   // a blank line holds no document
@@ -118,11 +136,8 @@ public static class Documents
     /// </summary>
     sealed class LineTooLongException : Exception;
 
-    sealed class LineReader(Stream stream)
+    sealed class LineReader(Stream stream, int maxLine)
     {
-        /// <summary>The longest line read: 512 MB, so that the buffer's doubling stays within an array's size.</summary>
-        public const int MaxLine = 1 << 29;
-
         byte[] buffer = new byte[1 << 16];
         int start, end;   // buffer[start..end): read, not yet handed out
         bool eof;
@@ -139,8 +154,8 @@ public static class Documents
                 if (start > 0) { Buffer.BlockCopy(buffer, start, buffer, 0, end - start); (end, start) = (end - start, 0); }
                 if (end == buffer.Length)   // a line longer than the buffer
                 {
-                    if (buffer.Length >= MaxLine) throw new LineTooLongException();
-                    Array.Resize(ref buffer, 2 * buffer.Length);
+                    if (buffer.Length >= maxLine) throw new LineTooLongException();
+                    Array.Resize(ref buffer, Math.Min(2 * buffer.Length, maxLine));
                 }
                 int n = stream.Read(buffer, end, buffer.Length - end);
                 if (n == 0) eof = true;

@@ -7,10 +7,15 @@ namespace MiniGpt.Data;
 /// (<see cref="CorpusPreparer.CutPoint"/>). A search that found no cut resumes where it stopped, so a text without
 /// one costs time linear in its size, not quadratic. Replacing, the decoder gives one U+FFFD per maximal invalid
 /// subsequence, as <see cref="Utf8Runes"/> does; not replacing, it throws <see cref="DecoderFallbackException"/>
-/// (for a text checked before, one that changed since).
+/// (for a text checked before, one that changed since). A run without a cut longer than
+/// <paramref name="maxRun"/> characters throws <see cref="UncutRunException"/>: it would be one piece, and a piece
+/// is a string.
 /// </summary>
-sealed class HeldText(bool replaceInvalid, int capacity)
+sealed class HeldText(bool replaceInvalid, int capacity, int maxRun = HeldText.MaxRun)
 {
+    /// <summary>The longest run without a cut by default: the longest string .NET can make.</summary>
+    public const int MaxRun = 0x3FFFFFDF;
+
     readonly Decoder decoder = new UTF8Encoding(false, throwOnInvalidBytes: !replaceInvalid).GetDecoder();
     char[] text = new char[capacity];
     int held, searched;   // text[..held] is decoded and not yet cut off; text[..searched] holds no cut
@@ -21,7 +26,8 @@ sealed class HeldText(bool replaceInvalid, int capacity)
     /// <summary>Decodes <paramref name="bytes"/> after the text held; returns the characters they gave.</summary>
     public ReadOnlySpan<char> Decode(ReadOnlySpan<byte> bytes, bool flush)
     {
-        if (text.Length - held < bytes.Length + 4) Array.Resize(ref text, 2 * text.Length + bytes.Length);   // a long run without a cut
+        if (text.Length - held < bytes.Length + 4)   // a long run without a cut; Cut keeps it within maxRun, so no overflow
+            Array.Resize(ref text, (int)Math.Min(Math.Max(2L * text.Length, held + bytes.Length + 4L), Array.MaxLength));
         int start = held;
         held += decoder.GetChars(bytes, text.AsSpan(held), flush);
         return text.AsSpan(start, held - start);
@@ -36,7 +42,11 @@ sealed class HeldText(bool replaceInvalid, int capacity)
         var pieces = new List<string>();
         int at = 0;
         for (int cut; (cut = CorpusPreparer.CutPoint(text.AsSpan(at, end - at), at == 0 ? searched : 0)) > 0; at += cut)
+        {
+            if (cut > maxRun) throw new UncutRunException(cut, maxRun);
             pieces.Add(new string(text, at, cut));
+        }
+        if (end - at > maxRun) throw new UncutRunException(end - at, maxRun);
         if (all && at < end) pieces.Add(new string(text, at, end - at));
         if (all) at = end;
         searched = all ? 0 : CorpusPreparer.NoCutBefore(end - at);
@@ -44,4 +54,11 @@ sealed class HeldText(bool replaceInvalid, int capacity)
         held -= at;
         return pieces;
     }
+}
+
+/// <summary>More characters in a row than a <see cref="HeldText"/> may hold without a place to cut them.</summary>
+sealed class UncutRunException(long chars, int limit) : Exception
+{
+    public long Chars { get; } = chars;
+    public int Limit { get; } = limit;
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using MiniGpt.Data;
 using MiniGpt.Tests.TestSupport;
 
@@ -143,6 +144,51 @@ public class BadDocumentTests
         var corpus = dir.File("c.parquet", "these are not the bytes of a Parquet file");
         var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
         Assert.StartsWith($"{corpus}: the whole file: not a readable Parquet file (", ex.Message);
+    }
+
+    [Fact]
+    public void JsonLine_LongerThanTheLimit_IsNamed_OrSkipsItsFile()
+    {
+        using var dir = new TempDir();
+        const int limit = 1 << 17;   // 128 KB here; 512 MB by default, which a test cannot afford to write
+        var corpus = CorpusFiles.Texts(dir.File("c/a.jsonl"), "one", new string('x', limit - 100), "three", new string('y', limit + 1), "five");
+        CorpusFiles.Texts(dir.File("c/b.jsonl"), "six");
+        var ex = Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(
+            new PrepareOptions(dir.File("c"), TokenizerKind.Char, dir.File("a"), MaxLineBytes: limit)));
+        Assert.Equal($"{corpus}: line 4: a line of more than 131,072 bytes", ex.Message);
+        Assert.False(Directory.Exists(dir.File("a")));
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(dir.File("c"), TokenizerKind.Char, dir.File("b"), ValFraction: 0.4, MaxLineBytes: limit, SkipBadDocuments: true));
+        Assert.Equal((4L, 1L), (meta.Documents, meta.SkippedDocuments));   // the rest of its file is not read
+    }
+
+    [Theory]
+    [InlineData(TokenizerKind.Cl100kBase, "c.txt", 1 << 20, false)]  // one text, read at once: the run is one piece too long
+    [InlineData(TokenizerKind.Cl100kBase, "c.txt", 1 << 14, true)]   // read in chunks, the run held over from one to the next
+    [InlineData(TokenizerKind.Cl100kBase, "c/b.txt", 1 << 20, false)] // a text file among documents
+    [InlineData(TokenizerKind.Char, "c/b.txt", 1 << 20, true)]        // the run ends the file
+    public void TextWithoutACut_LongerThanAPieceMayBe_IsNamed(TokenizerKind tokenizer, string name, int chunkBytes, bool runEnds)
+    {
+        using var dir = new TempDir();
+        const int limit = 100_000;
+        // Places to cut every few characters, and a run of 108,890 digits and letters without one, first or last.
+        var cuttable = string.Concat(Enumerable.Range(0, 30_000).Select(i => $"w{i}b "));
+        var run = string.Concat(Enumerable.Range(0, 20_000).Select(i => $"{i}x"));
+        var file = dir.File(name, runEnds ? cuttable + run : run + " the end\n" + cuttable);
+        if (name.StartsWith("c/")) CorpusFiles.Texts(dir.File("c/a.jsonl"), "one", "two");
+        var corpus = name.StartsWith("c/") ? dir.File("c") : file;
+        // One text's val split would cut the run; 1 % leaves more than the limit in train.
+        double valFraction = name.StartsWith("c/") ? 0.1 : 0.01;
+        var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, tokenizer, dir.File("a"), valFraction,
+            ChunkBytes: chunkBytes, MaxUncutChars: limit)));
+        Assert.Equal(file, ex.Path);
+        Assert.Matches($@"^{Regex.Escape(file)}: 1\d\d,\d\d\d characters in a row before byte [\d,]+ have no place to cut them into pieces "
+                       + @"for the tokenizer \(a newline, or a space or punctuation between two letters\); at most 100,000 can be one piece$", ex.Message);
+        Assert.False(Directory.Exists(dir.File("a")));
+        // Within the limit, the same text is prepared whole.
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, tokenizer, dir.File("b"), valFraction, ChunkBytes: chunkBytes, MaxUncutChars: 200_000));
+        using var cache = TokenCache.Open(dir.File("b"));
+        var ids = cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i);
+        Assert.Contains(File.ReadAllText(file), cache.Tokenizer.Decode(ids));
     }
 
     static TokenCacheMeta Prepare(string corpus, string outDir, bool skip = false, TokenizerKind tokenizer = TokenizerKind.Char)
