@@ -17,7 +17,8 @@ public sealed class CliProcess : IDisposable
     public CliProcess(IReadOnlyDictionary<string, string?>? environment, string workingDir, params string[] args)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var psi = new ProcessStartInfo(host) { WorkingDirectory = workingDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(SigIntIgnored ? "env" : host) { WorkingDirectory = workingDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (SigIntIgnored) { psi.ArgumentList.Add("--default-signal=INT"); psi.ArgumentList.Add(host); }   // env execs: Id stays minigpt's
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) psi.Environment[name] = value;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "minigpt.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -28,6 +29,16 @@ public sealed class CliProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
+
+    /// <summary>
+    /// Whether this process ignores SIGINT, as a test run started in the background of a non-interactive shell
+    /// (<c>cmd &amp;</c>, nohup) does. A child inherits that, and .NET then handles no SIGINT at all, so
+    /// <see cref="Signal"/>("INT") would do nothing; such children start with SIGINT at its default instead, as a
+    /// command in a terminal's foreground has it (GNU env's --default-signal).
+    /// </summary>
+    static readonly bool SigIntIgnored = OperatingSystem.IsLinux()
+        && File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:")) is { } line
+        && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (2 - 1))) != 0;   // bit n-1 for signal n; SIGINT = 2
 
     public int Id => process.Id;
     public string Stdout { get { lock (gate) return stdout.ToString(); } }
