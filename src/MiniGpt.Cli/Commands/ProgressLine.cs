@@ -9,8 +9,11 @@ public static class ProgressLine
     {
         // Under a quarter of a second, a rate mostly measures how far ahead the reader buffers: none is shown.
         double share = total > 0 ? Math.Clamp((double)done / total, 0, 1) : 0, rate = seconds >= 0.25 ? done / 1e6 / seconds : 0;
-        string eta = rate > 0 && total > 0 ? TimeSpan.FromSeconds(Math.Max(0, total - done) / 1e6 / rate).ToString(@"hh\:mm\:ss") : "--:--:--";
+        string eta = rate > 0 && total > 0 ? Duration(TimeSpan.FromSeconds(Math.Max(0, total - done) / 1e6 / rate)) : "--:--:--";
         string drawn = bar ? "[" + new string('#', (int)(share * 30)).PadRight(30) + "] " : "";
         return $"{what} {drawn}{share * 100,5:F1}%  {done / 1e6:F1}/{total / 1e6:F1} MB  {(rate > 0 ? rate.ToString("F1") : "--")} MB/s  ETA {eta}" + (extra is null ? "" : "  " + extra);
     }
+
+    /// <summary>hh:mm:ss, with the days before it from one day on ("18d 04:11:51"): hh alone wraps every 24 hours.</summary>
+    public static string Duration(TimeSpan t) => (t.Days > 0 ? $"{t.Days}d " : "") + t.ToString(@"hh\:mm\:ss");
 }

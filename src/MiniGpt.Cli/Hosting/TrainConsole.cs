@@ -44,7 +44,7 @@ public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
         switch (p)
         {
             case StepDone s:
-                var line = $"iter {s.Iter,6}/{s.MaxIters}  loss {s.Loss:F4}  lr {s.Lr:E2}  {s.MsPerIter,7:F1} ms/iter  {s.TokensPerSec,9:N0} tok/s  ETA {s.Eta:hh\\:mm\\:ss}";
+                var line = $"iter {s.Iter,6}/{s.MaxIters}  loss {s.Loss:F4}  lr {s.Lr:E2}  {s.MsPerIter,7:F1} ms/iter  {s.TokensPerSec,9:N0} tok/s  ETA {Commands.ProgressLine.Duration(s.Eta)}";
                 if (live) { Console.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 110) : 110)); statusShown = true; }
                 else Console.WriteLine(line);
                 break;

@@ -20,4 +20,13 @@ public class ProgressLineTests
     [Fact]
     public void AnUnknownTotal_HasNoShareAndNoEta()
         => Assert.Equal("scan   0.0%  1.0/0.0 MB  1.0 MB/s  ETA --:--:--", ProgressLine.Format("scan", 1_000_000, 0, 1.0, bar: false));
+
+    [Fact]
+    public void AnEtaOfMoreThanADay_ShowsItsDays()
+    {
+        // 1.8 GB at 1 kB/s: 20 days, 19 hours and 59 minutes and some to go, not "19:59:…"
+        Assert.Equal("scan   0.0%  0.0/1800.0 MB  0.0 MB/s  ETA 20d 19:59:59", ProgressLine.Format("scan", 1_000, 1_800_000_000, 1.0, bar: false));
+        Assert.Equal("00:00:00", ProgressLine.Duration(TimeSpan.Zero));
+        Assert.Equal("1d 00:00:00", ProgressLine.Duration(TimeSpan.FromHours(24)));
+    }
 }
