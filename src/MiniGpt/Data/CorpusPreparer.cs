@@ -34,6 +34,9 @@ public sealed record PrepareOptions(
         if (string.IsNullOrEmpty(TextField)) p.Add(new("text_field", ConfigProblem.Show(TextField), "must name a field"));
         if (ValDocuments < 1) p.Add(new("val_documents", ConfigProblem.Show(ValDocuments), "must be at least 1"));
         if (Workers < 1) p.Add(new("workers", ConfigProblem.Show(Workers), "must be at least 1"));
+        if (MaxLineBytes is < 1 << 16 or > 1 << 30) p.Add(new("max_line_bytes", ConfigProblem.Show(MaxLineBytes), "must be in [65536, 1073741824]: the first read of a line takes 64 KB"));
+        if (MaxUncutChars is < OrderedEncoder.PieceChars or > HeldText.MaxRun)
+            p.Add(new("max_uncut_chars", ConfigProblem.Show(MaxUncutChars), $"must be in [{OrderedEncoder.PieceChars}, {HeldText.MaxRun}]: a piece is at least {OrderedEncoder.PieceChars} characters, and a string at most {HeldText.MaxRun}"));
         if (Compact && Tokenizer == TokenizerKind.Char) p.Add(new("compact", null, "applies to BPE tokenizers; a char vocabulary is already compact"));
         return p;
     }
@@ -304,8 +307,8 @@ public static class CorpusPreparer
             foreach (var chunk in Corpus.Chunks(files, o.ChunkBytes))
             {
                 ct.ThrowIfCancellationRequested();
+                bytes += chunk.Length;   // first: an error names the bytes read, the chunk's included
                 Decode(chunk.Span, flush: false);
-                bytes += chunk.Length;
                 progress?.Report(new(PreparePhase.Encode, bytes, total));
             }
             Decode([], flush: true);

@@ -154,8 +154,8 @@ public static class Documents
                 if (start > 0) { Buffer.BlockCopy(buffer, start, buffer, 0, end - start); (end, start) = (end - start, 0); }
                 if (end == buffer.Length)   // a line longer than the buffer
                 {
-                    if (buffer.Length >= maxLine) throw new LineTooLongException();
-                    Array.Resize(ref buffer, Math.Min(2 * buffer.Length, maxLine));
+                    if (buffer.Length > maxLine) throw new LineTooLongException();
+                    Array.Resize(ref buffer, (int)Math.Min(2L * buffer.Length, maxLine + 1L));   // room for the '\n' after the longest line
                 }
                 int n = stream.Read(buffer, end, buffer.Length - end);
                 if (n == 0) eof = true;

@@ -46,7 +46,8 @@ sealed class HeldText(bool replaceInvalid, int capacity, int maxRun = HeldText.M
             if (cut > maxRun) throw new UncutRunException(cut, maxRun);
             pieces.Add(new string(text, at, cut));
         }
-        if (end - at > maxRun) throw new UncutRunException(end - at, maxRun);
+        // Held over, the last character may yet begin a piece (a cut is judged by the characters either side): one more.
+        if (end - at > maxRun + (all ? 0L : 1L)) throw new UncutRunException(end - at, maxRun);
         if (all && at < end) pieces.Add(new string(text, at, end - at));
         if (all) at = end;
         searched = all ? 0 : CorpusPreparer.NoCutBefore(end - at);

@@ -28,5 +28,7 @@ public class ProgressLineTests
         Assert.Equal("scan   0.0%  0.0/1800.0 MB  0.0 MB/s  ETA 20d 19:59:59", ProgressLine.Format("scan", 1_000, 1_800_000_000, 1.0, bar: false));
         Assert.Equal("00:00:00", ProgressLine.Duration(TimeSpan.Zero));
         Assert.Equal("1d 00:00:00", ProgressLine.Duration(TimeSpan.FromHours(24)));
+        // 100 bytes in 10,000 s of 10 GB: 31,700 years, beyond a TimeSpan; no ETA rather than an overflow
+        Assert.Equal("download   0.0%  0.0/10000.0 MB  0.0 MB/s  ETA --:--:--", ProgressLine.Format("download", 100, 10_000_000_000, 10_000.0, bar: false));
     }
 }

@@ -151,7 +151,8 @@ public class BadDocumentTests
     {
         using var dir = new TempDir();
         const int limit = 1 << 17;   // 128 KB here; 512 MB by default, which a test cannot afford to write
-        var corpus = CorpusFiles.Texts(dir.File("c/a.jsonl"), "one", new string('x', limit - 100), "three", new string('y', limit + 1), "five");
+        // {"text":"…"} is 11 bytes around its text: line 2 is the longest allowed, line 4 one byte more.
+        var corpus = CorpusFiles.Texts(dir.File("c/a.jsonl"), "one", new string('x', limit - 11), "three", new string('y', limit - 10), "five");
         CorpusFiles.Texts(dir.File("c/b.jsonl"), "six");
         var ex = Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(
             new PrepareOptions(dir.File("c"), TokenizerKind.Char, dir.File("a"), MaxLineBytes: limit)));
@@ -181,14 +182,44 @@ public class BadDocumentTests
         var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, tokenizer, dir.File("a"), valFraction,
             ChunkBytes: chunkBytes, MaxUncutChars: limit)));
         Assert.Equal(file, ex.Path);
-        Assert.Matches($@"^{Regex.Escape(file)}: 1\d\d,\d\d\d characters in a row before byte [\d,]+ have no place to cut them into pieces "
-                       + @"for the tokenizer \(a newline, or a space or punctuation between two letters\); at most 100,000 can be one piece$", ex.Message);
+        var m = Regex.Match(ex.Message, $@"^{Regex.Escape(file)}: (1\d\d,\d\d\d) characters in a row before byte ([\d,]+) have no place to cut them into "
+                                        + @"pieces for the tokenizer \(a newline, or a space or punctuation between two letters\); at most 100,000 can be one piece$");
+        Assert.True(m.Success, ex.Message);
+        // The bytes read when it is found hold the run's first 100,001 characters (ASCII: a byte each), and no more than the file.
+        long before = long.Parse(m.Groups[2].Value.Replace(",", "")), runStart = runEnds ? cuttable.Length : 0;
+        Assert.InRange(before, runStart + limit + 1, new FileInfo(file).Length);
         Assert.False(Directory.Exists(dir.File("a")));
         // Within the limit, the same text is prepared whole.
         CorpusPreparer.Prepare(new PrepareOptions(corpus, tokenizer, dir.File("b"), valFraction, ChunkBytes: chunkBytes, MaxUncutChars: 200_000));
         using var cache = TokenCache.Open(dir.File("b"));
         var ids = cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i);
         Assert.Contains(File.ReadAllText(file), cache.Tokenizer.Decode(ids));
+    }
+
+    [Theory]
+    [InlineData(100_000, true)]
+    [InlineData(100_001, false)]
+    public void ARunAsLongAsTheLimit_IsOnePiece_WhereverTheReadsEnd(int run, bool allowed)
+    {
+        using var dir = new TempDir();
+        // The run is cut off by the space after it: a cut is seen only once the character after it is read, so a
+        // read that ends on the space holds one character more (counted, when the run is too long, with the run).
+        var corpus = dir.File("c.txt", new string('a', run) + " b " + string.Concat(Enumerable.Range(0, 30_000).Select(i => $"w{i}b ")));
+        foreach (int chunk in new[] { 100_000, 100_001, 100_002, 1 << 20 })
+        {
+            var o = new PrepareOptions(corpus, TokenizerKind.Cl100kBase, dir.File($"out{chunk}"), 0.01, ChunkBytes: chunk, MaxUncutChars: 100_000);
+            if (allowed) CorpusPreparer.Prepare(o);
+            else Assert.Matches($@"^{Regex.Escape(corpus)}: 100,00[12] characters in a row", Assert.Throws<DataException>(() => CorpusPreparer.Prepare(o)).Message);
+        }
+    }
+
+    [Fact]
+    public void ReadLimits_OutsideTheirRange_AreNamed()
+    {
+        var o = new PrepareOptions("c.txt", TokenizerKind.Char, "out", MaxLineBytes: 1000, MaxUncutChars: 1000);
+        Assert.Equal(["max_line_bytes", "max_uncut_chars"], o.Problems().Select(p => p.Key));
+        Assert.Equal(["max_uncut_chars"], (o with { MaxLineBytes = 1 << 16, MaxUncutChars = int.MaxValue }).Problems().Select(p => p.Key));
+        Assert.Empty((o with { MaxLineBytes = 1 << 30, MaxUncutChars = 1 << 15 }).Problems());
     }
 
     static TokenCacheMeta Prepare(string corpus, string outDir, bool skip = false, TokenizerKind tokenizer = TokenizerKind.Char)
