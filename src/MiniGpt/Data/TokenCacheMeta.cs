@@ -46,6 +46,9 @@ public sealed record TokenCacheMeta(
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         Converters = { Choices.JsonConverter },
+        // Metadata made at build time for the records written most: reflection and JIT took about 0.1 s of each prepare's end.
+        TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(
+            MetaJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
     };
 
     public void Save(string dir) => AtomicFile.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, Json));
@@ -84,3 +87,10 @@ public sealed record TokenCacheMeta(
         return meta;
     }
 }
+
+/// <summary>Source-generated JSON metadata for <see cref="TokenCacheMeta.Json"/>; its options still govern names and converters.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(TokenCacheMeta))]
+[JsonSerializable(typeof(TokenizerDescription))]
+sealed partial class MetaJsonContext : JsonSerializerContext;
