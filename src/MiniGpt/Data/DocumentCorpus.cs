@@ -24,6 +24,7 @@ static class DocumentCorpus
             foreach (var r in d.Text.EnumerateRunes()) seen[r.Value] = true;   // pass 2 counts each split's characters
             reported.Report(d, documents);
         }
+        reported.Finish(documents);
         foreach (var r in o.DocSeparator.EnumerateRunes()) seen[r.Value] = true;
         return new(files.Sum(f => new FileInfo(f).Length), Chars: 0, Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet(), documents, skipped);
     }
@@ -59,6 +60,7 @@ static class DocumentCorpus
         }
         Flush();
         encoder.Finish();
+        reported.Finish(index);
         return sizes;
 
         void Flush()
@@ -104,6 +106,7 @@ static class DocumentCorpus
             }
             Flush();
             encoder.Finish();
+            reported.Finish(documents);
 
             void Flush()
             {
@@ -160,11 +163,15 @@ static class DocumentCorpus
 
         public void Report(Document d, long documents)
         {
+            // The last file's end is Finish's to report: reading ahead gets there before its last documents are counted.
             long done = before[d.File] + d.FileBytesRead;
-            if (progress is null || done - last < (4 << 20) && done != total) return;
+            if (progress is null || done - last < (4 << 20) || done >= total) return;
             last = done;
             progress.Report(new(phase, done, total, documents));
         }
+
+        /// <summary>The pass's end, with every document counted.</summary>
+        public void Finish(long documents) => progress?.Report(new(phase, total, total, documents));
 
         static Dictionary<string, long> Offsets(IReadOnlyList<string> files)
         {

@@ -250,5 +250,31 @@ public class DocumentCorpusTests
         return (cache.Tokenizer.Decode(cache.Train.ReadAll().Select(i => (int)i)), cache.Tokenizer.Decode(cache.Val.ReadAll().Select(i => (int)i)));
     }
 
+    [Theory]
+    [InlineData(TokenizerKind.Char)]        // two passes: scan, then encode
+    [InlineData(TokenizerKind.Cl100kBase)]  // one
+    public void Progress_EndsEachPassOnce_WithEveryDocumentCounted(TokenizerKind tok)
+    {
+        using var dir = new TempDir();
+        // A large first file, then a small one whose lines are all read ahead at once: its bytes are done before its documents are counted.
+        dir.File("c/a.txt", string.Concat(Enumerable.Repeat("lorem ipsum dolor\n", 300_000)));
+        CorpusFiles.Texts(dir.File("c/b.jsonl"), "one", "two", "three");
+        var reports = new List<PrepareProgress>();
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("c"), tok, dir.File("out")), new Collect(reports));
+        var phases = tok == TokenizerKind.Char ? new[] { PreparePhase.Scan, PreparePhase.Encode } : [PreparePhase.Encode];
+        Assert.Equal(phases, reports.Select(r => r.Phase).Distinct());
+        foreach (var phase in phases)
+        {
+            var ends = reports.Where(r => r.Phase == phase && r.BytesDone == r.BytesTotal).ToList();
+            Assert.Equal(4L, Assert.Single(ends).Documents);
+            Assert.Same(ends[0], reports.Last(r => r.Phase == phase));
+        }
+    }
+
+    sealed class Collect(List<PrepareProgress> into) : IProgress<PrepareProgress>
+    {
+        public void Report(PrepareProgress value) => into.Add(value);
+    }
+
     static string Sha(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
 }
