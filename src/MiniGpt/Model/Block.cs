@@ -25,9 +25,15 @@ public sealed class Block : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => Forward(x, cache: null);
 
-    public Tensor Forward(Tensor x, LayerKvCache? cache)   // x: (B, T, C)
+    /// <param name="lastOnly">
+    /// Only the last position's output is wanted (the last block, when sampling): every position's keys and values
+    /// still reach the cache, but the rest of the block runs for the last position alone.
+    /// </param>
+    public Tensor Forward(Tensor x, LayerKvCache? cache, bool lastOnly = false)   // x: (B, T, C)
     {
-        x = x + attn.Forward(ln_1.call(x), cache);          // (B, T, C)
-        return x + mlp.call(ln_2.call(x));                  // (B, T, C)
+        var a = attn.Forward(ln_1.call(x), cache, lastOnly);                       // (B, T, C), or (B, 1, C)
+        if (lastOnly && x.size(1) > 1) x = x.narrow(1, x.size(1) - 1, 1);         // (B, 1, C)
+        x = x + a;                                                                 // (B, T, C)
+        return x + mlp.call(ln_2.call(x));                                         // (B, T, C)
     }
 }

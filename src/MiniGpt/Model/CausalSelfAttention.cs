@@ -30,8 +30,11 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x) => Forward(x, cache: null);
 
-    /// <summary>With a cache, x holds only the new positions; their keys and values are appended to it.</summary>
-    public Tensor Forward(Tensor x, LayerKvCache? cache)
+    /// <summary>
+    /// With a cache, x holds only the new positions; their keys and values are appended to it. With
+    /// <paramref name="lastOnly"/>, only the last position queries, and its output alone comes back, (B, 1, C).
+    /// </summary>
+    public Tensor Forward(Tensor x, LayerKvCache? cache, bool lastOnly = false)
     {
         long B = x.size(0), T = x.size(1), C = x.size(2), nh = nHead, hs = C / nh;
         // Q, K and V side by side are 3·nh heads; with rotary positions, Q and K (the first 2·nh) turn in one call.
@@ -42,6 +45,7 @@ public sealed class CausalSelfAttention : nn.Module<Tensor, Tensor>
         var k = qk.narrow(1, nh, nh);                                           // (B, nh, T, hs)
         var v = heads.narrow(1, 2 * nh, nh);                                    // (B, nh, T, hs)
         if (cache is not null) (k, v) = cache.Append(k, v);                     // (B, nh, Tk, hs)
+        if (lastOnly && T > 1) (q, T) = (q.narrow(2, T - 1, 1), 1);             // (B, nh, 1, hs): the last query sees every key
         var y = attention.call(q, k, v);                                        // (B, nh, T, hs)
         y = y.transpose(1, 2).reshape(B, T, C);                                 // (B, T, C): heads side by side
         return resid_dropout.call(c_proj.call(y));                              // (B, T, C)

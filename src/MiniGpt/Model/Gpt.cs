@@ -48,7 +48,8 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
     /// With a cache, idx holds only the positions after those already cached; their keys and values are
     /// added to it and the logits of these positions come back. With <paramref name="lastOnly"/>, only the last
     /// position's logits are computed, (B, 1, V): sampling needs no others, and for a long prompt the output head
-    /// over every position would cost more than the rest of the model.
+    /// over every position would cost more than the rest of the model; the last block's attention output and MLP run
+    /// for that position alone too.
     /// </summary>
     public Tensor Forward(Tensor idx, KvCache? cache, bool lastOnly = false)
     {
@@ -57,9 +58,9 @@ public sealed class Gpt : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"sequence of {start + T} tokens exceeds block_size {Config.BlockSize}");
         var tok = wte.call(idx);                                                // (B, T, C)
         var x = drop.call(wpe is null ? tok : tok + wpe.call(start, T));        // (B, T, C)
+        // With lastOnly, the last block runs its queries, projections and MLP for the last position alone.
         for (int l = 0; l < h.Count; l++)
-            x = h[l].Forward(x, cache?.Layers[l]);                              // (B, T, C)
-        if (lastOnly && T > 1) x = x.narrow(1, T - 1, 1);                       // (B, 1, C)
+            x = h[l].Forward(x, cache?.Layers[l], lastOnly && l == h.Count - 1); // (B, T, C), the last (B, 1, C)
         x = ln_f.call(x);                                                       // (B, T, C)
         return wte.Unembed(x, ComputeDtype);                                    // (B, T, V)
     }
