@@ -35,7 +35,10 @@ public static class PrepareCommand
                 r.GetValue(compact), r.GetValue(vocab), r.GetValue(merges), r.GetValue(tiktoken), r.GetValue(replace),
                 TextField: r.GetValue(textField)!, DocSeparator: r.GetValue(separator)!, SkipBadDocuments: r.GetValue(skipBad), Workers: r.GetValue(workers), ValDocuments: r.GetValue(valDocuments));
             var sw = Stopwatch.StartNew();
-            var meta = CorpusPreparer.Prepare(o, new ConsoleProgress());
+            var progress = new ConsoleProgress(Console.Error, live: !Console.IsErrorRedirected);
+            TokenCacheMeta meta;
+            try { meta = CorpusPreparer.Prepare(o, progress); }
+            finally { progress.End(); }   // an error's line starts a line of its own, not the end of the bar
             var seconds = sw.Elapsed.TotalSeconds;
             Console.WriteLine($"tokenizer {Choices.Name(meta.Tokenizer.Kind)}{(meta.Tokenizer.CompactIds is null ? "" : " (compact)")}, vocab size {meta.VocabSize}");
             Console.WriteLine($"train: {meta.TrainTokens:N0} tokens, val: {meta.ValTokens:N0} tokens ({meta.BytesPerToken * 8}-bit ids)");
@@ -51,20 +54,27 @@ public static class PrepareCommand
     /// Progress on stderr for corpora that take a while: on a terminal a bar rewritten in place (bytes, documents,
     /// MB/s, ETA), when redirected the same words as a line per 10 % of each pass.
     /// </summary>
-    sealed class ConsoleProgress : IProgress<PrepareProgress>
+    public sealed class ConsoleProgress(TextWriter error, bool live) : IProgress<PrepareProgress>
     {
-        readonly bool live = !Console.IsErrorRedirected;
         readonly Stopwatch clock = Stopwatch.StartNew();
         PreparePhase? phase;
         double phaseStart, lastDraw = double.NegativeInfinity;
         int lastDecile = -1;
+        bool open;   // a bar drawn on a terminal, its line not yet ended
+
+        /// <summary>Ends a bar's line, if one is open.</summary>
+        public void End()
+        {
+            if (open) error.WriteLine();
+            open = false;
+        }
 
         public void Report(PrepareProgress p)
         {
             double now = clock.Elapsed.TotalSeconds;
             if (p.Phase != phase)
             {
-                if (live && phase is not null) Console.Error.WriteLine();
+                End();
                 (phase, lastDecile, phaseStart) = (p.Phase, -1, now);
             }
             int decile = p.BytesTotal == 0 ? 10 : (int)(10 * p.BytesDone / p.BytesTotal);
@@ -73,8 +83,10 @@ public static class PrepareCommand
             (lastDecile, lastDraw) = (decile, now);
             var line = ProgressLine.Format(Choices.Name(p.Phase), p.BytesDone, p.BytesTotal, now - phaseStart, bar: live,
                 p.Documents > 0 ? $"{p.Documents:N0} documents" : null);
-            if (live) Console.Error.Write("\r" + line + (done && p.Phase == PreparePhase.Encode ? "\n" : ""));
-            else Console.Error.WriteLine(line);
+            if (!live) { error.WriteLine(line); return; }
+            error.Write("\r" + line);
+            open = true;
+            if (done && p.Phase == PreparePhase.Encode) End();
         }
     }
 }

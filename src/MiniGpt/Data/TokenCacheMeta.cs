@@ -88,7 +88,10 @@ public sealed record TokenCacheMeta(
     }
 }
 
-/// <summary>Source-generated JSON metadata for <see cref="TokenCacheMeta.Json"/>; its options still govern names and converters.</summary>
+/// <summary>
+/// Source-generated JSON metadata for <see cref="TokenCacheMeta.Json"/>, whose options still govern names and converters.
+/// Not to be used alone: its own options know nothing of <see cref="Choices.JsonConverter"/>, so enums would be numbers.
+/// </summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(TokenCacheMeta))]

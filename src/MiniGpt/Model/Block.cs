@@ -33,7 +33,7 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     {
         var a = attn.Forward(ln_1.call(x), cache, lastOnly);                       // (B, T, C), or (B, 1, C)
         if (lastOnly && x.size(1) > 1) x = x.narrow(1, x.size(1) - 1, 1);         // (B, 1, C)
-        x = x + a;                                                                 // (B, T, C)
-        return x + mlp.call(ln_2.call(x));                                         // (B, T, C)
+        x = x + a;                                                                 // (B, T, C), or (B, 1, C)
+        return x + mlp.call(ln_2.call(x));                                         // (B, T, C), or (B, 1, C)
     }
 }

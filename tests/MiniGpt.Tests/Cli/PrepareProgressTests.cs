@@ -1,0 +1,48 @@
+using MiniGpt.Cli.Commands;
+using MiniGpt.Data;
+
+namespace MiniGpt.Tests.Cli;
+
+/// <summary>prepare's progress on stderr: a bar on a terminal, whose line is ended before anything else is said.</summary>
+public class PrepareProgressTests
+{
+    [Fact]
+    public void OnATerminal_ABarLeftOpen_IsEndedOnce()
+    {
+        var err = new StringWriter();
+        var progress = new PrepareCommand.ConsoleProgress(err, live: true);
+        progress.Report(new PrepareProgress(PreparePhase.Scan, 0, 0));   // a scan that found nothing: an error follows
+        Assert.StartsWith("\rscan [", err.ToString());
+        Assert.DoesNotContain("\n", err.ToString());
+        progress.End();
+        progress.End();
+        Assert.Equal(1, err.ToString().Count(c => c == '\n'));
+        Assert.EndsWith("\n", err.ToString());
+    }
+
+    [Fact]
+    public void OnATerminal_TheFinishedEncodeEndsItsOwnLine_AndEachPassHasOne()
+    {
+        var err = new StringWriter();
+        var progress = new PrepareCommand.ConsoleProgress(err, live: true);
+        progress.Report(new PrepareProgress(PreparePhase.Scan, 10, 10));
+        progress.Report(new PrepareProgress(PreparePhase.Encode, 10, 10, Documents: 3));
+        progress.End();
+        var lines = err.ToString().Split('\n');
+        Assert.Equal(3, lines.Length);   // scan's line, encode's line, nothing after the last '\n'
+        Assert.StartsWith("\rscan [", lines[0]);
+        Assert.StartsWith("\rencode [", lines[1]);
+        Assert.EndsWith("3 documents", lines[1]);
+        Assert.Equal("", lines[2]);
+    }
+
+    [Fact]
+    public void Redirected_NothingIsLeftOpen()
+    {
+        var err = new StringWriter();
+        var progress = new PrepareCommand.ConsoleProgress(err, live: false);
+        progress.Report(new PrepareProgress(PreparePhase.Scan, 0, 0));   // within the first second: not shown
+        progress.End();
+        Assert.Equal("", err.ToString());
+    }
+}
