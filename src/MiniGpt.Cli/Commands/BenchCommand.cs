@@ -91,7 +91,8 @@ public static class BenchCommand
             Model.Gpt model;
             if (r.GetValue(checkpoint) is { } ckpt)
             {
-                loaded = TrainedModel.Load(ckpt, c.Device, Downloads.OptionsFor(ckpt), new Downloads());
+                using var downloads = new Downloads();
+                loaded = TrainedModel.Load(ckpt, c.Device, Downloads.OptionsFor(ckpt), downloads);
                 model = loaded.Model;
             }
             else model = TrainableModel.ForSampling(c, r.GetValue(vocab), where);

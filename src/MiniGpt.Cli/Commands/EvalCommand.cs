@@ -23,7 +23,8 @@ public static class EvalCommand
         cmd.SetAction(r => CliErrors.Run(() =>
         {
             NativeTorch.Load();
-            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.OptionsFor(r.GetValue(checkpoint)!), new Downloads());
+            using var downloads = new Downloads();
+            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.OptionsFor(r.GetValue(checkpoint)!), downloads);
             var report = r.GetValue(text) is { } path
                 ? Evaluation.OnText(m, path)
                 : Evaluation.OnSplit(m, split.Get(r), r.GetValue(batches) ?? m.Config.EvalIters, r.GetValue(dataDir));

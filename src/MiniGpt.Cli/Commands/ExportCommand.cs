@@ -20,7 +20,8 @@ public static class ExportCommand
         {
             if (string.IsNullOrWhiteSpace(r.GetValue(output))) throw new ConfigException("out", r.GetValue(output), "must name a folder");
             NativeTorch.Load();
-            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, DeviceKind.Cpu, Downloads.OptionsFor(r.GetValue(checkpoint)!), new Downloads());
+            using var downloads = new Downloads();
+            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, DeviceKind.Cpu, Downloads.OptionsFor(r.GetValue(checkpoint)!), downloads);
             var result = HfExport.Write(m.Model, m.Config, m.Tokenizer, r.GetValue(output)!, dtype.Get(r) == Precision.BFloat16 ? TensorDtype.BF16 : TensorDtype.F32);
             Console.WriteLine($"exported {m.Path} (step {m.Step}, {m.Model.ParameterCount / 1e6:F2}M parameters) to {result.Dir}: {string.Join(", ", result.Files)}");
             foreach (var limitation in result.Limitations) Console.WriteLine($"note: {limitation}");

@@ -41,7 +41,8 @@ public static class GenerateCommand
             var text = r.GetValue(promptFile) is { } pf
                 ? (File.Exists(pf) ? File.ReadAllText(pf) : throw new DataException(pf, $"prompt file {pf} not found"))
                 : r.GetValue(prompt) ?? "";
-            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.OptionsFor(r.GetValue(checkpoint)!), new Downloads());
+            using var downloads = new Downloads();
+            using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.OptionsFor(r.GetValue(checkpoint)!), downloads);
             var ids = m.EncodePrompt(text);   // a prompt longer than block_size: the generator keeps its last block
             var generator = new TextGenerator(m.Model, useKvCache: !r.GetValue(noCache));
             // Sample i draws from seed + i alone: it is the same text whatever --num-samples, and --seed S+i alone gives it again.

@@ -27,8 +27,9 @@ public sealed class TrainingWorker(TrainRequest request, IHostApplicationLifetim
             outcome.ExitCode = CliErrors.Run(() =>
             {
                 var console = new TrainConsole(request.Config);
+                using var downloads = new Downloads();
                 using var trainer = new Trainer(request.Config, prepareProgress: console.PrepareProgress, overwrite: request.Overwrite, acceptOtherData: request.AcceptOtherData,
-                    hub: Downloads.OptionsFor(request.Config.InitFrom), downloads: new Downloads());
+                    hub: Downloads.OptionsFor(request.Config.InitFrom), downloads: downloads);
                 console.Start(trainer);
                 console.Finish(trainer.Run(console, stoppingToken));
                 return (int)ExitCode.Ok;

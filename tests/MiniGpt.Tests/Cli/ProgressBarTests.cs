@@ -3,8 +3,8 @@ using MiniGpt.Data;
 
 namespace MiniGpt.Tests.Cli;
 
-/// <summary>prepare's progress on stderr: a bar on a terminal, whose line is ended before anything else is said.</summary>
-public class PrepareProgressTests
+/// <summary>Progress on stderr (prepare's, downloads'): a bar on a terminal, whose line is ended before anything else is said.</summary>
+public class ProgressBarTests
 {
     [Fact]
     public void OnATerminal_ABarLeftOpen_IsEndedOnce()
@@ -44,5 +44,21 @@ public class PrepareProgressTests
         progress.Report(new PrepareProgress(PreparePhase.Scan, 0, 0));   // within the first second: not shown
         progress.End();
         Assert.Equal("", err.ToString());
+    }
+
+    [Fact]
+    public void OnATerminal_ADownloadThatStops_HasItsLineEnded_AndAFinishedOneNoSecondEnd()
+    {
+        var err = new StringWriter();
+        using (var downloads = new Downloads(err, live: true))
+            downloads.Report(new MiniGpt.Hub.DownloadProgress("model.safetensors", 1_000, 548_000_000));   // then the download fails
+        Assert.StartsWith("\rdownloading model.safetensors [", err.ToString());
+        Assert.Equal(1, err.ToString().Count(c => c == '\n'));
+        Assert.EndsWith("\n", err.ToString());
+
+        var done = new StringWriter();
+        using (var downloads = new Downloads(done, live: true))
+            downloads.Report(new MiniGpt.Hub.DownloadProgress("config.json", 500, 500));
+        Assert.Equal(1, done.ToString().Count(c => c == '\n'));
     }
 }
