@@ -6,11 +6,13 @@ namespace MiniGpt.Cli.Hosting;
 
 /// <summary>
 /// Training progress on the console: on a terminal a status line rewritten in place, when redirected one
-/// plain line per log interval. Evaluations and checkpoints always get their own line.
+/// plain line per log interval. Evaluations and checkpoints always get their own line. Disposed, it ends a status
+/// line left open (training that failed), so that the error starts a line of its own.
 /// </summary>
-public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
+public sealed class TrainConsole(TrainConfig config, TextWriter output, bool live) : IProgress<TrainProgress>, IDisposable
 {
-    readonly bool live = !Console.IsOutputRedirected;
+    public TrainConsole(TrainConfig config) : this(config, Console.Out, live: !Console.IsOutputRedirected) { }
+
     bool statusShown;
 
     bool preparing;
@@ -20,7 +22,7 @@ public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
     {
         if (preparing) return;
         preparing = true;
-        Console.WriteLine($"preparing the token cache {config.DataDir} from {config.Corpus} ({Choices.Name(config.Tokenizer)})");
+        output.WriteLine($"preparing the token cache {config.DataDir} from {config.Corpus} ({Choices.Name(config.Tokenizer)})");
     });
 
     sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
@@ -33,9 +35,9 @@ public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
         var c = t.Config;   // with pretrained weights, the model's architecture
         if (c.Device == DeviceKind.Auto && t.Device.type != TorchSharp.DeviceType.CUDA)
             Console.Error.WriteLine("warning: device = auto found no CUDA device (or no CUDA libtorch); training on the CPU");
-        Console.WriteLine($"minigpt train: {t.Model.ParameterCount / 1e6:F2}M parameters, {c.NLayer} layers × {c.NHead} heads × {c.NEmbd}, " +
+        output.WriteLine($"minigpt train: {t.Model.ParameterCount / 1e6:F2}M parameters, {c.NLayer} layers × {c.NHead} heads × {c.NEmbd}, " +
                           $"block {c.BlockSize}, batch {c.BatchSize}×{c.GradientAccumulationSteps}, {t.Device.type.ToString().ToLowerInvariant()} {Choices.Name(c.Dtype)}");
-        Console.WriteLine($"data {c.DataDir} → out {c.OutDir}" + (t.Iter > 0 ? $" (resumed at step {t.Iter})" : "")
+        output.WriteLine($"data {c.DataDir} → out {c.OutDir}" + (t.Iter > 0 ? $" (resumed at step {t.Iter})" : "")
                           + (InitFrom.IsPretrained(c.InitFrom) ? $", weights from {c.InitFrom}" : ""));
     }
 
@@ -45,30 +47,32 @@ public sealed class TrainConsole(TrainConfig config) : IProgress<TrainProgress>
         {
             case StepDone s:
                 var line = $"iter {s.Iter,6}/{s.MaxIters}  loss {s.Loss:F4}  lr {s.Lr:E2}  {s.MsPerIter,7:F1} ms/iter  {s.TokensPerSec,9:N0} tok/s  ETA {Commands.ProgressLine.Duration(s.Eta)}";
-                if (live) { Console.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 110) : 110)); statusShown = true; }
-                else Console.WriteLine(line);
+                if (live) { output.Write("\r" + line.PadRight(Console.WindowWidth > 0 ? Math.Min(Console.WindowWidth - 1, 110) : 110)); statusShown = true; }
+                else output.WriteLine(line);
                 break;
             case EvalDone e:
                 EndStatus();
-                Console.WriteLine($"step {e.Iter}: train loss {e.TrainLoss:F4}, val loss {e.ValLoss:F4}");
+                output.WriteLine($"step {e.Iter}: train loss {e.TrainLoss:F4}, val loss {e.ValLoss:F4}");
                 break;
             case CheckpointSaved c:
                 EndStatus();
-                Console.WriteLine($"saved {c.Path}");
+                output.WriteLine($"saved {c.Path}");
                 break;
         }
     }
 
     void EndStatus()
     {
-        if (statusShown) Console.WriteLine();
+        if (statusShown) output.WriteLine();
         statusShown = false;
     }
+
+    public void Dispose() => EndStatus();
 
     public void Finish(TrainResult r)
     {
         EndStatus();
-        Console.WriteLine(r.Interrupted
+        output.WriteLine(r.Interrupted
             ? $"interrupted at step {r.FinalIter}; resume with: minigpt train --config <same config> --resume"
             : $"done at step {r.FinalIter}: best val loss {r.BestValLoss:F4}; checkpoints in {config.OutDir}");
     }

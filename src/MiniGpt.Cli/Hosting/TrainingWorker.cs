@@ -26,7 +26,7 @@ public sealed class TrainingWorker(TrainRequest request, IHostApplicationLifetim
         {
             outcome.ExitCode = CliErrors.Run(() =>
             {
-                var console = new TrainConsole(request.Config);
+                using var console = new TrainConsole(request.Config);
                 using var downloads = new Downloads();
                 using var trainer = new Trainer(request.Config, prepareProgress: console.PrepareProgress, overwrite: request.Overwrite, acceptOtherData: request.AcceptOtherData,
                     hub: Downloads.OptionsFor(request.Config.InitFrom), downloads: downloads);

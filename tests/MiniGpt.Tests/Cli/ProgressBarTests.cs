@@ -3,7 +3,7 @@ using MiniGpt.Data;
 
 namespace MiniGpt.Tests.Cli;
 
-/// <summary>Progress on stderr (prepare's, downloads'): a bar on a terminal, whose line is ended before anything else is said.</summary>
+/// <summary>Progress on a terminal (prepare's, downloads', training's): a line rewritten in place, ended before anything else is said.</summary>
 public class ProgressBarTests
 {
     [Fact]
@@ -60,5 +60,16 @@ public class ProgressBarTests
         using (var downloads = new Downloads(done, live: true))
             downloads.Report(new MiniGpt.Hub.DownloadProgress("config.json", 500, 500));
         Assert.Equal(1, done.ToString().Count(c => c == '\n'));
+    }
+
+    [Fact]
+    public void OnATerminal_TrainingThatStops_HasItsStatusLineEnded()
+    {
+        var output = new StringWriter();
+        using (var console = new MiniGpt.Cli.Hosting.TrainConsole(new MiniGpt.Config.TrainConfig(), output, live: true))
+            console.Report(new MiniGpt.Training.StepDone(10, 2000, 3.5, 1e-3, 0.9, 60, 12_000, 0, TimeSpan.FromMinutes(2)));   // then an error
+        Assert.StartsWith("\riter     10/2000  loss 3.5000", output.ToString());
+        Assert.Equal(1, output.ToString().Count(c => c == '\n'));
+        Assert.EndsWith("\n", output.ToString());
     }
 }
