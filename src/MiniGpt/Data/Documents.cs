@@ -130,12 +130,13 @@ public static class Documents
         }
     }
 
+    /// <summary>A line longer than the reader's limit.</summary>
+    sealed class LineTooLongException : Exception;
+
     /// <summary>
     /// The lines of a stream, found a buffer at a time with a vectorised search for '\n' rather than byte by byte.
     /// <see cref="Line"/> is the current line without its '\n' (and a '\r' before it), valid until the next call.
     /// </summary>
-    sealed class LineTooLongException : Exception;
-
     sealed class LineReader(Stream stream, int maxLine)
     {
         byte[] buffer = new byte[1 << 16];
