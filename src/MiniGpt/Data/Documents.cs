@@ -62,16 +62,14 @@ public static class Documents
     static IEnumerable<Document> TextFile(string file, bool replaceInvalid, int maxUncut)
     {
         const string where = "the whole file";
-        var buffer = new byte[1 << 20];
+        const int chunkBytes = 1 << 20;
         if (!replaceInvalid)
         {
             var check = new Utf8Runes(false);
             long offset = 0;
             try
             {
-                using var s = Corpus.OpenRead(file);
-                for (int n; (n = s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false)) > 0; offset += n)
-                    check.Count(buffer.AsSpan(0, n), final: false);
+                foreach (var chunk in Corpus.Chunks([file], chunkBytes)) { check.Count(chunk.Span, final: false); offset += chunk.Length; }
                 check.Count([], final: true);
             }
             catch (InvalidUtf8Exception e) { return [new(null, file, where, $"invalid UTF-8 at byte offset {e.Offset}", offset)]; }
@@ -80,23 +78,26 @@ public static class Documents
 
         IEnumerable<Document> Pieces()
         {
-            var text = new HeldText(replaceInvalid, buffer.Length + 2 * OrderedEncoder.PieceChars, maxUncut);
+            var text = new HeldText(replaceInvalid, chunkBytes + 2 * OrderedEncoder.PieceChars, maxUncut);
             long read = 0;
-            using var stream = Corpus.OpenRead(file);
-            for (bool last = false; !last;)
+            foreach (var chunk in Corpus.Chunks([file], chunkBytes))
             {
-                int n = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-                (last, read) = (n == 0, read + n);
-                List<string> pieces;
+                read += chunk.Length;
+                foreach (var piece in Cut(chunk.Span, last: false)) yield return new(piece, file, where, null, read, Ends: false);
+            }
+            var rest = Cut([], last: true);
+            if (rest.Count == 0) rest.Add("");   // an empty file is one empty document
+            for (int i = 0; i < rest.Count; i++) yield return new(rest[i], file, where, null, read, Ends: i == rest.Count - 1);
+
+            List<string> Cut(ReadOnlySpan<byte> bytes, bool last)
+            {
                 try
                 {
-                    text.Decode(buffer.AsSpan(0, n), flush: last);
-                    pieces = text.Cut(text.Length, all: last);
+                    text.Decode(bytes, flush: last);
+                    return text.Cut(text.Length, all: last);
                 }
                 catch (DecoderFallbackException) { throw new DataException(file, $"{file} changed while it was being prepared: it is no longer UTF-8"); }
                 catch (UncutRunException e) { throw Uncut(file, e, read); }
-                if (last && pieces.Count == 0) pieces.Add("");   // an empty file is one empty document
-                for (int i = 0; i < pieces.Count; i++) yield return new(pieces[i], file, where, null, read, Ends: last && i == pieces.Count - 1);
             }
         }
     }
