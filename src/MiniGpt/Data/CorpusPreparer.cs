@@ -318,7 +318,7 @@ public static class CorpusPreparer
         {
             throw new DataException(o.Corpus, $"corpus {o.Corpus} changed while it was being prepared: it is no longer UTF-8");
         }
-        catch (UncutRunException e) { throw Documents.Uncut(o.Corpus, e, bytes); }
+        catch (UncutRunException e) { throw e.In(o.Corpus, bytes); }
         encoder.Finish();
         return (trainBytes, valBytes);
 

@@ -97,18 +97,12 @@ public static class Documents
                     return text.Cut(text.Length, all: last);
                 }
                 catch (DecoderFallbackException) { throw new DataException(file, $"{file} changed while it was being prepared: it is no longer UTF-8"); }
-                catch (UncutRunException e) { throw Uncut(file, e, read); }
+                catch (UncutRunException e) { throw e.In(file, read); }
             }
         }
     }
 
     static string Size(int bytes) => bytes % (1 << 20) == 0 ? $"{bytes >> 20} MB" : FormattableString.Invariant($"{bytes:N0} bytes");
-
-    /// <summary>The error for a run of text without a place to cut, longer than a piece may be, read up to byte <paramref name="read"/>.</summary>
-    internal static DataException Uncut(string file, UncutRunException e, long read)
-        => new(file, $"{file}: " + FormattableString.Invariant($"{e.Chars:N0} characters in a row before byte {read:N0} have no place ")
-                     + "to cut them into pieces for the tokenizer (a newline, or a space or punctuation between two letters); at most "
-                     + FormattableString.Invariant($"{e.Limit:N0} can be one piece"));
 
     static IEnumerable<Document> JsonLines(string file, bool gzip, string field, bool replaceInvalid, int maxLine)
     {

@@ -62,4 +62,10 @@ sealed class UncutRunException(long chars, int limit) : Exception
 {
     public long Chars { get; } = chars;
     public int Limit { get; } = limit;
+
+    /// <summary>The error to report: the run found in <paramref name="file"/> when <paramref name="read"/> of its bytes had been read.</summary>
+    public DataException In(string file, long read)
+        => new(file, $"{file}: " + FormattableString.Invariant($"{Chars:N0} characters in a row before byte {read:N0} have no place ")
+                     + "to cut them into pieces for the tokenizer (a newline, or a space or punctuation between two letters); at most "
+                     + FormattableString.Invariant($"{Limit:N0} can be one piece"));
 }
