@@ -27,15 +27,14 @@ public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int
         try { evals = RunLog.ReadMetrics(dir); }
         catch (Exception e) when (e is System.Text.Json.JsonException or IOException) { errors.Add($"metrics.jsonl: {e.Message}"); }
         var best = evals.Where(e => e.Step > 0).MinBy(e => e.ValLoss);
-        CheckpointState? ckpt = null;
+        CheckpointSummary? ckpt = null;
         var last = Path.Combine(dir, Checkpoint.LastFile);
         if (File.Exists(last))
         {
-            try { ckpt = Checkpoint.Load(last); }
+            // Its metadata alone: a listing should not read (or checksum) gigabytes of weights per run.
+            try { ckpt = Checkpoint.ReadSummary(last); }
             catch (Exception e) when (e is MiniGptException or IOException) { errors.Add(e.Message); }
         }
-        long? parameters = ckpt?.Tensors.Where(t => t.Key.StartsWith("model/")).Sum(t => t.Value.numel());
-        if (ckpt is not null) foreach (var t in ckpt.Tensors.Values) t.Dispose();
         return new RunSummary(name,
             ckpt?.Step ?? evals.LastOrDefault()?.Step,
             best?.ValLoss ?? (ckpt is { BestValLoss: var b } && double.IsFinite(b) ? b : null),
@@ -43,7 +42,7 @@ public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int
             ckpt?.TokensSeen,
             ckpt?.ElapsedSeconds ?? evals.LastOrDefault()?.ElapsedS,
             ckpt is null ? null : Choices.Name(ckpt.Tokenizer.Kind) + (ckpt.Tokenizer.CompactIds is null ? "" : " (compact)") + $" / {ckpt.VocabSize}",
-            parameters,
+            ckpt?.Parameters,
             errors.Count == 0 ? null : string.Join("; ", errors));
     }
 }

@@ -24,9 +24,14 @@ public sealed record CheckpointState
     public required ulong[] TrainSamplerState { get; init; }
     /// <summary>The SHA-256 of the corpus the run's token cache was made from; null in checkpoints from before it was recorded.</summary>
     public string? CorpusSha256 { get; init; }
-    /// <summary>"model/&lt;parameter name&gt;" for each parameter, plus "optim/m" and "optim/v"; float32 on the CPU.</summary>
+    /// <summary>"model/&lt;parameter name&gt;" for each parameter, plus "optim/m" and "optim/v" (unless loaded for its weights only); float32 on the CPU.</summary>
     public required IReadOnlyDictionary<string, Tensor> Tensors { get; init; }
 }
+
+/// <summary>What a checkpoint says of its run, without its tensors: see <see cref="Checkpoint.ReadSummary"/>.</summary>
+/// <param name="Parameters">The model's weights, counted from the tensor index.</param>
+public sealed record CheckpointSummary(TrainConfig Config, TokenizerDescription Tokenizer, int VocabSize, int Step, double BestValLoss,
+    long TokensSeen, double ElapsedSeconds, long Parameters);
 
 /// <summary>
 /// A checkpoint file: a 32-byte header (magic "MGCKPT01", uint32 version, uint32 0, int64 payload length,
@@ -143,11 +148,81 @@ public static class Checkpoint
     }
 
     /// <param name="chunkFloats">How many floats each read holds (tests use small ones).</param>
-    public static CheckpointState Load(string path, int chunkFloats = ChunkFloats)
+    /// <param name="weightsOnly">
+    /// Read the model's weights and leave AdamW's moments unread, two thirds of the file: what sampling and
+    /// evaluation need, in a third of the memory. The whole file is still checksummed.
+    /// </param>
+    public static CheckpointState Load(string path, int chunkFloats = ChunkFloats, bool weightsOnly = false)
+    {
+        using var file = Open(path);
+        var (meta, config, rng, dataStart) = ReadMeta(file, path, checksum: true);
+        // Every size is now known to agree with the file's length: allocating them cannot ask for more than it holds.
+        var tensors = new Dictionary<string, Tensor>();
+        try
+        {
+            var buffer = new byte[chunkFloats * 4];
+            foreach (var e in meta.Tensors.Where(e => !weightsOnly || e.Name.StartsWith("model/")))
+            {
+                var t = empty(e.Shape, ScalarType.Float32);
+                tensors[e.Name] = t;
+                using var flat = t.view(-1);                                                     // (n)
+                file.Position = dataStart + e.Offset;
+                for (long start = 0; start < flat.shape[0]; start += chunkFloats)
+                {
+                    int n = (int)Math.Min(chunkFloats, flat.shape[0] - start);
+                    file.ReadExactly(buffer, 0, n * 4);
+                    using var piece = flat.narrow(0, start, n);
+                    piece.bytes = buffer.AsSpan(0, n * 4);
+                }
+            }
+        }
+        catch
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw;
+        }
+        return new CheckpointState
+        {
+            Config = config,
+            Tokenizer = meta.Tokenizer,
+            VocabSize = meta.VocabSize,
+            Step = meta.Step,
+            BestValLoss = meta.BestValLoss,
+            OptimizerStep = meta.OptimizerStep,
+            TokensSeen = meta.TokensSeen,
+            ElapsedSeconds = meta.ElapsedSeconds,
+            TorchRngState = rng,
+            TrainSamplerState = meta.TrainSamplerState,
+            CorpusSha256 = meta.CorpusSha256,
+            Tensors = tensors,
+        };
+    }
+
+    /// <summary>
+    /// A checkpoint's metadata, checked as <see cref="Load"/> checks it (header, length, fields, config, tensor
+    /// index), without reading a tensor or the checksum: for listing runs, whose checkpoints may be gigabytes each.
+    /// </summary>
+    public static CheckpointSummary ReadSummary(string path)
+    {
+        using var file = Open(path);
+        var (meta, config, _, _) = ReadMeta(file, path, checksum: false);
+        long weights = meta.Tensors.Where(e => e.Name.StartsWith("model/")).Sum(e => e.Shape.Aggregate(1L, (n, d) => n * d));
+        return new CheckpointSummary(config, meta.Tokenizer, meta.VocabSize, meta.Step, meta.BestValLoss, meta.TokensSeen, meta.ElapsedSeconds, weights);
+    }
+
+    static FileStream Open(string path)
     {
         if (!File.Exists(path)) throw new DataException(path, $"checkpoint {path} not found");
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+    }
+
+    /// <summary>
+    /// The header, the checksum when asked, and the metadata, each checked; the file is then known to hold every
+    /// tensor its index lists, which starts at <c>DataStart</c>. Every problem names the file.
+    /// </summary>
+    static (Meta Meta, TrainConfig Config, byte[] Rng, long DataStart) ReadMeta(FileStream file, string path, bool checksum)
+    {
         DataException Bad(string why) => new(path, $"checkpoint {path} is unusable: {why}");
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         long fileLength = file.Length;
         var header = new byte[HeaderSize];
         if (file.ReadAtLeast(header, HeaderSize, throwOnEndOfStream: false) < HeaderSize || !header.AsSpan(0, 8).SequenceEqual(Magic))
@@ -157,7 +232,7 @@ public static class Checkpoint
         long payloadLength = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(16));
         if (payloadLength != fileLength - HeaderSize)
             throw Bad($"header says {payloadLength} payload bytes but the file holds {fileLength - HeaderSize}; it is truncated or damaged");
-        if (Checksum(file, payloadLength) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(24)))
+        if (checksum && Checksum(file, payloadLength) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(24)))
             throw Bad("checksum mismatch; the file is damaged");
 
         file.Position = HeaderSize;
@@ -188,47 +263,7 @@ public static class Checkpoint
         long dataLength = payloadLength - 4 - jsonLength;
         long parameters = config.ToGptConfig(meta.VocabSize).ParameterCount;
         if (CheckIndex(meta.Tensors, dataLength, parameters) is { } indexProblem) throw Bad(indexProblem);
-
-        // Every size is now known to agree with the file's length: allocating them cannot ask for more than it holds.
-        var tensors = new Dictionary<string, Tensor>();
-        try
-        {
-            var buffer = new byte[chunkFloats * 4];
-            foreach (var e in meta.Tensors)
-            {
-                var t = empty(e.Shape, ScalarType.Float32);
-                tensors[e.Name] = t;
-                using var flat = t.view(-1);                                                     // (n)
-                file.Position = HeaderSize + 4 + jsonLength + e.Offset;
-                for (long start = 0; start < flat.shape[0]; start += chunkFloats)
-                {
-                    int n = (int)Math.Min(chunkFloats, flat.shape[0] - start);
-                    file.ReadExactly(buffer, 0, n * 4);
-                    using var piece = flat.narrow(0, start, n);
-                    piece.bytes = buffer.AsSpan(0, n * 4);
-                }
-            }
-        }
-        catch
-        {
-            foreach (var t in tensors.Values) t.Dispose();
-            throw;
-        }
-        return new CheckpointState
-        {
-            Config = config,
-            Tokenizer = meta.Tokenizer,
-            VocabSize = meta.VocabSize,
-            Step = meta.Step,
-            BestValLoss = meta.BestValLoss,
-            OptimizerStep = meta.OptimizerStep,
-            TokensSeen = meta.TokensSeen,
-            ElapsedSeconds = meta.ElapsedSeconds,
-            TorchRngState = rng,
-            TrainSamplerState = meta.TrainSamplerState,
-            CorpusSha256 = meta.CorpusSha256,
-            Tensors = tensors,
-        };
+        return (meta, config, rng, HeaderSize + 4 + jsonLength);
     }
 
     static uint Checksum(FileStream file, long payloadLength)

@@ -46,7 +46,7 @@ public sealed class TrainedModel : IDisposable
         if (!File.Exists(checkpoint) && Pretrained.Locate(checkpoint, hub, downloads, ct) is { } folder)
             return LoadPretrained(folder, dev);
         var path = Resolve(checkpoint);
-        var s = Checkpoint.Load(path);
+        var s = Checkpoint.Load(path, weightsOnly: true);
         var tokenizer = Tokenizers.FromDescription(s.Tokenizer, path);
         if (tokenizer.VocabSize != s.VocabSize)
         {

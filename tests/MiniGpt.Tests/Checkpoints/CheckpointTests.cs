@@ -219,6 +219,51 @@ public class CheckpointTests
         });
         var ex = Assert.Throws<DataException>(() => Checkpoint.Load(path));
         Assert.True(ex.Message.StartsWith($"checkpoint {path} is unusable: {problem}"), ex.Message);
+        // Reading the metadata alone checks it just as much.
+        var summary = Assert.Throws<DataException>(() => Checkpoint.ReadSummary(path));
+        Assert.Equal(ex.Message, summary.Message);
+    }
+
+    [Fact]
+    public void ReadSummary_SaysWhatLoadSays_WithoutReadingATensorOrTheChecksum()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        var s = State();
+        Checkpoint.Save(path, s);
+        var summary = Checkpoint.ReadSummary(path);
+        Assert.Equal(s.Config, summary.Config);
+        Assert.Equal(s.Tokenizer.Chars, summary.Tokenizer.Chars);
+        Assert.Equal((s.VocabSize, s.Step, s.BestValLoss, s.TokensSeen, s.ElapsedSeconds), (summary.VocabSize, summary.Step, summary.BestValLoss, summary.TokensSeen, summary.ElapsedSeconds));
+        Assert.Equal(864, summary.Parameters);   // the 1-layer model's weights (see CraftedMetadata), not AdamW's moments
+
+        // A damaged weight goes unnoticed by the summary, which never reads one; loading reports it.
+        var bytes = File.ReadAllBytes(path);
+        bytes[^1] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+        Assert.Equal(summary, Checkpoint.ReadSummary(path) with { Tokenizer = summary.Tokenizer });   // (a description's arrays compare by reference)
+        Assert.Contains("checksum mismatch", Assert.Throws<DataException>(() => Checkpoint.Load(path)).Message);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        Assert.Contains("it is truncated or damaged", Assert.Throws<DataException>(() => Checkpoint.ReadSummary(path)).Message);
+    }
+
+    [Fact]
+    public void WeightsOnly_LeavesTheMomentsUnread_ButChecksTheWholeFile()
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        var s = State();
+        Checkpoint.Save(path, s);
+        var r = Checkpoint.Load(path, chunkFloats: 5, weightsOnly: true);
+        Assert.Equal(s.Tensors.Keys.Where(k => k.StartsWith("model/")).Order(), r.Tensors.Keys.Order());
+        foreach (var (k, t) in r.Tensors) Assert.True(t.equal(s.Tensors[k]).all().item<bool>(), k);
+        Assert.Equal((s.Step, s.OptimizerStep, s.TokensSeen), (r.Step, r.OptimizerStep, r.TokensSeen));
+
+        // optim/v is written last: a flipped byte there is still found.
+        var bytes = File.ReadAllBytes(path);
+        bytes[^1] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains("checksum mismatch", Assert.Throws<DataException>(() => Checkpoint.Load(path, weightsOnly: true)).Message);
     }
 
     [Fact]

@@ -122,7 +122,9 @@ public class BenchCommandTests
         Assert.InRange(prefill, 2 * 16 / ((ttft + 0.05) / 1000) * 0.999, 2 * 16 / (Math.Max(ttft - 0.05, 0.01) / 1000) * 1.001);   // ttft is rounded to 0.1 ms
         double cached = j.GetProperty("decode_tokens_per_sec").GetDouble(), plain = j.GetProperty("decode_tokens_per_sec_uncached").GetDouble();
         Assert.True(cached > 0 && plain > 0);
-        Assert.Equal(cached / plain, j.GetProperty("cache_speedup").GetDouble(), 0.01 + cached / plain * 0.001);
+        // The rates are rounded to 0.1 and the ratio, of the unrounded rates, to 0.01: on a loaded machine the uncached
+        // rate can be near 10 tokens/s, where its rounding alone moves the ratio by 0.5 %.
+        Assert.InRange(j.GetProperty("cache_speedup").GetDouble(), (cached - 0.05) / (plain + 0.05) - 0.005, (cached + 0.05) / (plain - 0.05) + 0.005);
         Assert.Equal(2 * cached, j.GetProperty("decode_tokens_per_sec_all_samples").GetDouble(), 0.2);
         Assert.Equal(1, j.GetProperty("decode_threads").GetInt32());   // a model of a few kilobytes decodes on one thread on the CPU
         Assert.False(j.GetProperty("sliced_rows").GetBoolean());      // and reads its weights from cache, unsliced

@@ -60,8 +60,12 @@ public class InspectCommandTests
     public void Runs_ListsEveryRun_EvenBesideABrokenOne()
     {
         using var dir = new TempDir();
-        TrainedRun(dir, "good");
+        var good = TrainedRun(dir, "good");
         var broken = TrainedRun(dir, "broken");
+        // A listing reads each checkpoint's metadata alone, not gigabytes of weights: a damaged weight is for loading to find.
+        var goodCkpt = File.ReadAllBytes(Path.Combine(good, "last.ckpt"));
+        goodCkpt[^1] ^= 0x10;
+        File.WriteAllBytes(Path.Combine(good, "last.ckpt"), goodCkpt);
         var last = Path.Combine(broken, "last.ckpt");
         File.WriteAllBytes(last, File.ReadAllBytes(last)[..100]);
         Directory.Delete(Path.Combine(dir.Path, "cache"), recursive: true);           // not a run: must not be listed
@@ -70,9 +74,11 @@ public class InspectCommandTests
         var rows = stdout.Split('\n').Where(l => l.StartsWith('│')).Select(l => l.Split('│').Select(c => c.Trim()).ToArray()[1..^1]).ToList();
         Assert.Equal(["run", "last step", "best val", "at step", "tokens", "wall time", "tokenizer", "parameters"], rows[0]);
         var best = RunLog.ReadMetrics(Path.Combine(dir.Path, "good")).Where(e => e.Step > 0).MinBy(e => e.ValLoss)!;
-        var vocab = Checkpoint.Load(Path.Combine(dir.Path, "good", "last.ckpt")).VocabSize;
+        var vocab = Checkpoint.ReadSummary(Path.Combine(dir.Path, "good", "last.ckpt")).VocabSize;
         Assert.Equal(["good", "20", best.ValLoss.ToString("F4"), best.Step.ToString(), "0.00M"], rows.Single(r => r[0] == "good")[..5]);
         Assert.Equal($"char / {vocab}", rows.Single(r => r[0] == "good")[6]);
+        int g = rows.FindIndex(r => r[0] == "good");
+        Assert.True(g == rows.Count - 1 || rows[g + 1].Skip(1).Any(c => c != ""), "a line of errors under the good run");
         int at = rows.FindIndex(r => r[0] == "broken");                                       // listed, with what it could read,
         var why = string.Join(" ", rows.Skip(at + 1).TakeWhile(r => r.Skip(1).All(c => c == "")).Select(r => r[0]));   // and why not the rest
         Assert.StartsWith("↳ checkpoint ./broken/last.ckpt is unusable: header says", why);
