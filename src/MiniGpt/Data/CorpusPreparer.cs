@@ -227,14 +227,24 @@ public static class CorpusPreparer
     /// <summary>The files are decoded as one stream: turn an offset in it into a file and an offset in that file.</summary>
     static InvalidUtf8Exception InFile(InvalidUtf8Exception e, IReadOnlyList<string> files)
     {
+        var (file, offset) = Locate(files, e.Offset);
+        return new InvalidUtf8Exception(offset, file);
+    }
+
+    /// <summary>
+    /// The file that byte <paramref name="offset"/> of the files read one after another falls in, and the offset in it;
+    /// an offset at or past the end (a sequence cut off by it, all of a file read) is the last file's.
+    /// </summary>
+    static (string File, long Offset) Locate(IReadOnlyList<string> files, long offset)
+    {
         long start = 0;
         foreach (var file in files)
         {
             long length = new FileInfo(file).Length;
-            if (e.Offset < start + length) return new InvalidUtf8Exception(e.Offset - start, file);
+            if (offset < start + length) return (file, offset - start);
             start += length;
         }
-        return new InvalidUtf8Exception(e.Offset - start + new FileInfo(files[^1]).Length, files[^1]);   // a sequence cut off by the end
+        return (files[^1], offset - start + new FileInfo(files[^1]).Length);
     }
 
     static ScanResult Scan(IReadOnlyList<string> files, PrepareOptions o, IProgress<PrepareProgress>? progress, CancellationToken ct)
@@ -318,6 +328,8 @@ public static class CorpusPreparer
         {
             throw new DataException(o.Corpus, $"corpus {o.Corpus} changed while it was being prepared: it is no longer UTF-8");
         }
+        // A folder of text files is one text: name the file that reading had reached, and the bytes read of it.
+        catch (UncutRunException e) when (files.Count > 1) { var (file, read) = Locate(files, bytes - 1); throw e.In(file, read + 1); }
         catch (UncutRunException e) { throw e.In(o.Corpus, bytes); }
         encoder.Finish();
         return (trainBytes, valBytes);

@@ -167,6 +167,8 @@ public class BadDocumentTests
     [InlineData(TokenizerKind.Cl100kBase, "c.txt", 1 << 14, true)]   // read in chunks, the run held over from one to the next
     [InlineData(TokenizerKind.Cl100kBase, "c/b.txt", 1 << 20, false)] // a text file among documents
     [InlineData(TokenizerKind.Char, "c/b.txt", 1 << 20, true)]        // the run ends the file
+    [InlineData(TokenizerKind.Cl100kBase, "t/b.txt", 1 << 14, false)]  // a folder of text files, one text: the file, not the folder,
+    [InlineData(TokenizerKind.Cl100kBase, "t/b.txt", 1 << 20, true)]   // with the bytes read of it
     public void TextWithoutACut_LongerThanAPieceMayBe_IsNamed(TokenizerKind tokenizer, string name, int chunkBytes, bool runEnds)
     {
         using var dir = new TempDir();
@@ -176,7 +178,8 @@ public class BadDocumentTests
         var run = string.Concat(Enumerable.Range(0, 20_000).Select(i => $"{i}x"));
         var file = dir.File(name, runEnds ? cuttable + run : run + " the end\n" + cuttable);
         if (name.StartsWith("c/")) CorpusFiles.Texts(dir.File("c/a.jsonl"), "one", "two");
-        var corpus = name.StartsWith("c/") ? dir.File("c") : file;
+        if (name.StartsWith("t/")) dir.File("t/a.txt", string.Concat(Enumerable.Repeat("The first file.\n", 2_000)));
+        var corpus = name.Contains('/') ? dir.File(name[..1]) : file;
         // One text's val split would cut the run; 1 % leaves more than the limit in train.
         double valFraction = name.StartsWith("c/") ? 0.1 : 0.01;
         var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(corpus, tokenizer, dir.File("a"), valFraction,
