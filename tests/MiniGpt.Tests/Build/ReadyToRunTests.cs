@@ -75,6 +75,14 @@ public class ReadyToRunTests
             return log;
         }
 
+        /// <summary>An executable script in the project's folder.</summary>
+        public string Script(string name, string text)
+        {
+            var path = dir.File(name, text.Replace("\r\n", "\n") + "\n");
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            return path;
+        }
+
         public void Dispose() => dir.Dispose();
     }
 
@@ -117,12 +125,20 @@ public class ReadyToRunTests
         project.Build("Release");
         Assert.True(IsImage(project.Output));
 
-        // New IL that the compiler fails on: the build warns and goes on, and the image of the old IL goes.
+        // New IL, and a compiler killed after writing part of its output: the build warns and goes on, the image of
+        // the old IL goes, and the part is never taken for an image.
+        var killed = project.Script("killed-crossgen2", """
+            #!/bin/sh
+            for a; do case "$a" in -o:*) printf 'MZ' > "${a#-o:}";; esac; done
+            kill -9 $$
+            """);
         File.SetLastWriteTimeUtc(project.Input, File.GetLastWriteTimeUtc(project.Image).AddSeconds(5));
-        var log = project.Build("Release", "_Crossgen2=/bin/false");
+        var log = project.Build("Release", $"_Crossgen2={killed}");
         Assert.Contains("warning MSB3073", log);
-        Assert.False(File.Exists(project.Image), "the image of the IL before is still there, to be copied");
+        Assert.False(File.Exists(project.Image), "an image is there, of the IL before or part of one, to be copied");
         Assert.False(IsImage(project.Output), "the output holds an image of IL it was not built from");
+        project.Build("Release");   // the next build compiles it
+        Assert.True(IsImage(project.Output));
 
         File.Delete(project.Output);
         project.Build("Debug");
