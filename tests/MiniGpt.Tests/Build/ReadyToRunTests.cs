@@ -19,31 +19,49 @@ public class ReadyToRunTests
         return pe.PEHeaders.CorHeader!.ManagedNativeHeaderDirectory.Size > 0;
     }
 
-    /// <summary>A project of one assembly, importing the targets with what the SDK would set.</summary>
+    /// <summary>
+    /// A project whose one assembly comes from a package, as most of the CLI's do, importing the targets with what
+    /// the SDK would set.
+    /// </summary>
     sealed class Project : IDisposable
     {
         readonly TestSupport.TempDir dir = new();
-        public string Input { get; }
-        public string Output => Path.Combine(dir.Path, "out", Name);
-        public string Image => Path.Combine(dir.Path, "obj", "R2R", Name);
         const string Name = "System.CommandLine.dll";
-        readonly string file;
+        readonly string file, packages, dotnet, version, targets;
+        string package = "1.0.0";
+
+        /// <summary>The IL: the package's copy in the package cache.</summary>
+        public string Input => Path.Combine(dir.Path, "packages", package, Name);
+        public string Output => Path.Combine(dir.Path, "out", Name);
+        public string Image => Path.Combine(dir.Path, "obj", "R2R", "System.CommandLine", package, Name);
 
         public Project()
         {
-            Input = dir.File($"il/{Name}");
-            File.Copy(Path.Combine(AppContext.BaseDirectory, Name), Input);
-            Assert.False(IsImage(Input), $"{Input} is already an image; the test needs IL");
-            var dotnet = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
-            var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-                           ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+            file = dir.File("r2r.proj");
+            dotnet = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
+            packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+                       ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
             // The compiler restored for the CLI (its PackageDownload), at a version whose runtime is installed.
             var crossgen = Path.Combine(packages, "microsoft.netcore.app.crossgen2.linux-x64");
-            var version = (Directory.Exists(crossgen) ? Directory.GetDirectories(crossgen) : []).Select(Path.GetFileName)
-                .Where(v => Directory.Exists(Path.Combine(dotnet, "shared", "Microsoft.NETCore.App", v!))).Order().LastOrDefault();
+            version = (Directory.Exists(crossgen) ? Directory.GetDirectories(crossgen) : []).Select(Path.GetFileName)
+                .Where(v => Directory.Exists(Path.Combine(dotnet, "shared", "Microsoft.NETCore.App", v!))).Order().LastOrDefault()!;
             Assert.True(version is not null, $"no crossgen2 under {crossgen} for an installed runtime: restoring the CLI project downloads it");
-            var targets = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "build", "ReadyToRun.targets"));
-            file = dir.File("r2r.proj", $"""
+            targets = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "build", "ReadyToRun.targets"));
+            UsePackage("1.0.0", Path.Combine(AppContext.BaseDirectory, Name));
+        }
+
+        /// <summary>
+        /// Makes the project take <paramref name="il"/> as version <paramref name="v"/> of the package, its file dated
+        /// as given (NuGet keeps the times a package's files were packed with, which can be older than anything built).
+        /// </summary>
+        public void UsePackage(string v, string il, DateTime? written = null)
+        {
+            package = v;
+            Directory.CreateDirectory(Path.GetDirectoryName(Input)!);
+            File.Copy(il, Input, overwrite: true);
+            if (written is { } w) File.SetLastWriteTimeUtc(Input, w);
+            Assert.False(IsImage(Input), $"{Input} is already an image; the test needs IL");
+            File.WriteAllText(file, $"""
                 <Project>
                   <PropertyGroup>
                     <ReadyToRunOnBuild>true</ReadyToRunOnBuild>
@@ -54,7 +72,9 @@ public class ReadyToRunTests
                     <IntermediateOutputPath>{dir.Path}/obj/</IntermediateOutputPath>
                     <OutDir>{dir.Path}/out/</OutDir>
                   </PropertyGroup>
-                  <ItemGroup><IntermediateAssembly Include="{Input}" /></ItemGroup>
+                  <ItemGroup>
+                    <ReferenceCopyLocalPaths Include="{Input}" NuGetPackageId="System.CommandLine" NuGetPackageVersion="{v}" DestinationSubDirectory="" />
+                  </ItemGroup>
                   <Import Project="{targets}" />
                   <!-- The SDK's build copies the IL to the output first. -->
                   <Target Name="Build"><Copy SourceFiles="{Input}" DestinationFolder="{dir.Path}/out/" /><CallTarget Targets="ReadyToRunOutput" /></Target>
@@ -115,6 +135,20 @@ public class ReadyToRunTests
         project.Build("Release");
         Assert.NotEqual(made, File.GetLastWriteTimeUtc(project.Image));
         Assert.True(IsImage(project.Output));
+    }
+
+    [Fact]
+    public void AnotherVersionOfAPackage_IsCompiled_EvenWhenItsFileIsOlderThanTheImage()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.OSArchitecture != Architecture.X64) return;
+        using var project = new Project();
+        project.Build("Release");
+        var first = File.GetLastWriteTimeUtc(project.Image);
+        // Version 2 of the package is another assembly here, so that which one the output holds shows; it was packed long ago.
+        project.UsePackage("2.0.0", Path.Combine(AppContext.BaseDirectory, "Microsoft.Extensions.Primitives.dll"), first.AddYears(-1));
+        project.Build("Release");
+        Assert.True(IsImage(project.Output));
+        Assert.Equal("Microsoft.Extensions.Primitives", System.Reflection.AssemblyName.GetAssemblyName(project.Output).Name);
     }
 
     [Fact]
