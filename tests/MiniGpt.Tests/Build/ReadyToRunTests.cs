@@ -78,15 +78,18 @@ public class ReadyToRunTests
                   <Import Project="{targets}" />
                   <!-- The SDK's build copies the IL to the output first. -->
                   <Target Name="Build"><Copy SourceFiles="{Input}" DestinationFolder="{dir.Path}/out/" /><CallTarget Targets="ReadyToRunOutput" /></Target>
+                  <Target Name="Clean" />
                 </Project>
                 """);
         }
 
         /// <summary>Runs the build; returns its log, after checking that it succeeded.</summary>
-        public string Build(string configuration, params string[] properties)
+        public string Build(string configuration, params string[] properties) => Run("Build", configuration, properties);
+
+        public string Run(string target, string configuration, params string[] properties)
         {
             var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet",
-                ["msbuild", file, "-t:Build", "-nologo", "-v:n", $"-p:Configuration={configuration}", .. properties.Select(p => $"-p:{p}")])
+                ["msbuild", file, $"-t:{target}", "-nologo", "-v:n", $"-p:Configuration={configuration}", .. properties.Select(p => $"-p:{p}")])
                 { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             using var p = Process.Start(psi)!;
             var log = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
@@ -135,6 +138,9 @@ public class ReadyToRunTests
         project.Build("Release");
         Assert.NotEqual(made, File.GetLastWriteTimeUtc(project.Image));
         Assert.True(IsImage(project.Output));
+
+        project.Run("Clean", "Release");   // dotnet clean: the next build compiles everything again
+        Assert.False(File.Exists(project.Image));
     }
 
     [Fact]
