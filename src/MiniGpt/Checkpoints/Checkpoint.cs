@@ -232,6 +232,7 @@ public static class Checkpoint
         long payloadLength = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(16));
         if (payloadLength != fileLength - HeaderSize)
             throw Bad($"header says {payloadLength} payload bytes but the file holds {fileLength - HeaderSize}; it is truncated or damaged");
+        if (payloadLength < 4) throw Bad($"header says {payloadLength} payload bytes, too few for the length of its metadata");
         if (checksum && Checksum(file, payloadLength) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(24)))
             throw Bad("checksum mismatch; the file is damaged");
 
@@ -296,7 +297,9 @@ public static class Checkpoint
             if (e.Dtype != "float32") return $"tensor {e.Name} is {e.Dtype}; this MiniGpt writes float32";
             long count = 1;
             foreach (var d in e.Shape)
-                if (d < 0 || (d > 0 && count > dataLength / 4 / d)) return $"tensor {e.Name} has shape [{string.Join(", ", e.Shape)}], more than the file holds";
+                // No tensor MiniGpt writes is empty; an empty one could still have dimensions whose strides overflow.
+                if (d < 1) return $"tensor {e.Name} has shape [{string.Join(", ", e.Shape)}]; every dimension must be at least 1";
+                else if (count > dataLength / 4 / d) return $"tensor {e.Name} has shape [{string.Join(", ", e.Shape)}], more than the file holds";
                 else count *= d;
             if (e.Length != count * 4) return $"tensor {e.Name} has shape [{string.Join(", ", e.Shape)}] ({count * 4} bytes) but {e.Length} bytes";
             if (e.Offset != offset) return $"tensor {e.Name} starts at byte {e.Offset} of the data; the tensor before it ends at {offset}";

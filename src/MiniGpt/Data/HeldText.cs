@@ -43,11 +43,11 @@ sealed class HeldText(bool replaceInvalid, int capacity, int maxRun = HeldText.M
         int at = 0;
         for (int cut; (cut = CorpusPreparer.CutPoint(text.AsSpan(at, end - at), at == 0 ? searched : 0)) > 0; at += cut)
         {
-            if (cut > maxRun) throw new UncutRunException(cut, maxRun);
+            if (cut > maxRun) throw new UncutRunException(cut, maxRun, HeldBytes(at));
             pieces.Add(new string(text, at, cut));
         }
         // Held over, the last character may yet begin a piece (a cut is judged by the characters either side): one more.
-        if (end - at > maxRun + (all ? 0L : 1L)) throw new UncutRunException(end - at, maxRun);
+        if (end - at > maxRun + (all ? 0L : 1L)) throw new UncutRunException(end - at, maxRun, HeldBytes(at));
         if (all && at < end) pieces.Add(new string(text, at, end - at));
         if (all) at = end;
         searched = all ? 0 : CorpusPreparer.NoCutBefore(end - at);
@@ -55,13 +55,22 @@ sealed class HeldText(bool replaceInvalid, int capacity, int maxRun = HeldText.M
         held -= at;
         return pieces;
     }
+
+    /// <summary>The UTF-8 length of the text held from <paramref name="from"/> on; no less than the bytes it was decoded from.</summary>
+    int HeldBytes(int from) => Encoding.UTF8.GetByteCount(text.AsSpan(from, held - from));
 }
 
 /// <summary>More characters in a row than a <see cref="HeldText"/> may hold without a place to cut them.</summary>
-sealed class UncutRunException(long chars, int limit) : Exception
+sealed class UncutRunException(long chars, int limit, long heldBytes) : Exception
 {
     public long Chars { get; } = chars;
     public int Limit { get; } = limit;
+
+    /// <summary>
+    /// The bytes the run and the text held after it were decoded from, or more (U+FFFD for an invalid byte counts 3):
+    /// the run began at least this far before the end of what was read.
+    /// </summary>
+    public long HeldBytes { get; } = heldBytes;
 
     /// <summary>The error to report: the run found in <paramref name="file"/> when <paramref name="read"/> of its bytes had been read.</summary>
     public DataException In(string file, long read)

@@ -178,6 +178,7 @@ public class CheckpointTests
         { "rng left 0", "its random-number state is not one libtorch's CPU generator can be in" },
         { "sampler zeros", "its sampler state is not four integers, not all zero" },
         { "negative step", "damaged metadata: a negative step, token count or time, or a NaN loss" },
+        { "empty, huge dims", "tensor model/wte.weight has shape [0, 4611686018427387904, 4611686018427387904]; every dimension must be at least 1" },
     };
 
     [Theory]
@@ -214,6 +215,7 @@ public class CheckpointTests
                     break;
                 case "sampler zeros": meta["train_sampler_state"] = new System.Text.Json.Nodes.JsonArray(0, 0, 0, 0); break;
                 case "negative step": meta["step"] = -1; break;
+                case "empty, huge dims": wte["shape"] = new System.Text.Json.Nodes.JsonArray(0, 1L << 62, 1L << 62); break;
                 default: throw new ArgumentException(craft);
             }
         });
@@ -222,6 +224,26 @@ public class CheckpointTests
         // Reading the metadata alone checks it just as much.
         var summary = Assert.Throws<DataException>(() => Checkpoint.ReadSummary(path));
         Assert.Equal(ex.Message, summary.Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    public void AHeaderWithTooShortAPayload_IsReported_NotReadPast(int payload)
+    {
+        // A header that agrees with the file's length and holds the right checksum, over fewer bytes than the
+        // metadata's own length takes.
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        var bytes = new byte[32 + payload];
+        "MGCKPT01"u8.CopyTo(bytes);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(16), payload);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(24), MiniGpt.IO.Crc32C.Compute(bytes.AsSpan(32)));
+        File.WriteAllBytes(path, bytes);
+        var expected = $"checkpoint {path} is unusable: header says {payload} payload bytes, too few for the length of its metadata";
+        Assert.Equal(expected, Assert.Throws<DataException>(() => Checkpoint.Load(path)).Message);
+        Assert.Equal(expected, Assert.Throws<DataException>(() => Checkpoint.ReadSummary(path)).Message);
     }
 
     [Fact]

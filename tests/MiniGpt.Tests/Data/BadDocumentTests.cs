@@ -169,6 +169,7 @@ public class BadDocumentTests
     [InlineData(TokenizerKind.Char, "c/b.txt", 1 << 20, true)]        // the run ends the file
     [InlineData(TokenizerKind.Cl100kBase, "t/b.txt", 1 << 14, false)]  // a folder of text files, one text: the file, not the folder,
     [InlineData(TokenizerKind.Cl100kBase, "t/b.txt", 1 << 20, true)]   // with the bytes read of it
+    [InlineData(TokenizerKind.Cl100kBase, "s/b.txt", 1 << 20, false)]  // a folder of one text file: the file too
     public void TextWithoutACut_LongerThanAPieceMayBe_IsNamed(TokenizerKind tokenizer, string name, int chunkBytes, bool runEnds)
     {
         using var dir = new TempDir();
@@ -197,6 +198,38 @@ public class BadDocumentTests
         using var cache = TokenCache.Open(dir.File("b"));
         var ids = cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i);
         Assert.Contains(File.ReadAllText(file), cache.Tokenizer.Decode(ids));
+    }
+
+    [Theory]
+    [InlineData(1 << 14)]
+    [InlineData(1 << 20)]
+    public void ARunEndingOneTextFile_FoundOnlyInTheNext_IsNamedByTheFolder(int chunkBytes)
+    {
+        // Reading has reached b.txt when the run at the end of a.txt is found (its end is b's first character):
+        // naming b.txt would point at a file without it, so the folder is named, with the bytes read of both.
+        using var dir = new TempDir();
+        var cuttable = string.Concat(Enumerable.Range(0, 30_000).Select(i => $"w{i}b "));
+        var a = dir.File("t/a.txt", cuttable + new string('a', 100_000));
+        dir.File("t/b.txt", " b " + cuttable);
+        var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("t"), TokenizerKind.Cl100kBase, dir.File("o"), 0.01,
+            ChunkBytes: chunkBytes, MaxUncutChars: 100_000)));
+        var m = Regex.Match(ex.Message, $@"^{Regex.Escape(dir.File("t"))}: 100,00[0-3] characters in a row before byte ([\d,]+) have no place");
+        Assert.True(m.Success, ex.Message);
+        Assert.InRange(long.Parse(m.Groups[1].Value.Replace(",", "")), new FileInfo(a).Length + 1, new FileInfo(a).Length + new FileInfo(dir.File("t/b.txt")).Length);
+    }
+
+    [Fact]
+    public void ARunBegunTwoBytesBeforeTheNextFile_IsNamedByTheFolder_ThoughAReadEndsInACharacter()
+    {
+        // The run is " a" at the end of a.txt and 中 (3 bytes each) in b.txt. It is found when 98,315 bytes of b.txt
+        // are read (5 reads of 19,663): 32,771 whole characters, 98,313 bytes, and 2 bytes of the next. The 98,315
+        // bytes it and they take came from b.txt and 2 before it: the folder is named, not b.txt.
+        using var dir = new TempDir();
+        var a = dir.File("t/a.txt", string.Concat(Enumerable.Range(0, 30_000).Select(i => $"w{i}b ")) + "a");
+        dir.File("t/b.txt", string.Concat(Enumerable.Repeat("中", 40_000)));
+        var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("t"), TokenizerKind.Cl100kBase, dir.File("o"), 0.01,
+            ChunkBytes: 19_663, MaxUncutChars: 1 << 15)));   // the least the limit may be: a piece
+        Assert.StartsWith($"{dir.File("t")}: 32,773 characters in a row before byte {new FileInfo(a).Length + 98_315:N0} have no place", ex.Message);
     }
 
     [Theory]
