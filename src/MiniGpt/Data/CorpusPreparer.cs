@@ -232,29 +232,16 @@ public static class CorpusPreparer
     }
 
     /// <summary>
-    /// The no-cut error for a text of <paramref name="files"/> of which <paramref name="read"/> bytes were read, the
-    /// last <paramref name="pending"/> of them part of a character not yet whole. A folder of text files is one text:
-    /// the error names the file that reading had reached, with the bytes read of it, when the run began in it (all
-    /// the run and the text after it were decoded from was read from it); else the folder, with the bytes read of all.
+    /// The no-cut error for a text of <paramref name="files"/> of which <paramref name="read"/> bytes were read. A
+    /// folder of text files is one text: the error names the file that reading had reached, with the bytes read of it,
+    /// when the run began in it (all the run and what was read after it came from it); else the folder, with the bytes
+    /// read of all.
     /// </summary>
-    static DataException Uncut(UncutRunException e, string corpus, IReadOnlyList<string> files, long read, int pending)
+    static DataException Uncut(UncutRunException e, string corpus, IReadOnlyList<string> files, long read)
     {
         if (!Directory.Exists(corpus)) return e.In(corpus, read);
         var (file, last) = Locate(files, read - 1);
-        return e.HeldBytes + pending <= last + 1 ? e.In(file, last + 1) : e.In(corpus, read);
-    }
-
-    /// <summary>How many bytes at the end of <paramref name="bytes"/> begin a UTF-8 character they do not finish (0 to 3).</summary>
-    static int IncompleteTail(ReadOnlySpan<byte> bytes)
-    {
-        for (int i = 1; i <= Math.Min(3, bytes.Length); i++)
-        {
-            byte b = bytes[^i];
-            if ((b & 0xC0) == 0x80) continue;   // a continuation byte: look further back for the lead
-            int length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
-            return length > i ? i : 0;
-        }
-        return 0;
+        return e.HeldBytes <= last + 1 ? e.In(file, last + 1) : e.In(corpus, read);
     }
 
     /// <summary>
@@ -336,7 +323,6 @@ public static class CorpusPreparer
     {
         var text = new HeldText(o.ReplaceInvalidUtf8, o.ChunkBytes + 2 * OrderedEncoder.PieceChars, o.MaxUncutChars);
         long scalars = 0, bytes = 0, trainBytes = 0, valBytes = 0;
-        int pending = 0;   // bytes read of a character not yet whole
         var writer = train;
         using var encoder = new OrderedEncoder(tokenizer, endOfText: null, o.WorkerCount);
         try
@@ -345,7 +331,6 @@ public static class CorpusPreparer
             {
                 ct.ThrowIfCancellationRequested();
                 bytes += chunk.Length;   // first: an error names the bytes read, the chunk's included
-                pending = IncompleteTail(chunk.Span);
                 Decode(chunk.Span, flush: false);
                 progress?.Report(new(PreparePhase.Encode, bytes, total));
             }
@@ -356,7 +341,7 @@ public static class CorpusPreparer
         {
             throw new DataException(o.Corpus, $"corpus {o.Corpus} changed while it was being prepared: it is no longer UTF-8");
         }
-        catch (UncutRunException e) { throw Uncut(e, o.Corpus, files, bytes, pending); }
+        catch (UncutRunException e) { throw Uncut(e, o.Corpus, files, bytes); }
         encoder.Finish();
         return (trainBytes, valBytes);
 

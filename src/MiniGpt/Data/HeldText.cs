@@ -19,6 +19,7 @@ sealed class HeldText(bool replaceInvalid, int capacity, int maxRun = HeldText.M
     readonly Decoder decoder = new UTF8Encoding(false, throwOnInvalidBytes: !replaceInvalid).GetDecoder();
     char[] text = new char[capacity];
     int held, searched;   // text[..held] is decoded and not yet cut off; text[..searched] holds no cut
+    int pending;          // bytes given to the decoder of a character not yet whole
 
     /// <summary>Characters decoded and not yet cut off.</summary>
     public int Length => held;
@@ -30,7 +31,21 @@ sealed class HeldText(bool replaceInvalid, int capacity, int maxRun = HeldText.M
             Array.Resize(ref text, (int)Math.Min(Math.Max(2L * text.Length, held + bytes.Length + 4L), Array.MaxLength));
         int start = held;
         held += decoder.GetChars(bytes, text.AsSpan(held), flush);
+        pending = flush ? 0 : IncompleteTail(bytes);
         return text.AsSpan(start, held - start);
+    }
+
+    /// <summary>How many bytes at the end of <paramref name="bytes"/> begin a UTF-8 character they do not finish (0 to 3).</summary>
+    static int IncompleteTail(ReadOnlySpan<byte> bytes)
+    {
+        for (int i = 1; i <= Math.Min(3, bytes.Length); i++)
+        {
+            byte b = bytes[^i];
+            if ((b & 0xC0) == 0x80) continue;   // a continuation byte: look further back for the lead
+            int length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+            return length > i ? i : 0;
+        }
+        return 0;
     }
 
     /// <summary>
@@ -56,8 +71,11 @@ sealed class HeldText(bool replaceInvalid, int capacity, int maxRun = HeldText.M
         return pieces;
     }
 
-    /// <summary>The UTF-8 length of the text held from <paramref name="from"/> on; no less than the bytes it was decoded from.</summary>
-    int HeldBytes(int from) => Encoding.UTF8.GetByteCount(text.AsSpan(from, held - from));
+    /// <summary>
+    /// The bytes the text held from <paramref name="from"/> on was decoded from, or more (its UTF-8 length), and those
+    /// of a character not yet whole after it.
+    /// </summary>
+    long HeldBytes(int from) => Encoding.UTF8.GetByteCount(text.AsSpan(from, held - from)) + pending;
 }
 
 /// <summary>More characters in a row than a <see cref="HeldText"/> may hold without a place to cut them.</summary>
@@ -67,8 +85,8 @@ sealed class UncutRunException(long chars, int limit, long heldBytes) : Exceptio
     public int Limit { get; } = limit;
 
     /// <summary>
-    /// The bytes the run and the text held after it were decoded from, or more (U+FFFD for an invalid byte counts 3):
-    /// the run began at least this far before the end of what was read.
+    /// The bytes the run and the text held after it were decoded from, or more (U+FFFD for an invalid byte counts 3),
+    /// with those of a character not yet whole: the run began at least this far before the end of what was read.
     /// </summary>
     public long HeldBytes { get; } = heldBytes;
 
