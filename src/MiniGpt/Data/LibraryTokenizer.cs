@@ -66,7 +66,7 @@ public sealed class LibraryTokenizer : ITokenizer
     /// A tiktoken tokenizer that reads this one's rank tables, with its own Regex on <paramref name="pattern"/>;
     /// null when this one is not tiktoken, or when the library no longer has the constructor used. The tables are
     /// never written once built (the library itself shares them between every tokenizer of an encoding), but
-    /// Microsoft.ML.Tokenizers 2.0.1 offers no public way to pair them with another Regex: its constructor from
+    /// Microsoft.ML.Tokenizers 3.0.0 offers no public way to pair them with another Regex: its constructor from
     /// tables is private, so it is looked up here by its parameters. Building the tables again instead costs each
     /// thread 0.1–0.25 s and about 20 MB (cl100k), 1.3 GB on 64 cores, and the copies crowd each other out of the cache.
     /// </summary>
