@@ -234,7 +234,7 @@ public static class Documents
                 var (values, error) = Attempt(() =>
                 {
                     using var group = reader.OpenRowGroupReader(g);
-                    var v = new string[group.RowCount];
+                    var v = new string?[group.RowCount];
                     group.ReadAsync(column!, v.AsMemory(), null).AsTask().GetAwaiter().GetResult();
                     return v;
                 });
