@@ -14,8 +14,8 @@ public enum CorpusFormat
 }
 
 /// <summary>
-/// A corpus is one file, or a folder whose .txt, .jsonl, .jsonl.gz and .parquet files (recursively, sorted
-/// by ordinal path) are read in turn. A corpus of text files only is one text, as it always was; any other
+/// A corpus is one file, or a folder whose .txt, .jsonl, .jsonl.gz and .parquet files (recursively, links to
+/// folders not followed, sorted by ordinal path) are read in turn. A corpus of text files only is one text, as it always was; any other
 /// file makes it a corpus of documents (<see cref="Documents"/>).
 /// </summary>
 public static class Corpus
@@ -25,13 +25,30 @@ public static class Corpus
         if (File.Exists(path)) return [Path.GetFullPath(path)];
         if (Directory.Exists(path))
         {
-            var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+            var files = FilesBelow(path)
                 .Where(f => FormatOf(f) != CorpusFormat.Text || f.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
                 .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList();
             if (files.Count == 0) throw new DataException(path, $"corpus folder {path} holds no .txt, .jsonl, .jsonl.gz or .parquet files");
             return files;
         }
         throw new DataException(path, $"corpus {path} not found");
+    }
+
+    /// <summary>
+    /// Every file in <paramref name="folder"/> and its subfolders, as Python's os.walk and find list them: a link to a
+    /// file is a file, a link to a folder is not followed. Followed, a link back up (<c>sub/up → ..</c>) would read
+    /// the same files again, and two (<c>x → .</c>, <c>y → .</c>) would make the walk exponential.
+    /// </summary>
+    static IEnumerable<string> FilesBelow(string folder)
+    {
+        var one = new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = 0 };   // hidden ones too, as before
+        var folders = new Stack<string>([folder]);
+        while (folders.TryPop(out var dir))
+        {
+            foreach (var f in Directory.EnumerateFiles(dir, "*", one)) yield return f;
+            foreach (var d in Directory.EnumerateDirectories(dir, "*", one))
+                if (new DirectoryInfo(d).LinkTarget is null) folders.Push(d);
+        }
     }
 
     public static CorpusFormat FormatOf(string file)
