@@ -16,7 +16,7 @@ public static class PrepareCommand
         var compact = new Option<bool>("--compact") { Description = "keep only the ids the corpus uses, plus an unknown id" };
         var valFraction = new Option<double>("--val-fraction") { Description = "the share of the corpus (its end) kept for validation", DefaultValueFactory = _ => 0.1 };
         var valDocuments = new Option<long?>("--val-documents") { Description = "a corpus of documents: hold out its last N documents instead of --val-fraction" };
-        var replace = new Option<bool>("--replace-invalid-utf8") { Description = "replace invalid UTF-8 with U+FFFD instead of stopping" };
+        var replace = new Option<bool>("--replace-invalid-utf8") { Description = "replace invalid UTF-8 (and a JSON string's lone surrogate escape) with U+FFFD instead of stopping" };
         var textField = new Option<string>("--text-field") { Description = "the JSON Lines or Parquet field that holds the text", DefaultValueFactory = _ => "text" };
         var separator = new Option<string>("--doc-separator") { Description = "char: what joins documents (its characters join the vocabulary)", DefaultValueFactory = _ => "\n\n" };
         var skipBad = new Option<bool>("--skip-bad-documents") { Description = "skip unreadable documents (counted) instead of stopping" };

@@ -23,7 +23,7 @@ public sealed record Document(string? Text, string File, string Where, string? P
 /// Reads a corpus as documents: each JSON line, each Parquet row and each text file is one. A text file comes in
 /// pieces cut where no token spans the cut, so that a large one is held a piece at a time and its pieces are
 /// encoded on every core (a text with no such place is one piece). A problem (a
-/// malformed line, a missing or non-string field, a corrupt gzip stream or Parquet row group) stops the read
+/// malformed line, a missing or non-string field, a lone surrogate, a corrupt gzip stream or Parquet row group) stops the read
 /// with a <see cref="BadDocumentException"/>, or is handed on as a document without text when skipping; a
 /// corrupt stream or file ends that file, a corrupt row group only itself.
 /// </summary>
@@ -175,11 +175,11 @@ public static class Documents
             if (!replaceInvalid) return (null, "invalid UTF-8");
             line = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(line.Span));
         }
-        return TextOf(line, field);
+        return FieldOf(line, field, replaceInvalid);
     }
 
     // Read token by token, without building a document: the field's last value wins, as JsonElement.TryGetProperty's does.
-    static (string? Text, string? Problem) TextOf(ReadOnlyMemory<byte> line, string field)
+    static (string? Text, string? Problem) FieldOf(ReadOnlyMemory<byte> line, string field, bool replaceInvalid)
     {
         try
         {
@@ -197,14 +197,45 @@ public static class Documents
             {
                 bool match = r.ValueTextEquals(field);
                 r.Read();
-                if (match) (found, kind, text) = (true, r.TokenType, r.TokenType == JsonTokenType.String ? r.GetString() : null);
+                if (match) (found, kind, text) = (true, r.TokenType, r.TokenType == JsonTokenType.String ? StringOf(ref r) : null);
                 r.Skip();
             }
             while (r.Read()) { }
             if (!found) return (null, $"no field \"{field}\"");
+            if (kind == JsonTokenType.String && text is null) return (null, $"field \"{field}\" holds a lone surrogate (an escape such as \\ud800 without its pair), which is not Unicode");
             return kind == JsonTokenType.String ? (text, null) : (null, $"field \"{field}\" is {Kind(kind)}, not a string");
         }
         catch (JsonException e) { return (null, $"malformed JSON ({e.Message})"); }
+
+        // JSON may escape half of a surrogate pair alone, which no UTF-8 or string of Unicode holds: null, or (replacing) U+FFFD for it.
+        string? StringOf(ref Utf8JsonReader r)
+        {
+            try { return r.GetString(); }
+            catch (InvalidOperationException) when (r.ValueIsEscaped) { return replaceInvalid ? LoneSurrogatesReplaced(r.ValueSpan) : null; }
+        }
+    }
+
+    /// <summary>A JSON string's escaped text (between its quotes, valid UTF-8) unescaped, each lone surrogate as U+FFFD.</summary>
+    static string LoneSurrogatesReplaced(ReadOnlySpan<byte> escaped)
+    {
+        var s = Encoding.UTF8.GetString(escaped);
+        var b = new StringBuilder(s.Length);
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i] != '\\') { b.Append(s[i]); continue; }
+            char e = s[++i];   // the reader has checked every escape
+            b.Append(e switch
+            {
+                'b' => '\b', 'f' => '\f', 'n' => '\n', 'r' => '\r', 't' => '\t',
+                'u' => (char)Convert.ToUInt16(s.Substring(i + 1, 4), 16),
+                _ => e,   // \" \\ \/
+            });
+            if (e == 'u') i += 4;
+        }
+        for (int i = 0; i < b.Length; i++)
+            if (char.IsHighSurrogate(b[i]) && i + 1 < b.Length && char.IsLowSurrogate(b[i + 1])) i++;
+            else if (char.IsSurrogate(b[i])) b[i] = '\uFFFD';
+        return b.ToString();
     }
 
     static string Kind(JsonTokenType t) => t switch

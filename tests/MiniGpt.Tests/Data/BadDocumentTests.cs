@@ -14,6 +14,7 @@ public class BadDocumentTests
     [InlineData("{\"text\": \"ok\"}\n{\"text\": null}", "line 2", "field \"text\" is null, not a string")]
     [InlineData("[\"text\"]\n{\"text\": \"ok\"}", "line 1", "an array, not an object")]
     [InlineData("{\"text\": \"ok\"}\n{\"text\": \"cut", "line 2", "malformed JSON")]
+    [InlineData("{\"text\": \"ok\"}\n{\"text\": \"a\\ud800b\"}", "line 2", "field \"text\" holds a lone surrogate")]
     public void JsonLines_BadLine_IsNamed_OrSkipped(string content, string where, string problem)
     {
         using var dir = new TempDir();
@@ -80,6 +81,17 @@ public class BadDocumentTests
         File.WriteAllBytes(corpus, [.. Encoding.UTF8.GetBytes("{\"text\": \"ok\"}\n{\"text\": \"a"), 0xFF, .. Encoding.UTF8.GetBytes("\"}\n")]);
         var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
         Assert.Equal($"{corpus}: line 2: invalid UTF-8", ex.Message);
+    }
+
+    [Fact]
+    public void ALoneSurrogateEscape_IsReplaced_WhenInvalidTextIs()
+    {
+        // JSON can escape half of a surrogate pair alone (web text holds them); no Unicode string can.
+        string[] lines = ["{\"text\": \"a\\ud800b\"}", "{\"text\": \"\\udc00\\ud83d\\ude00 \\n\\\"\\\\\\/\\t\\u00e9 \\ud83d\"}", "{\"text\": \"\\ud800\", \"text\": \"the last wins\"}"];
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.JsonLines(dir.File("c.jsonl"), lines);
+        var read = Documents.Read([corpus], "text", replaceInvalidUtf8: true, skipBad: false).Select(d => d.Text).ToList();
+        Assert.Equal(["a\uFFFDb", "\uFFFD😀 \n\"\\/\té \uFFFD", "the last wins"], read);
     }
 
     [Fact]
