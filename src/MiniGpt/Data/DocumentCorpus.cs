@@ -29,6 +29,13 @@ static class DocumentCorpus
         return new(files.Sum(f => new FileInfo(f).Length), Chars: 0, Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet(), documents, skipped);
     }
 
+    /// <summary>
+    /// Whether a batch of <paramref name="texts"/> texts of <paramref name="chars"/> characters in all goes to the
+    /// encoder. Each text counts one character more than it has: a corpus of empty documents (20 million of them
+    /// gzip into 465 KB) would otherwise fill one batch with all of them, 1.4 GB.
+    /// </summary>
+    static bool BatchFull(long chars, int texts, PrepareOptions o) => chars + texts >= Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars);
+
     /// <summary>char, pass 2: the first <paramref name="trainDocuments"/> documents to train, the rest to val, encoded on o.Workers threads in order.</summary>
     public static SplitSizes Encode(IReadOnlyList<string> files, PrepareOptions o, CharTokenizer tokenizer, long trainDocuments,
         TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
@@ -55,7 +62,7 @@ static class DocumentCorpus
             batch.Add(text);
             batchChars += text.Length;
             (within, index) = (!d.Ends, d.Ends ? index + 1 : index);
-            if (batchChars >= Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars)) Flush();
+            if (BatchFull(batchChars, batch.Count, o)) Flush();
             reported.Report(d, index);
         }
         Flush();
@@ -101,7 +108,7 @@ static class DocumentCorpus
                 batch.Add(new(d.Text, EndOfText: d.Ends));   // a piece of a text file that goes on: no end of text yet
                 batchChars += d.Text.Length;
                 if (d.Ends) documents++;
-                if (batchChars >= Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars)) Flush();
+                if (BatchFull(batchChars, batch.Count, o)) Flush();
                 reported.Report(d, documents);
             }
             Flush();
