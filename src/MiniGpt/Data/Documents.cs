@@ -252,26 +252,40 @@ public static class Documents
     {
         using var stream = Corpus.OpenRead(file);
         long size = stream.Length;
+        if (ParquetFooter.Problem(stream) is { } footer) { yield return new(null, file, "the whole file", $"not a readable Parquet file ({footer})", size); yield break; }
         var (reader, problem) = Attempt(() => ParquetReader.CreateAsync(stream).GetAwaiter().GetResult());
         if (reader is null) { yield return new(null, file, "the whole file", $"not a readable Parquet file ({problem})", size); yield break; }
         try
         {
-            var column = reader.Schema.GetDataFields().FirstOrDefault(f => f.Name == field);
-            string? bad = column is null ? $"no column \"{field}\" (it has {string.Join(", ", reader.Schema.GetDataFields().Select(f => f.Name))})"
+            var (fields, unreadable) = Attempt(() => reader.Schema.GetDataFields());
+            if (fields is null) { yield return new(null, file, "the schema", $"not readable ({unreadable})", size); yield break; }
+            var column = fields.FirstOrDefault(f => f.Name == field);
+            string? bad = column is null ? $"no column \"{field}\" (it has {string.Join(", ", fields.Select(f => f.Name))})"
                 : !IsText(column.ClrType) || column.IsArray ? $"column \"{field}\" holds {column.ClrType.Name}{(column.IsArray ? " lists" : "")}, not strings" : null;
             if (bad is not null) { yield return new(null, file, "the schema", bad, size); yield break; }
             for (int g = 0; g < reader.RowGroupCount; g++)
             {
-                var (values, error) = Attempt(() =>
+                // The counts are the file's word, checked before an array of that many rows is made.
+                var (counts, error) = Attempt(() =>
+                {
+                    using var group = reader.OpenRowGroupReader(g);
+                    return new[] { group.RowCount, group.GetMetadata(column!).MetaData.NumValues };
+                });
+                string? refused = counts is [var rows, var held]
+                    ? rows > held ? $"corrupt data (it claims {rows:N0} rows, its column holds {held:N0} values)"
+                        : rows > MaxRowGroupRows ? $"{rows:N0} rows, more than the {MaxRowGroupRows:N0} MiniGpt holds at once (write the file with smaller row groups)" : null
+                    : $"corrupt data ({error})";
+                if (refused is not null) { yield return new(null, file, $"row group {g}", refused, size); continue; }
+                (var texts, error) = Attempt(() =>
                 {
                     using var group = reader.OpenRowGroupReader(g);
                     var v = new string?[group.RowCount];
                     group.ReadAsync(column!, v.AsMemory(), null).AsTask().GetAwaiter().GetResult();
                     return v;
                 });
-                if (values is null) { yield return new(null, file, $"row group {g}", $"corrupt data ({error})", size); continue; }
-                for (int r = 0; r < values.Length; r++)
-                    yield return values[r] is { } text ? new(text, file, $"row group {g}", null, size)
+                if (texts is null) { yield return new(null, file, $"row group {g}", $"corrupt data ({error})", size); continue; }
+                for (int r = 0; r < texts.Length; r++)
+                    yield return texts[r] is { } text ? new(text, file, $"row group {g}", null, size)
                         : new(null, file, $"row group {g}, row {r}", $"column \"{field}\" is null, not a string", size);
             }
         }
@@ -281,10 +295,21 @@ public static class Documents
     /// <summary>Parquet.Net gives a UTF-8 (or plain BYTE_ARRAY) column as string or as ReadOnlyMemory; both read as strings.</summary>
     static bool IsText(Type t) => t == typeof(string) || t.IsGenericType && t.GetGenericTypeDefinition() == typeof(ReadOnlyMemory<>);
 
-    /// <summary>A damaged file makes Parquet.Net throw many kinds of exception; each is a problem with the file.</summary>
+    /// <summary>
+    /// The most rows of a Parquet row group held at once: 2²⁶, pyarrow's largest row group by default. A file of 156 bytes
+    /// can hold 100 million null rows, and a footer can claim any count.
+    /// </summary>
+    public const long MaxRowGroupRows = 1L << 26;
+
+    /// <summary>
+    /// A damaged file makes Parquet.Net throw many kinds of exception; each is a problem with the file. So is an
+    /// OutOfMemoryException: it comes from a size the file claims (a page, a list, a string of 2³¹ − 1), whose
+    /// array could not be made, and leaves nothing half done.
+    /// </summary>
     static (T? Value, string? Problem) Attempt<T>(Func<T> read) where T : class
     {
         try { return (read(), null); }
-        catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException) { return (null, e.Message.Split('\n')[0]); }
+        catch (OutOfMemoryException e) { return (null, $"a size in it needs more memory than there is: {e.Message}"); }
+        catch (Exception e) when (e is not OperationCanceledException) { return (null, e.Message.Split('\n')[0]); }
     }
 }

@@ -149,6 +149,55 @@ public class BadDocumentTests
         Assert.Equal((100L, 1L), (meta.Documents, meta.SkippedDocuments));
     }
 
+    [Theory]
+    [InlineData(3L, "corrupt data (it claims 3 rows, its column holds 2 values)")]   // read before, its last row was "null"
+    [InlineData(int.MaxValue, "corrupt data (it claims 2,147,483,647 rows, its column holds 2 values)")]   // an array of that many: out of memory
+    public void Parquet_ARowCountItsColumnDoesNotHold_IsCorrupt(long rows, string problem)
+    {
+        using var dir = new TempDir();
+        var corpus = dir.File("c.parquet");
+        File.WriteAllBytes(corpus, CraftedParquet.Bytes("text", new CraftedParquet.Group(["a", "b"], Rows: rows), new CraftedParquet.Group(["c", "d"])));
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
+        Assert.Equal($"{corpus}: row group 0: {problem}", ex.Message);
+        var meta = Prepare(corpus, dir.File("b"), skip: true);
+        Assert.Equal((2L, 1L), (meta.Documents, meta.SkippedDocuments));
+    }
+
+    [Fact]
+    public void Parquet_ARowGroupOfMoreRowsThanAreHeldAtOnce_IsNamed_BeforeItIsRead()
+    {
+        // 172 bytes, and a true file: two strings, then one run of 99,999,998 nulls. Read, it took 1.2 GB to find the first null.
+        using var dir = new TempDir();
+        var corpus = dir.File("c.parquet");
+        File.WriteAllBytes(corpus, CraftedParquet.Bytes("text", new CraftedParquet.Group(["a", "b"], NullsAfter: 100_000_000 - 2)));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<BadDocumentException>(() => Documents.Read([corpus], "text", replaceInvalidUtf8: false, skipBad: false).ToList());
+        Assert.Equal($"{corpus}: row group 0: 100,000,000 rows, more than the 67,108,864 MiniGpt holds at once (write the file with smaller row groups)", ex.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20, "the rows were not read");
+    }
+
+    [Fact]
+    public void Parquet_APageLargerThanMemory_IsCorruptData_NotAnInternalError()
+    {
+        using var dir = new TempDir();
+        var corpus = dir.File("c.parquet");
+        File.WriteAllBytes(corpus, CraftedParquet.Bytes("text", new CraftedParquet.Group(["a", "b"], PageUncompressedSize: int.MaxValue)));
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
+        Assert.StartsWith($"{corpus}: row group 0: corrupt data (a size in it needs more memory than there is: ", ex.Message);
+    }
+
+    [Fact]
+    public void Parquet_ASchemaParquetNetCannotMake_IsNamed()
+    {
+        using var dir = new TempDir();
+        var corpus = dir.File("c.parquet");
+        var rootAlone = new CraftedParquet.Struct().Str(4, "schema").I32(5, 0);   // a schema of no columns
+        var footer = new CraftedParquet.Struct().I32(1, 1).List(2, 12, rootAlone).I64(3, 0).List(4, 12).End();
+        File.WriteAllBytes(corpus, CraftedParquet.WithFooter([], footer));
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
+        Assert.StartsWith($"{corpus}: the schema: not readable (", ex.Message);
+    }
+
     [Fact]
     public void NotAParquetFile_IsNamed()
     {
