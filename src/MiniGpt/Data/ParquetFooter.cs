@@ -11,21 +11,31 @@ public static class ParquetFooter
     /// <summary>FileMetaData nests structs and lists about eight deep (row groups, a column chunk, its metadata, statistics); room to spare.</summary>
     public const int MaxDepth = 32;
 
+    /// <summary>The longest footer read: 1 GB. Footers of files with thousands of row groups run to megabytes.</summary>
+    public const int MaxFooterBytes = 1 << 30;
+
     /// <summary>What is wrong with the footer of the Parquet file in <paramref name="stream"/>, or null when it reads; leaves the stream at 0.</summary>
     public static string? Problem(Stream stream)
+    {
+        try { return Check(stream); }
+        finally { stream.Position = 0; }
+    }
+
+    static string? Check(Stream stream)
     {
         long size = stream.Length;
         if (size < 12) return $"{size} bytes, too short for a Parquet file";
         Span<byte> tail = stackalloc byte[8];
         stream.Position = size - 8;
         stream.ReadExactly(tail);
+        if (tail[4..].SequenceEqual("PARE"u8)) return "it ends with PARE: its footer is encrypted, and MiniGpt reads no encrypted file";
         if (!tail[4..].SequenceEqual("PAR1"u8)) return "it does not end with PAR1";
         long length = BitConverter.ToUInt32(tail);   // little-endian, as the format and this machine are
         if (length > size - 12) return $"its footer claims {length:N0} bytes, and the file has {size - 12:N0} between its magic numbers";
+        if (length > MaxFooterBytes) return $"its footer claims {length:N0} bytes, more than the {MaxFooterBytes:N0} MiniGpt reads";
         var footer = new byte[length];
         stream.Position = size - 8 - length;
         stream.ReadExactly(footer);
-        stream.Position = 0;
         try
         {
             int at = 0;

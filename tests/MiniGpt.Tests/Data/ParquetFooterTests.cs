@@ -36,6 +36,7 @@ public class ParquetFooterTests
             { "a type Thrift has not", WithFooter([], [.. version, 0x1D, 0]), "type 13 at byte 2" },
             { "a length beyond the file", [.. good[..^8], 0xF0, 0xFF, 0xFF, 0x7F, .. "PAR1"u8], "its footer claims 2,147,483,632 bytes, and the file has " },
             { "no magic number at the end", good[..^1], "it does not end with PAR1" },
+            { "an encrypted footer", [.. good[..^4], .. "PARE"u8], "it ends with PARE: its footer is encrypted" },
             { "eleven bytes", "PAR1abcPAR1"u8.ToArray(), "11 bytes, too short for a Parquet file" },
         };
     }
@@ -45,6 +46,45 @@ public class ParquetFooterTests
     public void ADamagedFooter_IsNamed_BeforeParquetNetReadsIt(string damage, byte[] file, string problem)
     {
         Assert.True(ProblemOf(file)?.Contains(problem), $"{damage}: {ProblemOf(file)}");
+    }
+
+    [Fact]
+    public void TheStream_IsLeftAtItsStart_WhateverTheFooter()
+    {
+        foreach (var file in new[] { CraftedParquet.Bytes("text", new Group(["a"])), "PAR1abcdefghPAR1"u8.ToArray(), "PAR1abcdefghPARx"u8.ToArray() })
+        {
+            using var s = new MemoryStream(file);
+            ParquetFooter.Problem(s);
+            Assert.Equal(0, s.Position);
+        }
+    }
+
+    [Fact]
+    public void AFooterOfGigabytes_IsRefused_BeforeItIsRead()
+    {
+        using var s = new SparseTail(5L << 30, [0x00, 0x00, 0x00, 0xF0, .. "PAR1"u8]);   // 5 GB, its footer claims 3.75 GB
+        Assert.Equal("its footer claims 4,026,531,840 bytes, more than the 1,073,741,824 MiniGpt reads", ParquetFooter.Problem(s));
+    }
+
+    /// <summary>A stream of <paramref name="length"/> bytes, zeros but for its last ones: a large file that takes no room.</summary>
+    sealed class SparseTail(long length, byte[] tail) : Stream
+    {
+        public override long Length => length;
+        public override long Position { get; set; }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = (int)Math.Min(count, length - Position);
+            for (int i = 0; i < n; i++) buffer[offset + i] = Position + i >= length - tail.Length ? tail[Position + i - (length - tail.Length)] : (byte)0;
+            Position += n;
+            return n;
+        }
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => Position = origin switch { SeekOrigin.Begin => offset, SeekOrigin.Current => Position + offset, _ => length + offset };
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     [Fact]
