@@ -62,9 +62,9 @@ public static class TokenFile
         int bpt = (int)BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(12));
         if (bpt != 2 && bpt != 4) throw new DataException(path, $"{path}: {bpt} bytes per token; expected 2 or 4");
         long count = BinaryPrimitives.ReadInt64LittleEndian(h.AsSpan(16));
-        long expected = HeaderSize + count * bpt;
-        if (count < 0 || length != expected)
-            throw new DataException(path, $"{path}: header says {count} tokens ({expected} bytes) but the file has {length} bytes; it is truncated or damaged");
+        // Compared by division: count · bpt of a crafted count (2⁶² + k) wraps round to the file's true length.
+        if (count < 0 || count != (length - HeaderSize) / bpt || (length - HeaderSize) % bpt != 0)
+            throw new DataException(path, $"{path}: header says {count} tokens ({(count < 0 || count > long.MaxValue / bpt - HeaderSize ? "more than a file holds" : $"{HeaderSize + count * bpt} bytes")}) but the file has {length} bytes; it is truncated or damaged");
         return (bpt, count);
     }
 }

@@ -16,8 +16,13 @@ public static class TfRecordReader
 
     public sealed record Result(IReadOnlyList<byte[]> Records, IReadOnlyList<string> Warnings, string? Error);
 
+    /// <summary>The largest event file read: 1 GB, which is read whole (a run's scalars take kilobytes a thousand steps).</summary>
+    public const long MaxFileBytes = 1L << 30;
+
     public static Result Read(string path)
     {
+        long size = new FileInfo(path).Length;
+        if (size > MaxFileBytes) return new([], [], $"{path}: {size:N0} bytes, more than the {MaxFileBytes:N0} an event file is read up to");
         var bytes = File.ReadAllBytes(path);
         var records = new List<byte[]>();
         var warnings = new List<string>();
@@ -33,7 +38,7 @@ public static class TfRecordReader
             ulong length = BinaryPrimitives.ReadUInt64LittleEndian(header);
             if (BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan((int)pos + 8)) != Mask(Crc32C.Compute(header)))
                 return new(records, warnings, $"{path}: length CRC mismatch at byte {pos}; the file is corrupt from there on");
-            if ((ulong)(bytes.Length - pos - 12) < length + 4)
+            if (length > (ulong)(bytes.Length - pos - 12) || (ulong)(bytes.Length - pos - 12) - length < 4)   // length + 4 could wrap round
             {
                 warnings.Add($"{path}: incomplete record at byte {pos} skipped (file still being written?)");
                 break;

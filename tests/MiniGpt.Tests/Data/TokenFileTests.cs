@@ -56,6 +56,19 @@ public class TokenFileTests
     }
 
     [Fact]
+    public void ACountWhoseSizeWrapsRound_IsRejected()
+    {
+        // (2⁶² + 3) · 4 bytes is 2⁶⁴ + 12: in 64 bits, the 12 bytes the file holds. Read, it was an internal error.
+        using var dir = new TempDir();
+        var path = Write(dir, 4, 1, 2, 3);
+        var bytes = File.ReadAllBytes(path);
+        TokenFile.Header(4, (1L << 62) + 3).CopyTo(bytes, 0);
+        File.WriteAllBytes(path, bytes);
+        var ex = Assert.Throws<DataException>(() => new TokenFileReader(path));
+        Assert.Equal($"{path}: header says {(1L << 62) + 3} tokens (more than a file holds) but the file has 44 bytes; it is truncated or damaged", ex.Message);
+    }
+
+    [Fact]
     public void AbandonedWriter_LeavesNothingAtThePath()
     {
         using var dir = new TempDir();

@@ -64,6 +64,31 @@ public class EventLogTests
     }
 
     [Fact]
+    public void ARecordLengthThatWrapsRound_IsAnIncompleteRecord()
+    {
+        // 2⁶⁴ − 4 with its CRC right: length + 4 is 0 in 64 bits, and the record looked as if it fit.
+        using var dir = new TempDir();
+        var header = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header, ulong.MaxValue - 3);
+        var crc = BitConverter.GetBytes(TfRecordReader.Mask(MiniGpt.IO.Crc32C.Compute(header)));
+        var file = dir.File("events.out.tfevents.1.host");
+        File.WriteAllBytes(file, [.. header, .. crc, .. new byte[20]]);
+        var r = TfRecordReader.Read(file);
+        Assert.Equal((null, 0), (r.Error, r.Records.Count));
+        Assert.Equal($"{file}: incomplete record at byte 0 skipped (file still being written?)", Assert.Single(r.Warnings));
+    }
+
+    [Fact]
+    public void AnEventFileOverTheLimit_IsAnError_NamingIt_NotRead()
+    {
+        using var dir = new TempDir();
+        var file = dir.File("events.out.tfevents.1.host");
+        using (var f = new FileStream(file, FileMode.CreateNew)) f.SetLength(TfRecordReader.MaxFileBytes + 1);   // sparse: no room taken
+        var r = TfRecordReader.Read(file);
+        Assert.Equal($"{file}: 1,073,741,825 bytes, more than the 1,073,741,824 an event file is read up to", r.Error);
+    }
+
+    [Fact]
     public void Mask_MatchesTFRecordsDefinition()
         => Assert.Equal(unchecked(((0x12345678u >> 15) | (0x12345678u << 17)) + 0xa282ead8u), TfRecordReader.Mask(0x12345678u));
 }
