@@ -67,7 +67,8 @@ public sealed class TokenCache : IDisposable
     {
         var stamp = string.Join("\n", splits.Select(r => new FileInfo(r.Path)).Select(f => $"{f.Name} {f.Length} {f.LastWriteTimeUtc.Ticks}").Append($"vocab_size {vocabSize}"));
         var record = Path.Combine(dir, VerifiedFile);
-        if (File.Exists(record) && File.ReadAllText(record) == stamp) return;
+        // A record longer than the stamp cannot match it, and is not read: the folder is not ours to trust.
+        if (File.Exists(record) && new FileInfo(record).Length <= 4 * stamp.Length && File.ReadAllText(record) == stamp) return;
         var ids = new long[1 << 20];
         foreach (var r in splits)
             for (long start = 0; start < r.Count; start += ids.Length)

@@ -63,9 +63,10 @@ public sealed record TokenCacheMeta(
         if (!File.Exists(path)) return false;
         try
         {
+            if (new FileInfo(path).Length > MaxBytes) return false;   // Load reports it
             using var doc = JsonDocument.Parse(File.ReadAllText(path));
             return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format_version", out var v)
-                && v.TryGetInt32(out int version) && version != CurrentFormat;
+                && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int version) && version != CurrentFormat;
         }
         catch (JsonException)
         {
@@ -73,10 +74,18 @@ public sealed record TokenCacheMeta(
         }
     }
 
+    /// <summary>
+    /// The largest meta.json read: 256 MB. It holds a BPE's vocabulary and merges (GPT-2's: 1.5 MB) and a line per
+    /// source file (100,000 shards: about 15 MB).
+    /// </summary>
+    public const long MaxBytes = 256L << 20;
+
     public static TokenCacheMeta Load(string dir)
     {
         var path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) throw new TokenCacheException(dir, $"no token cache at {dir} ({FileName} missing)", missing: true);
+        if (new FileInfo(path).Length is var size and > MaxBytes)
+            throw new TokenCacheException(dir, $"{path}: damaged metadata: {size:N0} bytes, more than the {MaxBytes:N0} a {FileName} may have");
         TokenCacheMeta? meta;
         try { meta = JsonSerializer.Deserialize<TokenCacheMeta>(File.ReadAllText(path), Json); }
         catch (JsonException e) { throw new TokenCacheException(dir, $"{path}: damaged metadata: {e.Message}", inner: e); }
@@ -84,7 +93,19 @@ public sealed record TokenCacheMeta(
             throw new TokenCacheException(dir, $"{path}: damaged metadata: required fields are missing");
         if (meta.FormatVersion != CurrentFormat)
             throw new TokenCacheException(dir, $"{path}: cache format {meta.FormatVersion}; this MiniGpt reads format {CurrentFormat}");
+        if (meta.CountProblem() is { } counts) throw new TokenCacheException(dir, $"{path}: damaged metadata: {counts}");
         return meta;
+    }
+
+    /// <summary>A split's sizes that cannot be (negative, or tokens made of no characters): eval divides by them.</summary>
+    string? CountProblem()
+    {
+        foreach (var (split, tokens, chars, bytes) in new[] { ("train", TrainTokens, TrainChars, TrainBytes), ("val", ValTokens, ValChars, ValBytes) })
+        {
+            if (tokens < 0 || chars < 0 || bytes < 0) return $"{split}_tokens, {split}_chars and {split}_bytes must be ≥ 0, not {tokens}, {chars} and {bytes}";
+            if (tokens > 0 && (chars == 0 || bytes < chars)) return $"{tokens} {split} tokens cannot be {chars} characters in {bytes} bytes";
+        }
+        return null;
     }
 }
 

@@ -38,6 +38,39 @@ public class TokenCacheTests
         Assert.Contains(metaPath, Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache)).Message);
     }
 
+    [Theory]
+    [InlineData("\"format_version\": \"2\"", "damaged metadata: ")]   // a string where a number goes: it was an internal error, deciding whether to rebuild
+    [InlineData("\"format_version\": null", "damaged metadata: ")]
+    [InlineData("\"val_chars\": 0", "damaged metadata: 3 val tokens cannot be 0 characters in 3 bytes")]   // eval's bits per character were Infinity
+    [InlineData("\"val_chars\": -5", "damaged metadata: val_tokens, val_chars and val_bytes must be ≥ 0, not 3, -5 and 3")]
+    [InlineData("\"train_bytes\": 1", "damaged metadata: 19 train tokens cannot be 19 characters in 1 bytes")]
+    public void MetadataThatCannotBe_IsDamage(string replacement, string problem)
+    {
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        var metaPath = Path.Combine(cache, TokenCacheMeta.FileName);
+        var good = File.ReadAllText(metaPath);
+        var key = replacement[..(replacement.IndexOf(':') + 1)];
+        var bad = System.Text.RegularExpressions.Regex.Replace(good, System.Text.RegularExpressions.Regex.Escape(key) + " [0-9]+", replacement);
+        Assert.NotEqual(good, bad);
+        File.WriteAllText(metaPath, bad);
+        Assert.False(TokenCacheMeta.IsOutdated(cache));
+        var ex = Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache));
+        Assert.StartsWith($"{metaPath}: {problem}", ex.Message);
+    }
+
+    [Fact]
+    public void AMetaJsonOverTheLimit_IsDamage_NotRead()
+    {
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        var metaPath = Path.Combine(cache, TokenCacheMeta.FileName);
+        using (var f = new FileStream(metaPath, FileMode.Open)) f.SetLength(TokenCacheMeta.MaxBytes + 1);   // sparse
+        Assert.False(TokenCacheMeta.IsOutdated(cache));
+        var ex = Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache));
+        Assert.Equal($"{metaPath}: damaged metadata: 268,435,457 bytes, more than the 268,435,456 a meta.json may have", ex.Message);
+    }
+
     [Fact]
     public void OutdatedCache_IsRebuiltFromTheCorpus_WhenTrainingNamesOne()
     {
