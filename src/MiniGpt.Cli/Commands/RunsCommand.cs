@@ -29,7 +29,7 @@ public static class RunsCommand
                     s.BestVal is { } v ? v.ToString("F4") : "-",
                     s.BestStep?.ToString("N0") ?? "-",
                     s.TokensSeen is { } t ? $"{t / 1e6:F2}M" : "-",
-                    s.WallSeconds is { } w ? TimeSpan.FromSeconds(w).ToString(@"h\:mm\:ss") : "-",
+                    s.WallSeconds is { } w ? WallTime(w) : "-",
                     Markup.Escape(s.Tokenizer ?? "-"),
                     s.Parameters is { } p ? $"{p / 1e6:F2}M" : "-");
                 if (s.Error is not null) table.AddRow($"[red]  ↳ {Markup.Escape(s.Error)}[/]", "", "", "", "", "", "", "");
@@ -39,5 +39,16 @@ public static class RunsCommand
             return 0;
         }, cmd.Options));
         return cmd;
+    }
+
+    /// <summary>
+    /// Hours, minutes and seconds, the hours not wrapped at a day (TimeSpan's "h" drops whole days); "?" for what no
+    /// run took (negative, NaN, or a logged 10¹⁵ s, which TimeSpan could not even hold).
+    /// </summary>
+    public static string WallTime(double seconds)
+    {
+        if (!double.IsFinite(seconds) || seconds < 0 || seconds >= 1e15) return "?";
+        long s = (long)seconds;
+        return $"{s / 3600}:{s / 60 % 60:00}:{s % 60:00}";
     }
 }

@@ -84,4 +84,14 @@ public class InspectCommandTests
         Assert.StartsWith("↳ checkpoint ./broken/last.ckpt is unusable: header says", why);
         Assert.Contains("it is truncated or damaged", why);
     }
+
+    [Theory]
+    [InlineData(0.0, "0:00:00")]
+    [InlineData(3725.9, "1:02:05")]
+    [InlineData(108_000.0, "30:00:00")]   // a day and six hours: "h" alone showed 6:00:00
+    [InlineData(1e15, "?")]               // logged as elapsed_s, it was TimeSpan's overflow, an internal error
+    [InlineData(-1.0, "?")]
+    [InlineData(double.NaN, "?")]
+    public void Runs_WallTime_IsHoursMinutesSeconds(double seconds, string shown)
+        => Assert.Equal(shown, MiniGpt.Cli.Commands.RunsCommand.WallTime(seconds));
 }
