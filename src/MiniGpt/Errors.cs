@@ -33,7 +33,18 @@ public sealed record ConfigProblem(string? Key, string? Value, string Rule, stri
     };
 
     /// <summary>A value as problems show it: as configs spell it, with strings quoted so that an empty one shows.</summary>
-    public static string Show(object? value) => value is string s ? $"'{s}'" : Format(value);
+    /// <summary>
+    /// A value as a message quotes it: a text in quotes, its control characters escaped (a NUL would end the line a
+    /// terminal shows) and cut after <see cref="ShownChars"/> characters (a config can hold a key of megabytes).
+    /// </summary>
+    public static string Show(object? value) => value is string s ? $"'{Escaped(s.Length > ShownChars ? s[..ShownChars] : s)}'{(s.Length > ShownChars ? $"… ({s.Length:N0} characters)" : "")}" : Format(value);
+
+    /// <summary>A name (a key) as a message gives it: as <see cref="Show"/> does a text, without the quotes.</summary>
+    public static string Name(string s) => Escaped(s.Length > ShownChars ? s[..ShownChars] : s) + (s.Length > ShownChars ? $"… ({s.Length:N0} characters)" : "");
+
+    public const int ShownChars = 200;
+
+    static string Escaped(string s) => s.Any(char.IsControl) ? string.Concat(s.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) : s;
 }
 
 /// <summary>Settings that cannot be used, each problem naming its key, its value and where it came from.</summary>

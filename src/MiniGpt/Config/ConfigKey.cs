@@ -70,6 +70,7 @@ public sealed class ConfigKey
         if (value is double d && !double.IsFinite(d)) return "must be a finite number";
         if (value is Enum e && !Enum.IsDefined(Type, e)) return "must be one of " + Choices.List(Type);
         if (value is string s && declared.NotEmpty && string.IsNullOrWhiteSpace(s)) return "must not be empty";
+        if (value is string t && t.Contains('\0')) return "must not hold a NUL character (no path or field name can)";
         if (IsNumber && Range is { } range)
         {
             double x = Convert.ToDouble(value, CultureInfo.InvariantCulture);

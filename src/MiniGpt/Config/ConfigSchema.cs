@@ -42,11 +42,18 @@ public sealed class ConfigSchema<T> where T : class, new()
     {
         if (path is null) return Bind(null, overrides, null);
         if (!File.Exists(path)) throw new DataException(path, $"config file {path} not found");
+        var text = new char[MaxConfigChars + 1];
+        int read;
+        using (var reader = new StreamReader(path)) read = reader.ReadBlock(text);   // not ReadAllText: --config /dev/zero never ends
+        if (read > MaxConfigChars) throw new ConfigException([new ConfigProblem(null, null, $"more than {MaxConfigChars:N0} characters; a config is a few hundred", path)]);
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllText(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        try { doc = JsonDocument.Parse(text.AsMemory(0, read), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new ConfigException([new ConfigProblem(null, null, $"not valid JSON: {e.Message}", path)]); }
         using (doc) return Bind(doc.RootElement, overrides, path);
     }
+
+    /// <summary>The longest config file read: 1 MB of text.</summary>
+    public const int MaxConfigChars = 1 << 20;
 
     /// <summary>A config stored as JSON (in a checkpoint), validated like a config file.</summary>
     public T FromJson(JsonElement json, string source) => Bind(json, [], source);
@@ -145,8 +152,9 @@ public sealed class ConfigSchema<T> where T : class, new()
     ConfigKey? Find(string name, List<ConfigProblem> problems, string? origin)
     {
         if (byName.TryGetValue(name, out var key)) return key;
-        var near = Keys.MinBy(k => Distance(k.Name, name))!.Name;
-        problems.Add(new(name, null, "unknown key" + (Distance(near, name) <= 3 ? $" (did you mean '{near}'?)" : ""), origin));
+        // Only a key within 3 letters of its length can be within 3 edits; the rest are not compared (a key can be megabytes).
+        var near = Keys.Where(k => Math.Abs(k.Name.Length - name.Length) <= 3).MinBy(k => Distance(k.Name, name))?.Name;
+        problems.Add(new(ConfigProblem.Name(name), null, "unknown key" + (near is not null && Distance(near, name) <= 3 ? $" (did you mean '{near}'?)" : ""), origin));
         return null;
     }
 
