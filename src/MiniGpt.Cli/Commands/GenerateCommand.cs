@@ -12,6 +12,12 @@ public static class GenerateCommand
     /// <summary>Samples decoded together at most; each batch holds a KV cache of its size.</summary>
     const int MaxBatch = 16;
 
+    /// <summary>The longest prompt file read: 16 M characters (only the last block_size tokens are kept).</summary>
+    public const int MaxPromptChars = 1 << 24;
+
+    /// <summary>The most samples: each is held whole to be printed at the end (100,000 of 500 tokens took 505 MB).</summary>
+    public const int MaxSamples = 100_000;
+
     public static Command Build()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "a run's out dir (its best.ckpt, else last.ckpt), a .ckpt file, a Hugging Face GPT-2 folder, or gpt2 … gpt2-xl", Required = true };
@@ -21,7 +27,7 @@ public static class GenerateCommand
         var temperature = new Option<double>("--temperature") { Description = "0 is greedy", DefaultValueFactory = _ => 0.8 };
         var topK = OptionalNumber.Create<int>("--top-k", "sample only from the k most likely tokens");
         var topP = OptionalNumber.Create<double>("--top-p", "sample only from the smallest set of tokens with this much probability");
-        var samples = new Option<int>("--num-samples") { Description = "independent samples, drawn together in batches of up to 16; sample i uses seed + i", DefaultValueFactory = _ => 1 };
+        var samples = new Option<int>("--num-samples") { Description = "independent samples (up to 100,000), drawn together in batches of up to 16; sample i uses seed + i", DefaultValueFactory = _ => 1 };
         var seed = new Option<long>("--seed") { Description = "the same seed gives the same text (sample i of --num-samples uses seed + i)", DefaultValueFactory = _ => 1337 };
         var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context for every token" };
         var device = new ChoiceOption<DeviceKind>("--device", "where to run", DeviceKind.Auto);
@@ -35,11 +41,11 @@ public static class GenerateCommand
             var options = new SamplingOptions(r.GetValue(temperature), r.GetValue(topK), r.GetValue(topP));
             var problems = options.Problems().ToList();
             if (r.GetValue(maxNew) < 0) problems.Add(new("max_new_tokens", ConfigProblem.Show(r.GetValue(maxNew)), "must be ≥ 0"));
-            if (r.GetValue(samples) < 1) problems.Add(new("num_samples", ConfigProblem.Show(r.GetValue(samples)), "must be ≥ 1"));
+            if (r.GetValue(samples) is < 1 or > MaxSamples) problems.Add(new("num_samples", ConfigProblem.Show(r.GetValue(samples)), $"must be in [1, {MaxSamples:N0}]"));
             if (r.GetValue(prompt) is not null && r.GetValue(promptFile) is not null) problems.Add(new("prompt_file", null, "give --prompt or --prompt-file, not both"));
             if (problems.Count > 0) throw new ConfigException(problems);
             var text = r.GetValue(promptFile) is { } pf
-                ? (File.Exists(pf) ? File.ReadAllText(pf) : throw new DataException(pf, $"prompt file {pf} not found"))
+                ? (File.Exists(pf) ? MiniGpt.IO.TextFile.Read(pf, MaxPromptChars, "a prompt file") : throw new DataException(pf, $"prompt file {pf} not found"))
                 : r.GetValue(prompt) ?? "";
             using var downloads = new Downloads();
             using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.OptionsFor(r.GetValue(checkpoint)!), downloads);

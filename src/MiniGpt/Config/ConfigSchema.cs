@@ -42,12 +42,9 @@ public sealed class ConfigSchema<T> where T : class, new()
     {
         if (path is null) return Bind(null, overrides, null);
         if (!File.Exists(path)) throw new DataException(path, $"config file {path} not found");
-        var text = new char[MaxConfigChars + 1];
-        int read;
-        using (var reader = new StreamReader(path)) read = reader.ReadBlock(text);   // not ReadAllText: --config /dev/zero never ends
-        if (read > MaxConfigChars) throw new ConfigException([new ConfigProblem(null, null, $"more than {MaxConfigChars:N0} characters; a config is a few hundred", path)]);
+        var text = IO.TextFile.Read(path, MaxConfigChars, "a config");
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(text.AsMemory(0, read), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        try { doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
         catch (JsonException e) { throw new ConfigException([new ConfigProblem(null, null, $"not valid JSON: {e.Message}", path)]); }
         using (doc) return Bind(doc.RootElement, overrides, path);
     }

@@ -63,9 +63,12 @@ public sealed class CharTokenizer : ITokenizer
 
 /// <summary>Text holds characters a char vocabulary lacks; the message lists them.</summary>
 public sealed class UnknownCharactersException(IReadOnlyList<string> characters)
-    : MiniGptException($"characters not in the vocabulary: {string.Join(" ", characters.Select(Show))}")
+    : MiniGptException($"characters not in the vocabulary: {string.Join(" ", characters.Take(Listed).Select(Show))}{(characters.Count > Listed ? $" and {characters.Count - Listed:N0} more" : "")}")
 {
     public IReadOnlyList<string> Characters { get; } = characters;
 
     static string Show(string c) => c.Length == 1 && char.IsControl(c[0]) ? $"U+{(int)c[0]:X4}" : $"'{c}'";
+
+    /// <summary>The most characters the message lists (a binary file held 50,000 others, a line of 445 KB).</summary>
+    public const int Listed = 20;
 }

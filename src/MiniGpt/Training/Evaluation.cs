@@ -34,11 +34,14 @@ public static class Evaluation
         return Report($"{Choices.Name(split)} split of {config.DataDir}", (long)batches * config.BatchSize * config.BlockSize, loss, tokens, chars, bytes, m.Tokenizer);
     }
 
+    /// <summary>The longest text evaluated: 256 M characters, whose ids are held at once.</summary>
+    public const int MaxTextChars = 1 << 28;
+
     /// <summary>The mean loss over every predicted token of a text, in consecutive windows of block_size + 1 tokens.</summary>
     public static EvalReport OnText(TrainedModel m, string path)
     {
         if (!File.Exists(path)) throw new DataException(path, $"text file {path} not found");
-        var text = File.ReadAllText(path);
+        var text = IO.TextFile.Read(path, MaxTextChars, "a text to evaluate");
         var ids = m.Tokenizer.Encode(text);
         if (ids.Count < 2) throw new DataException(path, $"{path} is too short to evaluate: {ids.Count} token(s); at least 2 are needed");
         int T = m.Config.BlockSize;

@@ -65,6 +65,8 @@ public class GenerateCommandTests
         var missing = CliProcess.Run(dir.Path, "generate", "--checkpoint", Path.Combine(dir.Path, "nope"));
         Assert.Equal(1, missing.Code);
         Assert.Contains("nope", missing.Stderr);
+        var zeros = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, "--prompt-file", "/dev/zero");
+        Assert.Equal((1, "error: /dev/zero: more than 16,777,216 characters, more than a prompt file may have\n"), (zeros.Code, zeros.Stderr));
         var file = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, "--prompt-file", "absent.txt");
         Assert.Equal(1, file.Code);
         Assert.Contains("absent.txt", file.Stderr);
@@ -72,7 +74,8 @@ public class GenerateCommandTests
                  {
                      ("--temperature", "-1", "--temperature -1: must be a finite number ≥ 0"), ("--top-p", "1.5", "--top-p 1.5: must be in (0, 1]"),
                      ("--top-k", "0", "--top-k 0: must be ≥ 1"), ("--max-new-tokens", "-3", "--max-new-tokens -3: must be ≥ 0"),
-                     ("--num-samples", "0", "--num-samples 0: must be ≥ 1"),
+                     ("--num-samples", "0", "--num-samples 0: must be in [1, 100,000]"),
+                     ("--num-samples", "2147483647", "--num-samples 2147483647: must be in [1, 100,000]"),   // was out of memory, an internal error
                  })
         {
             var r = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, flag, value);

@@ -42,4 +42,14 @@ public class CharTokenizerTests
         Assert.Equal(["x", "y", "😀"], ex.Characters);
         Assert.Contains("'x'", ex.Message);
     }
+
+    [Fact]
+    public void ManyUnknownCharacters_AreListedUpToTwenty_AndCounted()
+    {
+        // A binary file as a prompt held 50,000 characters the vocabulary lacks: its error was a line of 445 KB.
+        var t = CharTokenizer.FromDescription("ab");
+        var ex = Assert.Throws<UnknownCharactersException>(() => t.Encode(string.Concat(Enumerable.Range(0x4E00, 25).Select(c => (char)c)) + "a"));
+        Assert.Equal(25, ex.Characters.Count);
+        Assert.Equal("characters not in the vocabulary: " + string.Join(" ", Enumerable.Range(0x4E00, 20).Select(c => $"'{(char)c}'")) + " and 5 more", ex.Message);
+    }
 }
