@@ -25,7 +25,8 @@ public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int
         var errors = new List<string>();
         IReadOnlyList<EvalRecord> evals = [];
         try { evals = RunLog.ReadMetrics(dir); }
-        catch (Exception e) when (e is System.Text.Json.JsonException or IOException) { errors.Add($"metrics.jsonl: {e.Message}"); }
+        catch (DataException e) { errors.Add(e.Message); }   // a damaged line, named by the file and its number
+        catch (IOException e) { errors.Add($"metrics.jsonl: {e.Message}"); }
         var best = evals.Where(e => e.Step > 0).MinBy(e => e.ValLoss);
         CheckpointSummary? ckpt = null;
         var last = Path.Combine(dir, Checkpoint.LastFile);

@@ -52,15 +52,19 @@ public sealed class RunDirectory : IDisposable
         }
     }
 
-    /// <summary>The files that make a folder a run: checkpoints, metrics and TensorBoard events.</summary>
+    /// <summary>
+    /// The files that make a folder a run: checkpoints, metrics and TensorBoard events. An events file that holds
+    /// only the header its writer puts first is a start that failed (a first batch too big for memory) and no run:
+    /// counted, it made the next start in that folder ask for --overwrite.
+    /// </summary>
     public static IReadOnlyList<string> RunFiles(string dir)
         => new[] { Checkpoint.LastFile, Checkpoint.BestFile, RunLog.MetricsFile }.Select(n => Path.Combine(dir, n)).Where(File.Exists)
-            .Concat(Logs.EventLog.EventFiles(dir)).ToList();
+            .Concat(Logs.EventLog.EventFiles(dir).Where(f => Logs.TfRecordReader.Read(f).Records.Count > 1)).ToList();
 
-    /// <summary>Removes the files of the run that was here; called once the new run is sure to start, so a failed start loses nothing.</summary>
+    /// <summary>Removes the files of the run that was here, and events files of failed starts; called once the new run is sure to start, so a failed start loses nothing.</summary>
     public void StartOver()
     {
-        foreach (var f in RunFiles(Dir)) File.Delete(f);
+        foreach (var f in RunFiles(Dir).Concat(Logs.EventLog.EventFiles(Dir)).Distinct()) File.Delete(f);
     }
 
     public void Dispose() => held.Dispose();

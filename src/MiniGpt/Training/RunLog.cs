@@ -24,15 +24,15 @@ public sealed class RunLog
     public RunLog(string outDir, int fromStep)
     {
         Directory.CreateDirectory(outDir);
-        writer = torch.utils.tensorboard.SummaryWriter(outDir);
         metricsPath = Path.Combine(outDir, MetricsFile);
-        if (File.Exists(metricsPath))
+        if (File.Exists(metricsPath))   // first: a damaged file stops the run before it writes anything
         {
             var text = File.ReadAllText(metricsPath);
-            var kept = Records(text).Where(r => r.Record.Step < fromStep).Select(r => r.Line + "\n");
+            var kept = Records(text, metricsPath).Where(r => r.Record.Step < fromStep).Select(r => r.Line + "\n");
             var repaired = string.Concat(kept);
             if (repaired != text) AtomicFile.WriteAllText(metricsPath, repaired);
         }
+        writer = torch.utils.tensorboard.SummaryWriter(outDir);
     }
 
     public void Scalar(string tag, double value, int step) => writer.add_scalar(tag, (float)value, step);
@@ -50,14 +50,23 @@ public sealed class RunLog
     public static IReadOnlyList<EvalRecord> ReadMetrics(string outDir)
     {
         var path = Path.Combine(outDir, MetricsFile);
-        return File.Exists(path) ? Records(File.ReadAllText(path)).Select(r => r.Record).ToList() : [];
+        return File.Exists(path) ? Records(File.ReadAllText(path), path).Select(r => r.Record).ToList() : [];
     }
 
-    /// <summary>Complete lines only: a line is whole once its newline is written, so the text after the last newline is not.</summary>
-    static IEnumerable<(string Line, EvalRecord Record)> Records(string text)
+    /// <summary>
+    /// Complete lines only: a line is whole once its newline is written, so the text after the last newline is not.
+    /// A complete line that is not a record is damage, a <see cref="DataException"/> naming the file and the line.
+    /// </summary>
+    static IEnumerable<(string Line, EvalRecord Record)> Records(string text, string path)
     {
         var lines = text.Split('\n');
-        foreach (var line in lines[..^1].Where(l => l.Length > 0))
-            yield return (line, JsonSerializer.Deserialize<EvalRecord>(line, Json) ?? throw new JsonException("null record"));
+        for (int i = 0; i < lines.Length - 1; i++)
+        {
+            if (lines[i].Length == 0) continue;
+            EvalRecord? record;
+            try { record = JsonSerializer.Deserialize<EvalRecord>(lines[i], Json); }
+            catch (JsonException e) { throw new DataException(path, $"{path}: line {i + 1} is not a metrics record ({e.Message.Split('\n')[0]})"); }
+            yield return (lines[i], record ?? throw new DataException(path, $"{path}: line {i + 1} is not a metrics record (null)"));
+        }
     }
 }

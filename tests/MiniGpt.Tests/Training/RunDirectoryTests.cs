@@ -60,6 +60,37 @@ public class RunDirectoryTests
     }
 
     [Fact]
+    public void AnEventsFileOfAStartThatFailed_IsNoRun()
+    {
+        // A first batch too big for memory failed after the events file was made; the next start asked for --overwrite.
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 2 };
+        new RunLog(c.OutDir, 0);   // what a start makes before its first step
+        var header = Assert.Single(MiniGpt.Logs.EventLog.EventFiles(c.OutDir));
+        Assert.Single(MiniGpt.Logs.TfRecordReader.Read(header).Records);
+        Assert.Empty(RunDirectory.RunFiles(c.OutDir));
+        using (var t = new Trainer(c)) t.Run();
+        Assert.Contains(RunDirectory.RunFiles(c.OutDir), f => f.Contains("events.out.tfevents.") && f != header);
+        using (new Trainer(c with { MaxIters = 3 }, overwrite: true)) Assert.False(File.Exists(header), "an overwrite removes it too");
+    }
+
+    [Fact]
+    public void Resume_OfARunWhoseMetricsHoldADamagedLine_NamesTheLine_AndWritesNothing()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 10, EvalInterval = 5 };
+        using (var t = new Trainer(c)) t.Run();
+        var metrics = Path.Combine(c.OutDir, RunLog.MetricsFile);
+        var lines = File.ReadAllLines(metrics);
+        File.WriteAllLines(metrics, [lines[0], "{\"step\": \"five\"}", .. lines[2..]]);
+        var before = Directory.GetFiles(c.OutDir).ToDictionary(f => f, File.ReadAllBytes);
+        using var resumed = new Trainer(c with { MaxIters = 20, InitFrom = InitFrom.Resume });
+        var ex = Assert.Throws<DataException>(() => resumed.Run());
+        Assert.StartsWith($"{metrics}: line 2 is not a metrics record (", ex.Message);   // was an internal error, the file unnamed
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(c.OutDir).Order());
+    }
+
+    [Fact]
     public void TemporaryCheckpoints_LeftByAKilledWriter_AreRemovedAtTheNextStart()
     {
         using var dir = new TempDir();
