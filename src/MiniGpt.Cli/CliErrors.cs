@@ -53,6 +53,9 @@ public static class CliErrors
         BadDocumentException => (ExitCode.Failed, [$"{e.Message} (minigpt prepare --skip-bad-documents skips such documents and counts them)"]),
         MiniGptException => (ExitCode.Failed, [e.Message]),
         IOException or UnauthorizedAccessException => (ExitCode.Failed, [e.Message]),
+        // Not a bug but a size: a batch, a block or a model larger than memory (what a config allows is checked only for the weights).
+        OutOfMemoryException or System.Runtime.InteropServices.ExternalException when OutOfMemory(e) is { } what =>
+            (ExitCode.Failed, [$"out of memory: {what} (a smaller batch_size, block_size or model needs less)"]),
         NativeLoadException n => (ExitCode.Failed, Environment.GetEnvironmentVariable("MINIGPT_TRACE") is "1" ? [NativeLoad(n), .. n.Trace.TrimEnd().Split('\n')] : [NativeLoad(n)]),
         DllNotFoundException => (ExitCode.Failed, [NativeLoad(e)]),
         TypeInitializationException t when t.TypeName?.StartsWith("TorchSharp") == true => (ExitCode.Failed, [NativeLoad(e)]),
@@ -76,6 +79,15 @@ public static class CliErrors
         while (inner.InnerException is { } next) inner = next;
         return $"cannot load libtorch ({inner.Message.Split('\n')[0].TrimEnd()}); MiniGpt needs libtorch 2.10: the TorchSharp-cpu package " +
                "(the default build), or PyTorch 2.10 built with the C++11 ABI through scripts/minigpt-gpu.sh (MINIGPT_TRACE=1 shows TorchSharp's load trace)";
+    }
+
+    /// <summary>What ran out, when <paramref name="e"/> is .NET's or libtorch's out-of-memory error: libtorch's names the bytes it asked for.</summary>
+    static string? OutOfMemory(Exception e)
+    {
+        var first = e.Message.Split('\n')[0].TrimEnd();
+        if (e is OutOfMemoryException) return first;
+        int at = first.IndexOf("can't allocate memory", StringComparison.Ordinal) is var i and >= 0 ? i : first.IndexOf("out of memory", StringComparison.OrdinalIgnoreCase);
+        return at >= 0 ? first[at..] : null;
     }
 
     // Not bad input but a bug: one line still (native errors append libtorch's own frames, so only the first

@@ -17,7 +17,7 @@ public class LayeringTests
         ["Model"] = [],
         ["Logs"] = ["IO"],
         ["Data"] = ["IO"],
-        ["Config"] = ["Model", "Data"],
+        ["Config"] = ["Model", "Data", "IO"],
         ["Hub"] = ["IO"],
         ["Generation"] = ["Model", "Data"],
         ["Formats"] = ["Config", "Model", "Data", "IO"],

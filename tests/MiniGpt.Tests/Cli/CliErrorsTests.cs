@@ -55,8 +55,20 @@ public class CliErrorsTests
     [Fact]
     public void ANativeError_IsItsFirstLine_NotLibtorchsFrames()
     {
-        var native = new System.Runtime.InteropServices.ExternalException("DefaultCPUAllocator: can't allocate memory\nException raised from malloc at alloc_cpu.cpp:118\nframe #0: c10::Error::Error");
-        Assert.Equal(["internal error: ExternalException: DefaultCPUAllocator: can't allocate memory (MINIGPT_TRACE=1 prints the stack trace)"], CliErrors.Describe(native, NoFlags).Lines);
+        var native = new System.Runtime.InteropServices.ExternalException("index out of range in self\nException raised from operator() at IndexSelect.cpp:118\nframe #0: c10::Error::Error");
+        Assert.Equal(["internal error: ExternalException: index out of range in self (MINIGPT_TRACE=1 prints the stack trace)"], CliErrors.Describe(native, NoFlags).Lines);
+    }
+
+    [Fact]
+    public void OutOfMemory_IsASize_NotABug()
+    {
+        // batch_size 65,536 × block_size 1,024 is within each key's range; its first batch is not within memory.
+        var native = new System.Runtime.InteropServices.ExternalException("[enforce fail at alloc_cpu.cpp:118] data. DefaultCPUAllocator: can't allocate memory: you tried to allocate 4294967296 bytes. Error code 12 (Cannot allocate memory)\nframe #0: c10::Error");
+        var (code, lines) = CliErrors.Describe(native, NoFlags);
+        Assert.Equal(ExitCode.Failed, code);
+        Assert.Equal(["out of memory: can't allocate memory: you tried to allocate 4294967296 bytes. Error code 12 (Cannot allocate memory) (a smaller batch_size, block_size or model needs less)"], lines);
+        Assert.Equal(["out of memory: Array dimensions exceeded supported range. (a smaller batch_size, block_size or model needs less)"],
+            CliErrors.Describe(new OutOfMemoryException("Array dimensions exceeded supported range."), NoFlags).Lines);
     }
 
     [Fact]
