@@ -37,10 +37,13 @@ public sealed record ConfigProblem(string? Key, string? Value, string Rule, stri
     /// A value as a message quotes it: a text in quotes, its control characters escaped (a NUL would end the line a
     /// terminal shows) and cut after <see cref="ShownChars"/> characters (a config can hold a key of megabytes).
     /// </summary>
-    public static string Show(object? value) => value is string s ? $"'{Escaped(s.Length > ShownChars ? s[..ShownChars] : s)}'{(s.Length > ShownChars ? $"… ({s.Length:N0} characters)" : "")}" : Format(value);
+    public static string Show(object? value) => value is string s ? Cut(s, "'") : Format(value);
 
     /// <summary>A name (a key) as a message gives it: as <see cref="Show"/> does a text, without the quotes.</summary>
-    public static string Name(string s) => Escaped(s.Length > ShownChars ? s[..ShownChars] : s) + (s.Length > ShownChars ? $"… ({s.Length:N0} characters)" : "");
+    public static string Name(string s) => Cut(s, "");
+
+    static string Cut(string s, string quote)
+        => s.Length > ShownChars ? $"{quote}{Escaped(s[..ShownChars])}{quote}… ({s.Length:N0} characters)" : $"{quote}{Escaped(s)}{quote}";
 
     public const int ShownChars = 200;
 

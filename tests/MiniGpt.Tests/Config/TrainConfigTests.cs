@@ -146,6 +146,11 @@ public class TrainConfigTests
     public void BadValues_AreNamed(string key, string value, string problem) => Assert.Equal(problem, Problem(key, value));
 
     [Fact]
+    public void ALongValue_IsShownCutShort()
+        => Assert.Equal($"data_dir = '{new string('d', 200)}'… (301 characters): must not hold a NUL character (no path or field name can)",
+            Problem("data_dir", new string('d', 300) + "\0"));
+
+    [Fact]
     public void PositionEncodings_AddTheirOwnRules()
     {
         var sinusoidal = Assert.Throws<ConfigException>(() => Schema.Load(null, [new("position_encoding", "sinusoidal"), new("n_embd", "9"), new("n_head", "3")]));
