@@ -13,11 +13,16 @@ public sealed class BatchSampler
     readonly TokenFileReader tokens;
     readonly Xoshiro256 rng;
     readonly long[] buffer;
+    readonly int? vocabSize;
     public int BatchSize { get; }
     public int BlockSize { get; }
 
-    public BatchSampler(TokenFileReader tokens, int batchSize, int blockSize, ulong seed)
+    /// <param name="vocabSize">When given, every id drawn is checked to be below it: the check of a whole cache at its first
+    /// open is skipped later by a record in the cache's own folder, which a crafted cache can match, and an id past the
+    /// embedding was libtorch's "index out of range".</param>
+    public BatchSampler(TokenFileReader tokens, int batchSize, int blockSize, ulong seed, int? vocabSize = null)
     {
+        this.vocabSize = vocabSize;
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch_size must be ≥ 1");
         if (tokens.Count < blockSize + 1)
             throw new ArgumentException($"{tokens.Path} holds {tokens.Count} tokens, too few for one block of block_size + 1 = {blockSize + 1}");
@@ -38,6 +43,8 @@ public sealed class BatchSampler
         {
             long i = rng.NextInt64(tokens.Count - T);
             tokens.Read(i, buffer);
+            if (vocabSize is { } V && buffer.AsSpan().IndexOfAnyExceptInRange(0L, V - 1L) is var bad and >= 0)
+                throw new DataException(tokens.Path, $"{tokens.Path}: token {i + bad} has id {buffer[bad]}, outside the vocabulary of {V}");
             Array.Copy(buffer, 0, x, b * T, T);
             Array.Copy(buffer, 1, y, b * T, T);
         }

@@ -21,14 +21,14 @@ public sealed class TrainingData : IDisposable
         foreach (var (split, reader) in new[] { (Split.Train, cache.Train), (Split.Val, cache.Val) })
             if (reader.Count < c.BlockSize + 1)
                 throw new ConfigException("block_size", c.BlockSize, $"the {Choices.Name(split)} split of {cache.Dir} holds {reader.Count} tokens, fewer than block_size + 1 = {c.BlockSize + 1}");
-        Train = new BatchSampler(cache.Train, c.BatchSize, c.BlockSize, (ulong)c.Seed);
+        Train = new BatchSampler(cache.Train, c.BatchSize, c.BlockSize, (ulong)c.Seed, cache.Meta.VocabSize);
     }
 
     /// <summary>The batches evaluation at <paramref name="step"/> uses for a split.</summary>
     public BatchSampler EvalBatches(Split split, int step)
     {
         ulong seed = ((ulong)config.Seed * 0x9E3779B97F4A7C15) ^ ((ulong)step << 1) ^ (split == Split.Val ? 1UL : 0UL);
-        return new BatchSampler(Cache[split], config.BatchSize, config.BlockSize, seed);
+        return new BatchSampler(Cache[split], config.BatchSize, config.BlockSize, seed, Cache.Meta.VocabSize);
     }
 
     /// <param name="model">A pretrained model's tokenizer, which the cache must have been (or is) prepared with.</param>

@@ -42,6 +42,21 @@ public class BatchSamplerTests
     }
 
     [Fact]
+    public void AnIdPastTheVocabulary_IsNamedWhereItIs_WhenTheSamplerKnowsTheVocabulary()
+    {
+        // The cache's own record can say its ids were checked; a crafted one made an id past the embedding libtorch's error.
+        using var dir = new TempDir();
+        using var tokens = Tokens(dir, 5000);
+        var all = tokens.ReadAll();
+        Assert.All(Enumerable.Range(0, 5), _ => new BatchSampler(tokens, 4, 16, seed: 3, vocabSize: 1000).Next());
+        var ex = Assert.Throws<DataException>(() => new BatchSampler(tokens, 4, 16, seed: 3, vocabSize: 500).Next());
+        var m = System.Text.RegularExpressions.Regex.Match(ex.Message, $@"^{System.Text.RegularExpressions.Regex.Escape(tokens.Path)}: token (\d+) has id (\d+), outside the vocabulary of 500$");
+        Assert.True(m.Success, ex.Message);
+        Assert.Equal(all[long.Parse(m.Groups[1].Value)], long.Parse(m.Groups[2].Value));
+        Assert.True(long.Parse(m.Groups[2].Value) >= 500);
+    }
+
+    [Fact]
     public void SameSeed_SameBatches_DifferentSeed_DifferentBatches()
     {
         using var dir = new TempDir();
