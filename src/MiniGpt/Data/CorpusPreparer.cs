@@ -92,6 +92,7 @@ public static class CorpusPreparer
             throw new DataException(o.Corpus, $"corpus {o.Corpus} has characters the model's vocabulary lacks: " +
                                               string.Join(" ", unknown.Select(r => $"U+{r:X4}")));
         bool created = !Directory.Exists(o.OutDir), done = false;
+        if (File.Exists(o.OutDir)) throw new DataException(o.OutDir, $"{o.OutDir} is a file, not a folder for a token cache");
         Directory.CreateDirectory(o.OutDir);
         using var held = Hold(o.OutDir);
         // Holding the lock, any staging folder is a dead prepare's: a Ctrl+C, SIGTERM or kill -9 mid-way.

@@ -33,6 +33,7 @@ public sealed class RunDirectory : IDisposable
     public static RunDirectory Open(string dir, bool resume, bool overwrite)
     {
         if (resume && overwrite) throw new ArgumentException("a run cannot both resume and start over");
+        if (File.Exists(dir)) throw new DataException(dir, $"{dir} is a file, not a folder for a run");
         Directory.CreateDirectory(dir);
         FileStream held;
         try { held = new FileStream(Path.Combine(dir, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }

@@ -91,6 +91,18 @@ public class RunDirectoryTests
     }
 
     [Fact]
+    public void AnOutDirThatIsAFile_IsNamed_AndLeftAlone()
+    {
+        using var dir = new TempDir();
+        var file = dir.File("notes.txt", "mine");
+        var ex = Assert.Throws<DataException>(() => RunDirectory.Open(file, resume: false, overwrite: false));
+        Assert.Equal((file, $"{file} is a file, not a folder for a run"), (ex.Path, ex.Message));   // was .NET's "The file … already exists."
+        var prep = Assert.Throws<DataException>(() => MiniGpt.Data.CorpusPreparer.Prepare(new MiniGpt.Data.PrepareOptions(dir.File("c.txt", "some text"), MiniGpt.Data.TokenizerKind.Char, file)));
+        Assert.Equal($"{file} is a file, not a folder for a token cache", prep.Message);
+        Assert.Equal("mine", File.ReadAllText(file));
+    }
+
+    [Fact]
     public void TemporaryCheckpoints_LeftByAKilledWriter_AreRemovedAtTheNextStart()
     {
         using var dir = new TempDir();
