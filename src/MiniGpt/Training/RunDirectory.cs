@@ -60,7 +60,10 @@ public sealed class RunDirectory : IDisposable
     /// </summary>
     public static IReadOnlyList<string> RunFiles(string dir)
         => new[] { Checkpoint.LastFile, Checkpoint.BestFile, RunLog.MetricsFile }.Select(n => Path.Combine(dir, n)).Where(File.Exists)
-            .Concat(Logs.EventLog.EventFiles(dir).Where(f => Logs.TfRecordReader.Read(f).Records.Count > 1)).ToList();
+            .Concat(Logs.EventLog.EventFiles(dir).Where(f => !HeaderOnly(f))).ToList();
+
+    /// <summary>Known to hold its header and nothing else: a file that cannot be read, or holds part of a record more, may be a run's.</summary>
+    static bool HeaderOnly(string eventFile) => Logs.TfRecordReader.Read(eventFile) is { Error: null, Warnings.Count: 0, Records.Count: <= 1 };
 
     /// <summary>Removes the files of the run that was here, and events files of failed starts; called once the new run is sure to start, so a failed start loses nothing.</summary>
     public void StartOver()

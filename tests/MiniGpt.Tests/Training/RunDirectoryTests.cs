@@ -69,6 +69,10 @@ public class RunDirectoryTests
         var header = Assert.Single(MiniGpt.Logs.EventLog.EventFiles(c.OutDir));
         Assert.Single(MiniGpt.Logs.TfRecordReader.Read(header).Records);
         Assert.Empty(RunDirectory.RunFiles(c.OutDir));
+        var headerBytes = File.ReadAllBytes(header);
+        File.WriteAllBytes(header, [.. headerBytes, 1, 2, 3, 4, 5]);   // part of a record more: maybe a run's, so counted
+        Assert.Equal([header], RunDirectory.RunFiles(c.OutDir));
+        File.WriteAllBytes(header, headerBytes);
         using (var t = new Trainer(c)) t.Run();
         Assert.Contains(RunDirectory.RunFiles(c.OutDir), f => f.Contains("events.out.tfevents.") && f != header);
         using (new Trainer(c with { MaxIters = 3 }, overwrite: true)) Assert.False(File.Exists(header), "an overwrite removes it too");
