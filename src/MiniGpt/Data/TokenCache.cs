@@ -63,12 +63,18 @@ public sealed class TokenCache : IDisposable
         }
     }
 
+    /// <summary>The record's text, or null when it is longer than a stamp of <paramref name="length"/> could be: the folder is not ours to trust (a record linked to /dev/zero never ends).</summary>
+    static string? Recorded(string record, int length)
+    {
+        try { return IO.TextFile.Read(record, 4 * length, "a record of checked ids"); }
+        catch (DataException) { return null; }
+    }
+
     static void VerifyIds(string dir, int vocabSize, params TokenFileReader[] splits)
     {
         var stamp = string.Join("\n", splits.Select(r => new FileInfo(r.Path)).Select(f => $"{f.Name} {f.Length} {f.LastWriteTimeUtc.Ticks}").Append($"vocab_size {vocabSize}"));
         var record = Path.Combine(dir, VerifiedFile);
-        // A record longer than the stamp cannot match it, and is not read: the folder is not ours to trust.
-        if (File.Exists(record) && new FileInfo(record).Length <= 4 * stamp.Length && File.ReadAllText(record) == stamp) return;
+        if (File.Exists(record) && Recorded(record, stamp.Length) == stamp) return;
         var ids = new long[1 << 20];
         foreach (var r in splits)
             for (long start = 0; start < r.Count; start += ids.Length)

@@ -64,15 +64,18 @@ public sealed record TokenCacheMeta(
         try
         {
             if (new FileInfo(path).Length > MaxBytes) return false;   // Load reports it
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            using var doc = JsonDocument.Parse(Text(path));
             return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format_version", out var v)
                 && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int version) && version != CurrentFormat;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or DataException)   // Load reports it
         {
             return false;
         }
     }
+
+    /// <summary>meta.json's text up to <see cref="MaxBytes"/> characters: its size alone misses a device (/dev/zero says 0 bytes).</summary>
+    static string Text(string path) => IO.TextFile.Read(path, (int)MaxBytes, $"a {FileName}");
 
     /// <summary>
     /// The largest meta.json read: 256 MB. It holds a BPE's vocabulary and merges (GPT-2's: 1.5 MB) and a line per
@@ -87,8 +90,9 @@ public sealed record TokenCacheMeta(
         if (new FileInfo(path).Length is var size and > MaxBytes)
             throw new TokenCacheException(dir, $"{path}: damaged metadata: {size:N0} bytes, more than the {MaxBytes:N0} a {FileName} may have");
         TokenCacheMeta? meta;
-        try { meta = JsonSerializer.Deserialize<TokenCacheMeta>(File.ReadAllText(path), Json); }
+        try { meta = JsonSerializer.Deserialize<TokenCacheMeta>(Text(path), Json); }
         catch (JsonException e) { throw new TokenCacheException(dir, $"{path}: damaged metadata: {e.Message}", inner: e); }
+        catch (DataException e) { throw new TokenCacheException(dir, e.Message, inner: e); }
         if (meta is null || meta.Tokenizer is null || meta.CorpusSha256 is null)
             throw new TokenCacheException(dir, $"{path}: damaged metadata: required fields are missing");
         if (meta.FormatVersion != CurrentFormat)

@@ -72,6 +72,35 @@ public class TokenCacheTests
     }
 
     [Fact]
+    public void AMetaJsonThatNeverEnds_IsDamage_ReadOnlyToTheLimit()
+    {
+        // A link to /dev/zero says 0 bytes: the size alone let it be read until memory ran out.
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        var metaPath = Path.Combine(cache, TokenCacheMeta.FileName);
+        File.Delete(metaPath);
+        File.CreateSymbolicLink(metaPath, "/dev/zero");
+        Assert.False(TokenCacheMeta.IsOutdated(cache));
+        var ex = Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache));
+        Assert.Equal($"{metaPath}: more than 268,435,456 characters, more than a meta.json may have", ex.Message);
+    }
+
+    [Fact]
+    public void ARecordOfCheckedIdsThatNeverEnds_IsNoRecord_AndTheIdsAreCheckedAgain()
+    {
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        TokenCache.Open(cache).Dispose();
+        var record = Path.Combine(cache, TokenCache.VerifiedFile);
+        var stamp = File.ReadAllText(record);
+        File.Delete(record);
+        File.CreateSymbolicLink(record, "/dev/zero");
+        TokenCache.Open(cache).Dispose();   // read up to four stamps' length, found no match, checked the ids again
+        Assert.True(File.Exists(record));
+        Assert.Equal(stamp, File.ReadAllText(record));   // and wrote its record over the link
+    }
+
+    [Fact]
     public void OutdatedCache_IsRebuiltFromTheCorpus_WhenTrainingNamesOne()
     {
         using var dir = new TempDir();
