@@ -63,6 +63,6 @@ public static class Tokenizers
         if (!File.Exists(path)) throw new DataException(path, $"{what} {path} not found");
         long length = new FileInfo(path).Length;
         if (length > MaxFileBytes) throw new DataException(path, $"{what} {path} holds {length} bytes, more than any tokenizer's ({MaxFileBytes})");
-        return File.ReadAllText(path);
+        return IO.TextFile.Read(path, (int)MaxFileBytes, $"a {what}");   // a device says 0 bytes
     }
 }

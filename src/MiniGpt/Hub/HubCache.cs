@@ -36,12 +36,17 @@ public sealed class HubCache
     public string SnapshotDir(string commit) => Path.Combine(Dir, "snapshots", commit);
     public string RefPath(string revision) => Path.Combine(Dir, "refs", revision);
 
+    /// <summary>A ref holds a commit's name; a link to /dev/zero in its place says 0 bytes and would be read until memory ran out.</summary>
+    const int MaxRefChars = 1024;
+
     /// <summary>The commit a ref (main) was last seen at; null when the cache has none or it is unusable.</summary>
     public string? Commit(string revision = "main")
     {
         var path = RefPath(revision);
         if (!File.Exists(path)) return null;
-        var commit = File.ReadAllText(path).Trim();
+        string commit;
+        try { commit = IO.TextFile.Read(path, MaxRefChars, "a ref").Trim(); }
+        catch (DataException) { return null; }   // not a commit name, however long
         return IsName(commit) ? commit : null;
     }
 

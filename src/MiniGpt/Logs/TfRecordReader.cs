@@ -19,11 +19,13 @@ public static class TfRecordReader
     /// <summary>The largest event file read: 1 GB, which is read whole (a run's scalars take kilobytes a thousand steps).</summary>
     public const long MaxFileBytes = 1L << 30;
 
-    public static Result Read(string path)
+    /// <param name="maxFileBytes">At most <see cref="MaxFileBytes"/>; less only for tests.</param>
+    public static Result Read(string path, int maxFileBytes = (int)MaxFileBytes)
     {
         long size = new FileInfo(path).Length;
-        if (size > MaxFileBytes) return new([], [], $"{path}: {size:N0} bytes, more than the {MaxFileBytes:N0} an event file is read up to");
-        var bytes = File.ReadAllBytes(path);
+        if (size > maxFileBytes) return new([], [], $"{path}: {size:N0} bytes, more than the {maxFileBytes:N0} an event file is read up to");
+        var bytes = FileBytes.Read(path, maxFileBytes);   // a device says 0 bytes
+        if (bytes is null) return new([], [], $"{path}: more than the {maxFileBytes:N0} bytes an event file is read up to");
         var records = new List<byte[]>();
         var warnings = new List<string>();
         long pos = 0;

@@ -27,7 +27,7 @@ public sealed class RunLog
         metricsPath = Path.Combine(outDir, MetricsFile);
         if (File.Exists(metricsPath))   // first: a damaged file stops the run before it writes anything
         {
-            var text = File.ReadAllText(metricsPath);
+            var text = Read(metricsPath);
             var kept = Records(text, metricsPath).Where(r => r.Record.Step < fromStep).Select(r => r.Line + "\n");
             var repaired = string.Concat(kept);
             if (repaired != text) AtomicFile.WriteAllText(metricsPath, repaired);
@@ -50,8 +50,13 @@ public sealed class RunLog
     public static IReadOnlyList<EvalRecord> ReadMetrics(string outDir)
     {
         var path = Path.Combine(outDir, MetricsFile);
-        return File.Exists(path) ? Records(File.ReadAllText(path), path).Select(r => r.Record).ToList() : [];
+        return File.Exists(path) ? Records(Read(path), path).Select(r => r.Record).ToList() : [];
     }
+
+    /// <summary>About 1.7 million evaluations' lines; a device (a link to /dev/zero) would otherwise be read until memory ran out.</summary>
+    public const int MaxMetricsChars = 256 << 20;
+
+    static string Read(string path) => TextFile.Read(path, MaxMetricsChars, "a metrics log");
 
     /// <summary>
     /// Complete lines only: a line is whole once its newline is written, so the text after the last newline is not.

@@ -89,6 +89,21 @@ public class HfGpt2ImportTests(ITestOutputHelper output)
         Assert.Equal($"{path}: lists \"n_layer\" twice", ex.Message);
     }
 
+    [Theory]
+    [InlineData("config.json", "more than 1,048,576 characters, more than a model config may have")]
+    [InlineData("vocab.json", "more than 268,435,456 characters, more than a vocab file may have")]
+    public void Import_AFileThatNeverEnds_IsReadOnlyToALimit(string file, string message)
+    {
+        // A link to /dev/zero says 0 bytes: the size checks let it be read until memory ran out.
+        using var dir = new TempDir();
+        var folder = CopyFixture(dir, "endless", null);
+        var path = Path.Combine(folder, file);
+        File.Delete(path);
+        File.CreateSymbolicLink(path, "/dev/zero");
+        var ex = Assert.Throws<DataException>(() => HfModelFolder.Open(folder).Dispose());
+        Assert.Equal($"{path}: {message}", ex.Message);
+    }
+
     [Fact]
     public void Import_ATokenizerFileLargerThanAnyTokenizer_IsRefusedUnread()
     {

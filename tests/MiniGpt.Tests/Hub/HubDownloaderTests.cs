@@ -276,6 +276,18 @@ public sealed class HubDownloaderTests : IDisposable
     }
 
     [Fact]
+    public void ARefThatNeverEnds_IsNoCommit_ReadOnlyToALimit()
+    {
+        // A link to /dev/zero said 0 bytes and was read until memory ran out.
+        Fetch();
+        var main = Path.Combine(RepoDir, "refs", "main");
+        File.Delete(main);
+        File.CreateSymbolicLink(main, "/dev/zero");
+        var ex = Assert.Throws<HubException>(() => Fetch(offline: true));
+        Assert.StartsWith($"{Repo} is not in the hub cache {RepoDir} (missing {string.Join(", ", Required)})", ex.Message);
+    }
+
+    [Fact]
     public void Offline_WithAnIncompleteCache_IsAnError_NamingWhatIsMissing()
     {
         HubDownloader.Snapshot(Repo, ["config.json"], [], Options(server.Endpoint));

@@ -89,6 +89,17 @@ public class EventLogTests
     }
 
     [Fact]
+    public void AnEventFileThatSaysItIsEmpty_ButNeverEnds_IsAnError_ReadOnlyToTheLimit()
+    {
+        // A link to /dev/zero says 0 bytes: the size check alone let it be read until memory ran out.
+        using var dir = new TempDir();
+        var file = Path.Combine(dir.Path, "events.out.tfevents.1.host");
+        File.CreateSymbolicLink(file, "/dev/zero");
+        var r = TfRecordReader.Read(file, 1 << 20);
+        Assert.Equal(($"{file}: more than the 1,048,576 bytes an event file is read up to", 0), (r.Error, r.Records.Count));
+    }
+
+    [Fact]
     public void Mask_MatchesTFRecordsDefinition()
         => Assert.Equal(unchecked(((0x12345678u >> 15) | (0x12345678u << 17)) + 0xa282ead8u), TfRecordReader.Mask(0x12345678u));
 }

@@ -95,6 +95,21 @@ public class RunDirectoryTests
     }
 
     [Fact]
+    public void AMetricsLogThatNeverEnds_IsDamage_ReadOnlyToTheLimit()
+    {
+        // A link to /dev/zero says 0 bytes and was read until memory ran out, by runs and by a resume.
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 2, EvalInterval = 1 };
+        using (var t = new Trainer(c)) t.Run();
+        var metrics = Path.Combine(c.OutDir, RunLog.MetricsFile);
+        File.Delete(metrics);
+        File.CreateSymbolicLink(metrics, "/dev/zero");
+        var message = $"{metrics}: more than {RunLog.MaxMetricsChars:N0} characters, more than a metrics log may have";
+        Assert.Equal(message, Assert.Throws<DataException>(() => RunLog.ReadMetrics(c.OutDir)).Message);
+        Assert.Equal(message, Assert.Throws<DataException>(() => new RunLog(c.OutDir, 1)).Message);
+    }
+
+    [Fact]
     public void AnOutDirThatIsAFile_IsNamed_AndLeftAlone()
     {
         using var dir = new TempDir();
