@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Parquet;
+using Parquet.Schema;
 
 namespace MiniGpt.Data;
 
@@ -41,7 +42,7 @@ public static class Documents
         {
             var documents = Corpus.FormatOf(file) switch
             {
-                CorpusFormat.Parquet => ParquetRows(file, textField),
+                CorpusFormat.Parquet => ParquetRows(file, textField, replaceInvalidUtf8),
                 CorpusFormat.Text => TextFile(file, replaceInvalidUtf8, maxUncutChars),
                 var f => JsonLines(file, f == CorpusFormat.GzipJsonLines, textField, replaceInvalidUtf8, maxLineBytes),
             };
@@ -248,7 +249,7 @@ public static class Documents
         _ => "a string",
     };
 
-    static IEnumerable<Document> ParquetRows(string file, string field)
+    static IEnumerable<Document> ParquetRows(string file, string field, bool replaceInvalid)
     {
         using var stream = Corpus.OpenRead(file);
         long size = stream.Length;
@@ -263,6 +264,10 @@ public static class Documents
             string? bad = column is null ? $"no column \"{field}\" (it has {string.Join(", ", fields.Select(f => f.Name))})"
                 : !IsText(column.ClrType) || column.IsArray ? $"column \"{field}\" holds {column.ClrType.Name}{(column.IsArray ? " lists" : "")}, not strings" : null;
             if (bad is not null) { yield return new(null, file, "the schema", bad, size); yield break; }
+            // Bytes, not strings: Parquet.Net decodes invalid UTF-8 as U+FFFD, silently. A column of the top level is read
+            // through a field of bytes at its path; one inside a struct still as Parquet.Net decodes it.
+            (string? Text, string? Problem) Null = (null, $"column \"{field}\" is null, not a string");
+            var raw = column!.Path.Length == 1 ? new ParquetSchema(new DataField<byte[]>(column.Name, column.IsNullable)).GetDataFields()[0] : null;
             for (int g = 0; g < reader.RowGroupCount; g++)
             {
                 // The counts are the file's word, checked before an array of that many rows is made.
@@ -276,17 +281,23 @@ public static class Documents
                         : rows > MaxRowGroupRows ? $"{rows:N0} rows, more than the {MaxRowGroupRows:N0} MiniGpt holds at once (write the file with smaller row groups)" : null
                     : $"corrupt data ({error})";
                 if (refused is not null) { yield return new(null, file, $"row group {g}", refused, size); continue; }
-                (var texts, error) = Attempt(() =>
+                (var read, error) = Attempt(() =>
                 {
                     using var group = reader.OpenRowGroupReader(g);
+                    if (raw is not null)
+                    {
+                        var utf8 = new byte[]?[group.RowCount];
+                        group.ReadAsync(raw, utf8.AsMemory(), null).AsTask().GetAwaiter().GetResult();
+                        return Array.ConvertAll(utf8, b => b is null ? Null : !System.Text.Unicode.Utf8.IsValid(b) && !replaceInvalid ? (null, "invalid UTF-8") : (Encoding.UTF8.GetString(b), null));
+                    }
                     var v = new string?[group.RowCount];
                     group.ReadAsync(column!, v.AsMemory(), null).AsTask().GetAwaiter().GetResult();
-                    return v;
+                    return Array.ConvertAll(v, t => t is null ? Null : (t, null));
                 });
-                if (texts is null) { yield return new(null, file, $"row group {g}", $"corrupt data ({error})", size); continue; }
-                for (int r = 0; r < texts.Length; r++)
-                    yield return texts[r] is { } text ? new(text, file, $"row group {g}", null, size)
-                        : new(null, file, $"row group {g}, row {r}", $"column \"{field}\" is null, not a string", size);
+                if (read is null) { yield return new(null, file, $"row group {g}", $"corrupt data ({error})", size); continue; }
+                for (int r = 0; r < read.Length; r++)
+                    yield return read[r] is (var text, null) ? new(text, file, $"row group {g}", null, size)
+                        : new(null, file, $"row group {g}, row {r}", read[r].Problem, size);
             }
         }
         finally { reader.DisposeAsync().AsTask().GetAwaiter().GetResult(); }   // it has no synchronous Dispose

@@ -134,6 +134,33 @@ public class BadDocumentTests
     }
 
     [Fact]
+    public void Parquet_InvalidUtf8_IsNamedByRowGroupAndRow_OrReplaced_OrSkipped()
+    {
+        // Parquet.Net decodes a UTF-8 column's invalid bytes as U+FFFD, silently; the column is read as bytes and checked.
+        using var dir = new TempDir();
+        var corpus = dir.File("c.parquet");
+        var bytes = CraftedParquet.Bytes("text", new CraftedParquet.Group(["ok", "QQab", "fine"]));
+        int at = bytes.AsSpan().IndexOf("QQ"u8);
+        (bytes[at], bytes[at + 1]) = (0xFF, 0xC0);
+        File.WriteAllBytes(corpus, bytes);
+        var ex = Assert.Throws<BadDocumentException>(() => Prepare(corpus, dir.File("a")));
+        Assert.Equal($"{corpus}: row group 0, row 1: invalid UTF-8", ex.Message);
+        var replaced = Documents.Read([corpus], "text", replaceInvalidUtf8: true, skipBad: false).Select(d => d.Text).ToList();
+        Assert.Equal(["ok", "\uFFFD\uFFFDab", "fine"], replaced);
+        var meta = Prepare(corpus, dir.File("b"), skip: true);
+        Assert.Equal((2L, 1L), (meta.Documents, meta.SkippedDocuments));
+    }
+
+    [Fact]
+    public void Parquet_ARequiredColumn_IsReadAsItsBytes_Too()
+    {
+        using var dir = new TempDir();
+        string[][] groups = [["a", "é😀"], ["c"]];
+        var corpus = CorpusFiles.RequiredParquet(dir.File("c.parquet"), "text", groups);
+        Assert.Equal(groups.SelectMany(g => g), Documents.Read([corpus], "text", replaceInvalidUtf8: false, skipBad: false).Select(d => d.Text));
+    }
+
+    [Fact]
     public void Parquet_CorruptRowGroup_IsNamed_OrSkippedAlone()
     {
         using var dir = new TempDir();

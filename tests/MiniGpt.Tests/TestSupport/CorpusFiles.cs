@@ -27,10 +27,15 @@ public static class CorpusFiles
     }
 
     /// <summary>A Parquet file with one string column, one row group per array.</summary>
-    public static string Parquet(string path, string column, params string?[][] rowGroups)
+    public static string Parquet(string path, string column, params string?[][] rowGroups) => Parquet(path, column, nullable: true, rowGroups);
+
+    /// <summary>As <see cref="Parquet(string, string, string?[][])"/>, the column REQUIRED: its pages hold no definition levels.</summary>
+    public static string RequiredParquet(string path, string column, params string[][] rowGroups) => Parquet(path, column, nullable: false, rowGroups);
+
+    static string Parquet(string path, string column, bool nullable, string?[][] rowGroups)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var field = new DataField<string>(column);
+        var field = new DataField<string>(column, nullable);
         using var file = File.Create(path);
         var writer = ParquetWriter.CreateAsync(new ParquetSchema(field), file).GetAwaiter().GetResult();
         foreach (var rows in rowGroups)
