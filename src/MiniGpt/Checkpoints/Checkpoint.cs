@@ -49,7 +49,7 @@ public static class Checkpoint
     const int HeaderSize = 32;
     const uint Version = 1;
     const int MaxJsonBytes = 256 << 20;     // a GPT-2 BPE vocabulary and merges are about 1.5 MB
-    const int MaxVocabSize = 1 << 24;       // o200k_base has 200,019 ids
+    const int MaxVocabSize = Tokenizers.MaxVocabSize;
     const int ChunkFloats = 1 << 22;        // 16 MB per read or write
     static readonly byte[] Magic = Encoding.ASCII.GetBytes("MGCKPT01");
 

@@ -122,6 +122,10 @@ public sealed class LibraryTokenizer : ITokenizer
                 throw new FormatException($"token '{Truncate(outside.Key)}' has id {outside.Value}, outside [0, {vocab.Count})");
             if (vocab.GroupBy(t => t.Value).FirstOrDefault(g => g.Count() > 1) is { } shared)
                 throw new FormatException($"tokens '{Truncate(shared.First().Key)}' and '{Truncate(shared.Skip(1).First().Key)}' share id {shared.Key}");
+            // Byte-level BPE starts from one token per byte: without one, text holding that byte lost it silently.
+            for (int b = 0; b < 256; b++)
+                if (!vocab.ContainsKey(ByteAlphabet.Of((byte)b).ToString()))
+                    throw new FormatException($"no token for byte {ByteAlphabet.Name((byte)b)} (spelled '{ByteAlphabet.Of((byte)b)}'), so text holding it could not be encoded");
             var mergeLines = MergeLines(merges);
             foreach (var line in mergeLines)
                 if (line.Split(' ').Length != 2) throw new FormatException($"merges line '{Truncate(line)}' is not two symbols");

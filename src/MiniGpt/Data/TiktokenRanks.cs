@@ -29,7 +29,34 @@ public static class TiktokenRanks
                 throw new FormatException($"line '{(line.Length > 40 ? line[..40] + "…" : line)}' is not 'base64-token rank'");
             ranks.Add((Convert.FromBase64String(parts[0]), rank));
         }
-        return ranks.OrderBy(r => r.Rank).ToList();
+        var sorted = ranks.OrderBy(r => r.Rank).ToList();
+        Check(sorted);
+        return sorted;
+    }
+
+    /// <summary>The most ranks a file may name: a rank is an id, and ids index an embedding.</summary>
+    public const int MaxRank = Tokenizers.MaxVocabSize - 1;
+
+    /// <summary>
+    /// Ranks in rank order as tiktoken needs them: each at most <see cref="MaxRank"/> and a token's alone, each token
+    /// ranked once, and every single byte a token, or text holding that byte has no tokens. Ids with no token between
+    /// ranks are allowed (they decode to nothing), as tiktoken allows them.
+    /// </summary>
+    /// <exception cref="FormatException">One of these does not hold.</exception>
+    static void Check(IReadOnlyList<(byte[] Bytes, int Rank)> sorted)
+    {
+        if (sorted.Count > 0 && sorted[^1].Rank > MaxRank) throw new FormatException($"rank {sorted[^1].Rank} is above {MaxRank:N0}, the largest id MiniGpt holds");
+        for (int i = 1; i < sorted.Count; i++)
+            if (sorted[i].Rank == sorted[i - 1].Rank) throw new FormatException($"two tokens have rank {sorted[i].Rank}");
+        var tokens = new HashSet<string>(sorted.Count, StringComparer.Ordinal);
+        var single = new bool[256];
+        foreach (var (bytes, rank) in sorted)
+        {
+            if (!tokens.Add(Convert.ToBase64String(bytes))) throw new FormatException($"the token of rank {rank} is ranked twice");
+            if (bytes.Length == 1) single[bytes[0]] = true;
+        }
+        if (Array.IndexOf(single, false) is >= 0 and var missing)
+            throw new FormatException($"no token for byte {ByteAlphabet.Name((byte)missing)}, so text holding it could not be encoded");
     }
 
     /// <summary>

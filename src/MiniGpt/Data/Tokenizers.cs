@@ -54,6 +54,9 @@ public static class Tokenizers
         return ids.Count == 1 ? ids[0] : null;
     }
 
+    /// <summary>The most ids a tokenizer may have: o200k_base has 200,019; ids index an embedding.</summary>
+    public const int MaxVocabSize = 1 << 24;
+
     /// <summary>Far above any real vocabulary (o200k's ranks are 3.6 MB), and far below what reading would exhaust memory with.</summary>
     public const long MaxFileBytes = 256L << 20;
 

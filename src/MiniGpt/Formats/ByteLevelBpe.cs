@@ -11,26 +11,6 @@ namespace MiniGpt.Formats;
 /// <param name="IgnoreMerges">A piece that is a token whole becomes that token without merging (tiktoken does this; GPT-2 does not).</param>
 sealed record ByteLevelBpe(IReadOnlyList<(string Token, int Id)> Vocab, IReadOnlyList<(string Left, string Right)> Merges, bool IgnoreMerges)
 {
-    /// <summary>GPT-2's byte → character table (openai/gpt-2 encoder.py bytes_to_unicode): printable bytes stand for themselves, the rest for 256, 257, ….</summary>
-    static readonly char[] ByteChars = BuildByteChars();
-
-    static char[] BuildByteChars()
-    {
-        static bool Printable(int b) => b is >= '!' and <= '~' or >= '¡' and <= '¬' or >= '®' and <= 'ÿ';
-        var chars = new char[256];
-        int next = 256;
-        for (int b = 0; b < 256; b++) chars[b] = Printable(b) ? (char)b : (char)next++;
-        return chars;
-    }
-
-    /// <summary>Bytes in GPT-2's byte alphabet: one character per byte, so a substring is the spelling of a byte range.</summary>
-    public static string Spell(ReadOnlySpan<byte> bytes)
-    {
-        Span<char> chars = bytes.Length <= 256 ? stackalloc char[bytes.Length] : new char[bytes.Length];
-        for (int i = 0; i < bytes.Length; i++) chars[i] = ByteChars[bytes[i]];
-        return new string(chars);
-    }
-
     /// <summary>
     /// Vocabulary and merges from tiktoken ranks, the way Hugging Face's TikTokenConverter reconstructs them: every
     /// split of a token into two tokens is a merge, ordered by the merged token's rank, then by the ranks of the
@@ -41,7 +21,7 @@ sealed record ByteLevelBpe(IReadOnlyList<(string Token, int Id)> Vocab, IReadOnl
     /// <exception cref="DataException">Two ranks are the same token.</exception>
     public static ByteLevelBpe FromRanks(IReadOnlyList<(byte[] Bytes, int Rank)> ranks, IReadOnlyDictionary<string, int> special, string source)
     {
-        var tokens = ranks.Select(r => (Token: Spell(r.Bytes), Id: r.Rank)).ToList();
+        var tokens = ranks.Select(r => (Token: ByteAlphabet.Spell(r.Bytes), Id: r.Rank)).ToList();
         var ids = new Dictionary<string, int>(tokens.Count, StringComparer.Ordinal);
         foreach (var (token, id) in tokens)
             if (!ids.TryAdd(token, id)) throw new DataException(source, $"{source}: ranks {ids[token]} and {id} are the same token");

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 using MiniGpt.Data;
@@ -88,6 +89,36 @@ public class LibraryTokenizerTests
         using var dir = new TempDir();
         var ex = Assert.Throws<DataException>(() => Tokenizers.CreateBpe(TokenizerKind.Bpe, dir.File("vocab.json", vocab), dir.File("merges.txt", "#version: 0.2\n")));
         Assert.Contains(problem, ex.Message);
+    }
+
+    [Theory]
+    [InlineData("b", "no token for byte 0x62 'b' (spelled 'b'), so text holding it could not be encoded")]
+    [InlineData("Ġ", "no token for byte 0x20 (spelled 'Ġ'), so text holding it could not be encoded")]
+    public void Gpt2Vocabulary_WithoutATokenForEveryByte_IsRefused(string symbol, string problem)
+    {
+        // The library drops a byte it has no token for: "a bob" was 3 tokens, and eval scored the shorter text.
+        using var dir = new TempDir();
+        var vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(SmallBpe.Gpt2().VocabJson)!;
+        vocab["zzzq"] = vocab[symbol];
+        vocab.Remove(symbol);
+        var vocabFile = dir.File("vocab.json", JsonSerializer.Serialize(vocab));
+        var ex = Assert.Throws<DataException>(() => Tokenizers.CreateBpe(TokenizerKind.Bpe, vocabFile, dir.File("merges.txt", "#version: 0.2\n")));
+        Assert.Equal($"cannot read the BPE files {vocabFile} and {dir.File("merges.txt")}: {problem}", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("aGU= 256\nbGw= 256\n", "two tokens have rank 256")]
+    [InlineData("aGU= 256\naGU= 257\n", "the token of rank 257 is ranked twice")]
+    [InlineData("aGU= 2147483647\n", "rank 2147483647 is above 16,777,215, the largest id MiniGpt holds")]
+    [InlineData("-b", "no token for byte 0x62 'b', so text holding it could not be encoded")]
+    public void TiktokenRanks_AreDistinctIdsOfTheEmbedding_WithATokenForEveryByte(string change, string problem)
+    {
+        // A shared rank made export's dictionary throw; rank 2^31 - 1 made the vocabulary's size negative.
+        using var dir = new TempDir();
+        var lines = Enumerable.Range(0, 256).Where(b => change != "-b" || b != 'b').Select(b => $"{Convert.ToBase64String([(byte)b])} {b}");
+        var file = dir.File("t.tiktoken", string.Join("\n", lines) + "\n" + (change == "-b" ? "" : change));
+        var ex = Assert.Throws<DataException>(() => Tokenizers.CreateBpe(TokenizerKind.Bpe, tiktokenFile: file));
+        Assert.Equal($"cannot read the BPE file {file}: {problem}", ex.Message);
     }
 
     [Fact]
