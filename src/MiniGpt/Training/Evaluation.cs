@@ -5,6 +5,10 @@ using static TorchSharp.torch;
 
 namespace MiniGpt.Training;
 
+/// <summary>The model's loss was NaN or infinite: its weights hold NaN or infinities, or its arithmetic overflowed.</summary>
+public sealed class NonFiniteLossException(string source, double loss)
+    : MiniGptException($"the model's loss on {source} is {loss.ToString(System.Globalization.CultureInfo.InvariantCulture)}: its weights hold NaN or infinities, or its arithmetic overflowed");
+
 /// <summary>Mean cross-entropy in nats per token, perplexity e^loss, and bits per character or per byte.</summary>
 public sealed record EvalReport(string Source, long Tokens, double Loss, double Perplexity, double BitsPerUnit, string Unit);
 
@@ -64,6 +68,7 @@ public static class Evaluation
 
     static EvalReport Report(string source, long predicted, double loss, long tokens, long chars, long bytes, ITokenizer tokenizer)
     {
+        if (!double.IsFinite(loss)) throw new NonFiniteLossException(source, loss);   // a NaN score that exits 0 reads as a result
         bool perChar = tokenizer.Kind == TokenizerKind.Char;
         double unitsPerToken = perChar ? (double)chars / tokens : (double)bytes / tokens;
         return new EvalReport(source, predicted, loss, Math.Exp(loss), loss / Math.Log(2) / unitsPerToken, perChar ? "character" : "byte");

@@ -41,6 +41,21 @@ public class EvaluationTests
     }
 
     [Fact]
+    public void WeightsThatAreNotFinite_AreReported_NotScored()
+    {
+        // eval printed loss NaN, perplexity NaN and exited 0, where generate refuses the same model.
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 2 };
+        using (var t = new Trainer(c)) t.Run();
+        using var m = TrainedModel.Load(c.OutDir, DeviceKind.Cpu);
+        using (TorchSharp.torch.no_grad()) m.Model.named_parameters().First(p => p.name.StartsWith("ln_f")).parameter.fill_(double.NaN);
+        var text = dir.File("eval.txt", "the quick brown fox jumps over the lazy dog");
+        Assert.Equal($"the model's loss on {text} is NaN: its weights hold NaN or infinities, or its arithmetic overflowed",
+                     Assert.Throws<NonFiniteLossException>(() => Evaluation.OnText(m, text)).Message);
+        Assert.StartsWith("the model's loss on val split of ", Assert.Throws<NonFiniteLossException>(() => Evaluation.OnSplit(m, Split.Val, 1)).Message);
+    }
+
+    [Fact]
     public void BpeModel_ReportsBitsPerByte()
     {
         using var dir = new TempDir();
