@@ -87,7 +87,7 @@ public static class GenerateCommand
             stdout.Flush();
             Console.Error.WriteLine($"\n[{(n == 1 ? "sample" : n <= MaxBatch ? $"{n} samples in one batch" : $"{n} samples in batches of {MaxBatch}")}: {count} tokens{(n == 1 ? "" : " each")} in {seconds:F2} s, " +
                                     $"{count / Math.Max(perSample, 1e-9):F1} tokens/s{(n == 1 ? "" : $" per sample, {n * count / Math.Max(seconds, 1e-9):F1} in all")}, " +
-                                    $"first token after {firstToken:F1} ms (prompt {ids.Count} tokens), KV cache {(r.GetValue(noCache) ? "off" : "on")}]");
+                                    $"first token after {firstToken:F1} ms (prompt {ids.Count} tokens), KV cache {(generator.CachePositions is { } held ? $"on, {held} positions" : "off")}]");
             stdout.WriteLine();
             return 0;
         }, cmd.Options));

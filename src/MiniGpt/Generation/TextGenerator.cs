@@ -40,6 +40,12 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
     /// </summary>
     public bool SlicesRows => cachedOnCpu == false && model.ComputeDtype is null && model.parameters().First().dtype == float32;
 
+    /// <summary>
+    /// Positions the KV cache of the latest generation holds (null before one, or without the cache): the prompt's
+    /// last block and the new tokens fed back, at most block_size.
+    /// </summary>
+    public long? CachePositions { get; private set; }
+
     /// <summary>The id a sample starts from when there is no prompt: a newline, or 0 when the vocabulary has none.</summary>
     public static int StartToken(Data.ITokenizer tokenizer)
     {
@@ -82,7 +88,12 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
             model.UseFusedKernels(true);   // the fastest kernels at inference, whatever the training config chose
             model.UseSlicedRows(SlicesRows);
             // Keys and values come out of c_attn in the compute dtype.
-            cache = useKvCache ? new KvCache(model.Config, B, model.ComputeDtype ?? float32, device) : null;
+            // The window never holds more than the prompt's last block and the new tokens but the last (drawn, never
+            // fed back): a cache of block_size would be the whole of a large block (a checkpoint's block_size of 2^20
+            // asked 4 GB for five tokens).
+            long capacity = Math.Min(blockSize, (long)length - windowStart + Math.Max(maxNewTokens - 1, 0));
+            cache = useKvCache ? new KvCache(model.Config, B, capacity, model.ComputeDtype ?? float32, device) : null;
+            CachePositions = cache is null ? null : capacity;
             for (int n = 0; n < maxNewTokens; n++)
             {
                 int[] next;

@@ -45,9 +45,15 @@ public sealed class KvCache : IDisposable
     public IReadOnlyList<LayerKvCache> Layers { get; }
     public long Length => Layers[0].Length;
 
-    public KvCache(GptConfig config, long B, ScalarType dtype, Device device)
-        => Layers = Enumerable.Range(0, config.NLayer)
-            .Select(_ => new LayerKvCache(B, config.NHead, config.BlockSize, config.HeadSize, dtype, device)).ToList();
+    /// <param name="capacity">Positions held, at most block_size: no more than a sample will reach, since every
+    /// layer's keys and values are made in full at once.</param>
+    public KvCache(GptConfig config, long B, long capacity, ScalarType dtype, Device device)
+    {
+        if (capacity is < 1 || capacity > config.BlockSize)
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"must be in [1, block_size = {config.BlockSize}]");
+        Layers = Enumerable.Range(0, config.NLayer)
+            .Select(_ => new LayerKvCache(B, config.NHead, capacity, config.HeadSize, dtype, device)).ToList();
+    }
 
     public void Reset() { foreach (var l in Layers) l.Reset(); }
 

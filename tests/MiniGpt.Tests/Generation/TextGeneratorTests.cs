@@ -31,6 +31,24 @@ public class TextGeneratorTests
         Assert.True(worst <= 1e-5, $"cached and uncached logits differ by {worst:E2}");
     }
 
+    [Theory]
+    [InlineData(2, 3, 4)]     // the prompt and the new tokens fed back: the cache is full at the last step
+    [InlineData(3, 20, 8)]    // block_size 8, reached
+    [InlineData(12, 2, 8)]    // a prompt past block_size keeps its last block
+    [InlineData(1, 1, 1)]
+    [InlineData(3, 0, 3)]
+    public void TheCache_HoldsThePromptsLastBlockAndTheNewTokens_AtMostBlockSize(int prompt, int newTokens, long positions)
+    {
+        // A cache of block_size whatever the sample: a checkpoint's block_size of 2^20 asked 4 GB for five tokens.
+        var model = Model();
+        var greedy = new SamplingOptions(Temperature: 0);
+        var ids = Enumerable.Range(1, prompt).Select(i => i % 13).ToList();
+        var generator = new TextGenerator(model, useKvCache: true);
+        var cached = generator.Generate(ids, newTokens, greedy, new Generator(1)).ToList();
+        Assert.Equal(positions, generator.CachePositions);
+        Assert.Equal(new TextGenerator(model, useKvCache: false).Generate(ids, newTokens, greedy, new Generator(1)), cached);
+    }
+
     [Fact]
     public void PastBlockSize_TheContextRestartsFromItsLastHalfBlock()
     {
