@@ -131,6 +131,7 @@ public static class Checkpoint
     {
         try
         {
+            if (EmptyFile.Is(path)) return null;
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             var header = new byte[HeaderSize + 4];
             if (file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length || !header.AsSpan(0, 8).SequenceEqual(Magic)) return null;
@@ -213,6 +214,7 @@ public static class Checkpoint
     static FileStream Open(string path)
     {
         if (!File.Exists(path)) throw new DataException(path, $"checkpoint {path} not found");
+        if (EmptyFile.Is(path)) throw new DataException(path, $"checkpoint {path} is unusable: {EmptyFile.Says}");
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
     }
 

@@ -66,7 +66,7 @@ public sealed class TokenCache : IDisposable
     /// <summary>The record's text, or null when it is longer than a stamp of <paramref name="length"/> could be: the folder is not ours to trust (a record linked to /dev/zero never ends).</summary>
     static string? Recorded(string record, int length)
     {
-        try { return IO.TextFile.Read(record, 4 * length, "a record of checked ids"); }
+        try { return IO.EmptyFile.Is(record) ? null : IO.TextFile.Read(record, 4 * length, "a record of checked ids"); }
         catch (DataException) { return null; }
     }
 

@@ -63,7 +63,7 @@ public sealed record TokenCacheMeta(
         if (!File.Exists(path)) return false;
         try
         {
-            if (new FileInfo(path).Length > MaxBytes) return false;   // Load reports it
+            if (IO.EmptyFile.Target(path).Length > MaxBytes) return false;   // Load reports it
             using var doc = JsonDocument.Parse(Text(path));
             return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format_version", out var v)
                 && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int version) && version != CurrentFormat;
@@ -75,7 +75,8 @@ public sealed record TokenCacheMeta(
     }
 
     /// <summary>meta.json's text up to <see cref="MaxBytes"/> characters: its size alone misses a device (/dev/zero says 0 bytes).</summary>
-    static string Text(string path) => IO.TextFile.Read(path, (int)MaxBytes, $"a {FileName}");
+    static string Text(string path) => IO.EmptyFile.Is(path) ? throw new DataException(path, $"{path}: {IO.EmptyFile.Says}")
+        : IO.TextFile.Read(path, (int)MaxBytes, $"a {FileName}");
 
     /// <summary>
     /// The largest meta.json read: 256 MB. It holds a BPE's vocabulary and merges (GPT-2's: 1.5 MB) and a line per
@@ -87,7 +88,7 @@ public sealed record TokenCacheMeta(
     {
         var path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) throw new TokenCacheException(dir, $"no token cache at {dir} ({FileName} missing)", missing: true);
-        if (new FileInfo(path).Length is var size and > MaxBytes)
+        if (IO.EmptyFile.Target(path).Length is var size and > MaxBytes)
             throw new TokenCacheException(dir, $"{path}: damaged metadata: {size:N0} bytes, more than the {MaxBytes:N0} a {FileName} may have");
         TokenCacheMeta? meta;
         try { meta = JsonSerializer.Deserialize<TokenCacheMeta>(Text(path), Json); }

@@ -46,6 +46,7 @@ public static class TokenFile
     public static (int BytesPerToken, long Count) ReadHeader(string path)
     {
         if (!File.Exists(path)) throw new DataException(path, $"token file {path} not found");
+        if (IO.EmptyFile.Is(path)) throw new DataException(path, $"{path}: {IO.EmptyFile.Says}, too short for a token file header");
         var h = new byte[HeaderSize];
         long length;
         using (var f = File.OpenRead(path))

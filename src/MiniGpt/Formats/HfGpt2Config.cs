@@ -29,8 +29,9 @@ public sealed record HfGpt2Config(int NLayer, int NHead, int NEmbd, int? NInner,
         JsonObject o;
         try
         {
-            var info = new FileInfo(path);
+            var info = IO.EmptyFile.Target(path);
             if (info.Length > 1 << 20) throw new DataException(path, $"{path}: {info.Length} bytes is too large for a model config");
+            if (info.Length == 0) throw new DataException(path, $"{path}: {IO.EmptyFile.Says}");
             var text = IO.TextFile.Read(path, 1 << 20, "a model config");   // a device says 0 bytes
             using (var doc = JsonDocument.Parse(text))   // JsonNode would throw an ArgumentException on a repeated key, and only when read
                 if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.EnumerateObject().GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)

@@ -45,6 +45,7 @@ public sealed class SafeTensorsFile : IDisposable
     public static SafeTensorsFile Open(string path)
     {
         SafeFileHandle handle;
+        if (File.Exists(path) && IO.EmptyFile.Is(path)) throw new SafeTensorsException(path, $"the file is {IO.EmptyFile.Says}: it is truncated or not a safetensors file");
         try { handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw new SafeTensorsException(path, "no such file"); }
         catch (UnauthorizedAccessException e) { throw new SafeTensorsException(path, $"cannot be read: {e.Message}"); }

@@ -43,7 +43,7 @@ public sealed class HubCache
     public string? Commit(string revision = "main")
     {
         var path = RefPath(revision);
-        if (!File.Exists(path)) return null;
+        if (!File.Exists(path) || EmptyFile.Is(path)) return null;
         string commit;
         try { commit = IO.TextFile.Read(path, MaxRefChars, "a ref").Trim(); }
         catch (DataException) { return null; }   // not a commit name, however long

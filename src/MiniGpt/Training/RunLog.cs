@@ -56,7 +56,7 @@ public sealed class RunLog
     /// <summary>About 1.7 million evaluations' lines; a device (a link to /dev/zero) would otherwise be read until memory ran out.</summary>
     public const int MaxMetricsChars = 256 << 20;
 
-    static string Read(string path) => TextFile.Read(path, MaxMetricsChars, "a metrics log");
+    static string Read(string path) => EmptyFile.Is(path) ? "" : TextFile.Read(path, MaxMetricsChars, "a metrics log");
 
     /// <summary>
     /// Complete lines only: a line is whole once its newline is written, so the text after the last newline is not.

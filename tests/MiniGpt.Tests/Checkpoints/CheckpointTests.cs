@@ -247,6 +247,18 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void APipe_IsRefusedUnopened()
+    {
+        // Opening a FIFO waits for a writer: generate, eval and runs hung for ever on one in place of a checkpoint.
+        using var dir = new TempDir();
+        var path = Fifo.Make(Path.Combine(dir.Path, "last.ckpt"));
+        var expected = $"checkpoint {path} is unusable: 0 bytes (an empty file, or a pipe or device)";
+        Assert.Equal(expected, Assert.Throws<DataException>(() => Fifo.Within(path, () => Checkpoint.Load(path))).Message);
+        Assert.Equal(expected, Assert.Throws<DataException>(() => Fifo.Within(path, () => Checkpoint.ReadSummary(path))).Message);
+        Assert.Null(Fifo.Within(path, () => Checkpoint.ReadConfig(path)));
+    }
+
+    [Fact]
     public void ReadSummary_SaysWhatLoadSays_WithoutReadingATensorOrTheChecksum()
     {
         using var dir = new TempDir();

@@ -72,32 +72,50 @@ public class TokenCacheTests
     }
 
     [Fact]
-    public void AMetaJsonThatNeverEnds_IsDamage_ReadOnlyToTheLimit()
+    public void AMetaJsonOfNoBytes_IsDamage_Unopened()
     {
-        // A link to /dev/zero says 0 bytes: the size alone let it be read until memory ran out.
+        // A link to /dev/zero says 0 bytes and was read until memory ran out; a FIFO's open waited for ever.
         using var dir = new TempDir();
         var cache = Prepared(dir);
         var metaPath = Path.Combine(cache, TokenCacheMeta.FileName);
-        File.Delete(metaPath);
-        File.CreateSymbolicLink(metaPath, "/dev/zero");
-        Assert.False(TokenCacheMeta.IsOutdated(cache));
-        var ex = Assert.Throws<TokenCacheException>(() => TokenCache.Open(cache));
-        Assert.Equal($"{metaPath}: more than 268,435,456 characters, more than a meta.json may have", ex.Message);
+        foreach (var make in new Action[] { () => File.CreateSymbolicLink(metaPath, "/dev/zero"), () => Fifo.Make(metaPath) })
+        {
+            File.Delete(metaPath);
+            make();
+            Assert.False(Fifo.Within(metaPath, () => TokenCacheMeta.IsOutdated(cache)));
+            var ex = Assert.Throws<TokenCacheException>(() => Fifo.Within(metaPath, () => TokenCache.Open(cache)));
+            Assert.Equal($"{metaPath}: 0 bytes (an empty file, or a pipe or device)", ex.Message);
+        }
     }
 
     [Fact]
-    public void ARecordOfCheckedIdsThatNeverEnds_IsNoRecord_AndTheIdsAreCheckedAgain()
+    public void ATokenFileThatIsAPipe_IsRefusedUnopened()
+    {
+        // eval and train hung for ever on a FIFO in place of train.bin.
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        var train = Path.Combine(cache, TokenCacheMeta.TrainFile);
+        File.Delete(train);
+        Fifo.Make(train);
+        var ex = Assert.ThrowsAny<DataException>(() => Fifo.Within(train, () => TokenCache.Open(cache)));
+        Assert.Equal($"{train}: 0 bytes (an empty file, or a pipe or device), too short for a token file header", ex.Message);
+    }
+
+    [Fact]
+    public void ARecordOfCheckedIdsOfNoBytes_IsNoRecord_AndTheIdsAreCheckedAgain()
     {
         using var dir = new TempDir();
         var cache = Prepared(dir);
         TokenCache.Open(cache).Dispose();
         var record = Path.Combine(cache, TokenCache.VerifiedFile);
         var stamp = File.ReadAllText(record);
-        File.Delete(record);
-        File.CreateSymbolicLink(record, "/dev/zero");
-        TokenCache.Open(cache).Dispose();   // read up to four stamps' length, found no match, checked the ids again
-        Assert.True(File.Exists(record));
-        Assert.Equal(stamp, File.ReadAllText(record));   // and wrote its record over the link
+        foreach (var make in new Action[] { () => File.CreateSymbolicLink(record, "/dev/zero"), () => Fifo.Make(record) })
+        {
+            File.Delete(record);
+            make();
+            Fifo.Within(record, () => { TokenCache.Open(cache).Dispose(); return 0; });   // no match: the ids checked again
+            Assert.Equal(stamp, File.ReadAllText(record));   // and the record written over the link or pipe
+        }
     }
 
     [Fact]

@@ -90,18 +90,21 @@ public class HfGpt2ImportTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("config.json", "more than 1,048,576 characters, more than a model config may have")]
-    [InlineData("vocab.json", "more than 268,435,456 characters, more than a vocab file may have")]
-    public void Import_AFileThatNeverEnds_IsReadOnlyToALimit(string file, string message)
+    [InlineData("config.json", "/dev/zero", "{0}: 0 bytes (an empty file, or a pipe or device)")]
+    [InlineData("config.json", "fifo", "{0}: 0 bytes (an empty file, or a pipe or device)")]
+    [InlineData("vocab.json", "/dev/zero", "vocab file {0}: 0 bytes (an empty file, or a pipe or device)")]
+    [InlineData("vocab.json", "fifo", "vocab file {0}: 0 bytes (an empty file, or a pipe or device)")]
+    public void Import_AFileOfNoBytes_IsRefusedUnopened(string file, string what, string message)
     {
-        // A link to /dev/zero says 0 bytes: the size checks let it be read until memory ran out.
+        // A link to /dev/zero says 0 bytes and was read until memory ran out; a FIFO's open waited for ever.
         using var dir = new TempDir();
         var folder = CopyFixture(dir, "endless", null);
         var path = Path.Combine(folder, file);
         File.Delete(path);
-        File.CreateSymbolicLink(path, "/dev/zero");
-        var ex = Assert.Throws<DataException>(() => HfModelFolder.Open(folder).Dispose());
-        Assert.Equal($"{path}: {message}", ex.Message);
+        if (what == "fifo") Fifo.Make(path);
+        else File.CreateSymbolicLink(path, what);
+        var ex = Assert.Throws<DataException>(() => Fifo.Within(path, () => { HfModelFolder.Open(folder).Dispose(); return 0; }));
+        Assert.Equal(string.Format(message, path), ex.Message);
     }
 
     [Fact]

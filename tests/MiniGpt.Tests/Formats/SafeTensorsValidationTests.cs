@@ -65,7 +65,7 @@ public class SafeTensorsValidationTests
     }
 
     [Theory]
-    [InlineData(0, "the file is 0 bytes, too short to hold the 8-byte header length")]
+    [InlineData(0, "the file is 0 bytes (an empty file, or a pipe or device): it is truncated or not a safetensors file")]
     [InlineData(7, "the file is 7 bytes, too short to hold the 8-byte header length")]
     public void AFileShorterThanTheHeaderLength_IsRefusedAsTruncated(int length, string problem)
     {
@@ -73,6 +73,15 @@ public class SafeTensorsValidationTests
         var path = dir.File("short.safetensors");
         File.WriteAllBytes(path, new byte[length]);
         Assert.Contains(problem, Refused(path).Message);
+    }
+
+    [Fact]
+    public void APipe_IsRefusedUnopened()
+    {
+        // Opening a FIFO waits for a writer: an import hung for ever.
+        using var dir = new TempDir();
+        var path = Fifo.Make(dir.File("model.safetensors"));
+        Assert.Contains("the file is 0 bytes (an empty file, or a pipe or device)", Fifo.Within(path, () => Refused(path)).Message);
     }
 
     [Theory]

@@ -276,14 +276,14 @@ public sealed class HubDownloaderTests : IDisposable
     }
 
     [Fact]
-    public void ARefThatNeverEnds_IsNoCommit_ReadOnlyToALimit()
+    public void ARefOfNoBytes_IsNoCommit_Unopened()
     {
-        // A link to /dev/zero said 0 bytes and was read until memory ran out.
+        // A FIFO's open waited for a writer for ever; a link to /dev/zero was read until memory ran out.
         Fetch();
         var main = Path.Combine(RepoDir, "refs", "main");
         File.Delete(main);
-        File.CreateSymbolicLink(main, "/dev/zero");
-        var ex = Assert.Throws<HubException>(() => Fetch(offline: true));
+        Fifo.Make(main);
+        var ex = Assert.Throws<HubException>(() => Fifo.Within(main, () => Fetch(offline: true)));
         Assert.StartsWith($"{Repo} is not in the hub cache {RepoDir} (missing {string.Join(", ", Required)})", ex.Message);
     }
 
