@@ -290,22 +290,27 @@ public static class Checkpoint
     /// </summary>
     static string? CheckIndex(IReadOnlyList<TensorEntry> entries, long dataLength, long parameters)
     {
+        const int MaxDims = 4;   // MiniGpt writes vectors and matrices
         long offset = 0, weights = 0;
         var names = new HashSet<string>();
         foreach (var e in entries)
         {
             if (e is null || string.IsNullOrEmpty(e.Name) || e.Shape is null) return "damaged tensor index: an entry without a name or shape";
-            if (!names.Add(e.Name)) return $"tensor {e.Name} is listed twice";
-            if (e.Dtype != "float32") return $"tensor {e.Name} is {e.Dtype}; this MiniGpt writes float32";
+            // The file's own words, shown escaped and cut: a name can hold a newline and a forged second line.
+            string name = ConfigProblem.Name(e.Name);
+            if (!names.Add(e.Name)) return $"tensor {name} is listed twice";
+            if (e.Dtype != "float32") return $"tensor {name} is {ConfigProblem.Show(e.Dtype)}; this MiniGpt writes float32";
+            if (e.Shape.Length > MaxDims) return $"tensor {name} has {e.Shape.Length:N0} dimensions; a MiniGpt tensor has at most {MaxDims}";
+            string shape = $"[{string.Join(", ", e.Shape)}]";
             long count = 1;
             foreach (var d in e.Shape)
                 // No tensor MiniGpt writes is empty; an empty one could still have dimensions whose strides overflow.
-                if (d < 1) return $"tensor {e.Name} has shape [{string.Join(", ", e.Shape)}]; every dimension must be at least 1";
-                else if (count > dataLength / 4 / d) return $"tensor {e.Name} has shape [{string.Join(", ", e.Shape)}], more than the file holds";
+                if (d < 1) return $"tensor {name} has shape {shape}; every dimension must be at least 1";
+                else if (count > dataLength / 4 / d) return $"tensor {name} has shape {shape}, more than the file holds";
                 else count *= d;
-            if (e.Length != count * 4) return $"tensor {e.Name} has shape [{string.Join(", ", e.Shape)}] ({count * 4} bytes) but {e.Length} bytes";
-            if (e.Offset != offset) return $"tensor {e.Name} starts at byte {e.Offset} of the data; the tensor before it ends at {offset}";
-            if (e.Length > dataLength - offset) return $"tensor {e.Name} runs past the end of the file";
+            if (e.Length != count * 4) return $"tensor {name} has shape {shape} ({count * 4} bytes) but {e.Length} bytes";
+            if (e.Offset != offset) return $"tensor {name} starts at byte {e.Offset} of the data; the tensor before it ends at {offset}";
+            if (e.Length > dataLength - offset) return $"tensor {name} runs past the end of the file";
             offset += e.Length;
             if (e.Name.StartsWith("model/")) weights += count;
         }

@@ -166,7 +166,11 @@ public class CheckpointTests
         { "shape against length", "tensor model/wte.weight has shape [5, 9] (180 bytes) but 160 bytes" },
         { "offset 2^40", "tensor model/wte.weight starts at byte 1099511627776 of the data; the tensor before it ends at 0" },
         { "overlap", "tensor model/wpe.weight starts at byte 0 of the data; the tensor before it ends at 160" },
-        { "float16", "tensor model/wte.weight is float16; this MiniGpt writes float32" },
+        { "float16", "tensor model/wte.weight is 'float16'; this MiniGpt writes float32" },
+        // The file's words are escaped and cut: a newline in a name forged a second line, 20,000 dimensions a 60 KB line.
+        { "control name", "tensor model/wte.weight\\u000awarning: nothing wrong\\u001b[31m is 'float16'; this MiniGpt writes float32" },
+        { "long dtype", $"tensor model/wte.weight is '{new string('f', 200)}'… (5,000 characters); this MiniGpt writes float32" },
+        { "20,000 dims", "tensor model/wte.weight has 20,000 dimensions; a MiniGpt tensor has at most 4" },
         { "no optim/v", "its tensors take" },
         { "vocab 1e8", "vocab_size 100000000 is outside [1, 16777216]" },
         // V·C + T·C + (12C² + 2C) per block + C = 40 + 32 + 784 + 8 = 864 weights; one more id adds C, one more block 784
@@ -201,6 +205,9 @@ public class CheckpointTests
                 case "offset 2^40": wte["offset"] = 1L << 40; break;
                 case "overlap": tensors[1]!["offset"] = 0; break;
                 case "float16": wte["dtype"] = "float16"; break;
+                case "control name": wte["name"] = "model/wte.weight\nwarning: nothing wrong\u001b[31m"; wte["dtype"] = "float16"; break;
+                case "long dtype": wte["dtype"] = new string('f', 5000); break;
+                case "20,000 dims": wte["shape"] = new System.Text.Json.Nodes.JsonArray(Enumerable.Repeat(1, 20_000).Select(d => (System.Text.Json.Nodes.JsonNode?)d).ToArray()); break;
                 case "no optim/v": tensors.Remove(tensors.First(t => t!["name"]!.GetValue<string>() == "optim/v")); break;
                 case "vocab 1e8": meta["vocab_size"] = 100_000_000; break;
                 case "vocab 6": meta["vocab_size"] = 6; break;
