@@ -27,8 +27,12 @@ public static class HfExport
         if (File.Exists(dir) || (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any()))
             throw new DataException(dir, $"{dir} already exists and is not empty; export writes a new or empty folder");
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));   // "out/" and "." name their folder too
-        var staging = Path.Combine(Path.GetDirectoryName(full) ?? throw new DataException(dir, $"{dir} is a root; export writes into a folder"),
-            $".{Path.GetFileName(full)}.export-{Guid.NewGuid():N}");
+        var parent = Path.GetDirectoryName(full) ?? throw new DataException(dir, $"{dir} is a root; export writes into a folder");
+        var prefix = $".{Path.GetFileName(full)}.export-";
+        Directory.CreateDirectory(parent);
+        RemoveDeadStaging(parent, prefix);
+        var staging = Path.Combine(parent, $"{prefix}{Guid.NewGuid():N}");
+        using var held = Hold(staging);   // first, so that a staging folder without a held lock is a dead export's
         Directory.CreateDirectory(staging);
         try
         {
@@ -49,6 +53,31 @@ public static class HfExport
         finally
         {
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    const string LockSuffix = ".lock";
+
+    /// <summary>An export's lock beside its staging folder, held by the kernel for as long as the process lives.</summary>
+    static FileStream Hold(string staging)
+        => new(staging + LockSuffix, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+
+    /// <summary>
+    /// The staging folders of exports to the same folder that were killed (kill -9, a power cut): their locks are no
+    /// longer held. A running export's lock is, and its folder is left to it.
+    /// </summary>
+    static void RemoveDeadStaging(string parent, string prefix)
+    {
+        if (!Directory.Exists(parent)) return;
+        var locks = Directory.GetFiles(parent, prefix + "*" + LockSuffix).Select(l => l[..^LockSuffix.Length]);
+        foreach (var dead in Directory.GetDirectories(parent, prefix + "*").Union(locks))   // a lock alone: killed before its folder was made
+        {
+            try
+            {
+                using (new FileStream(dead + LockSuffix, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose))
+                    if (Directory.Exists(dead)) Directory.Delete(dead, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // held: an export at work
         }
     }
 

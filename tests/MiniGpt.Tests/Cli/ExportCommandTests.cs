@@ -105,17 +105,19 @@ public class ExportCommandTests
     }
 
     [Fact]
-    public void Generate_APromptTheVocabularyCannotEncode_IsOneLine()
+    public void Generate_AVocabularyWithoutATokenForEveryByte_IsOneLine()
     {
-        // A GPT-2 style vocabulary without the byte tokens of 'z' leaves "z" with no token at all.
+        // A GPT-2 style vocabulary without the byte token of 'z' left "z" with no token at all, and text holding it shorter.
         using var dir = new TempDir();
         var folder = HfGpt2ImportTests.CopyFixture(dir, "noz", null);
-        var vocab = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(Path.Combine(folder, "vocab.json")))!;
+        var vocabFile = Path.Combine(folder, "vocab.json");
+        var vocab = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(vocabFile))!;
         int zId = vocab["z"];
         vocab.Remove("z");
         vocab["<|unused|>"] = zId;
-        File.WriteAllText(Path.Combine(folder, "vocab.json"), System.Text.Json.JsonSerializer.Serialize(vocab));
+        File.WriteAllText(vocabFile, System.Text.Json.JsonSerializer.Serialize(vocab));
         var r = InProcessCli.Run(dir.Path, "generate", "--checkpoint", folder, "--prompt", "z", "--device", "cpu");
-        Assert.Equal((1, $"error: the prompt encodes to no tokens with the tokenizer of {folder}\n"), (r.Code, r.Stderr));
+        Assert.Equal((1, $"error: cannot read the BPE files {vocabFile} and {Path.Combine(folder, "merges.txt")}: no token for byte 0x7A 'z' (spelled 'z'), so text holding it could not be encoded\n"),
+                     (r.Code, r.Stderr));
     }
 }

@@ -140,6 +140,28 @@ public class HfExportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Export_RemovesTheStagingOfAKilledExport_AndLeavesARunningOnesAlone()
+    {
+        // kill -9 mid-export left a hidden staging folder of a partial model beside the destination, for ever.
+        var (model, config, tokenizer) = Model(false, PositionEncoding.Learned, Activation.Gelu);
+        using var _ = model;
+        using var dir = new TempDir();
+        var dead = dir.File(".export.export-dead/model.safetensors", "partial");
+        var deadLockAlone = dir.File(".export.export-gone.lock", "");          // killed before its folder was made
+        var running = dir.File(".export.export-running/model.safetensors", "being written");
+        using var held = new FileStream(dir.File(".export.export-running.lock", ""), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        var other = dir.File(".other.export-dead/model.safetensors", "another destination's");
+        HfExport.Write(model, config, tokenizer, Path.Combine(dir.Path, "export"), TensorDtype.F32);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "export", HfGpt2Config.FileName)));
+        Assert.False(Directory.Exists(Path.GetDirectoryName(dead)));
+        Assert.False(File.Exists(deadLockAlone));
+        Assert.Equal("being written", File.ReadAllText(running));
+        Assert.Equal("another destination's", File.ReadAllText(other));
+        Assert.Equal([".export.export-running", ".export.export-running.lock", ".other.export-dead", "export"],
+                     Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Export_WritesTransformersConfig()
     {
         var (model, config, tokenizer) = Model(true, PositionEncoding.Learned, Activation.GeluTanh, 24);
