@@ -70,7 +70,7 @@ public static class CorpusPreparer
             : o.Tokenizer == TokenizerKind.Char || bundled ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
 
         if (Directory.Exists(o.OutDir) && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName))
-            && Directory.EnumerateFileSystemEntries(o.OutDir).Any(e => !IsOurs(Path.GetFileName(e))))
+            && Directory.EnumerateFileSystemEntries(o.OutDir).Any(e => !IsOurs(e)))
             throw new DataException(o.OutDir, $"{o.OutDir} is not empty and holds no token cache; a token cache needs an empty or new folder");
         bool documents = Corpus.IsDocuments(files);
         // With BPE a corpus of documents is read once: checked, counted and encoded together, then split (pass 1 is for text and char).
@@ -216,7 +216,13 @@ public static class CorpusPreparer
 
     const string StagingPrefix = ".staging-", LockFile = ".prepare.lock";
 
-    static bool IsOurs(string name) => name == LockFile || name.StartsWith(StagingPrefix) || name == TokenCache.VerifiedFile;
+    /// <summary>
+    /// What a prepare leaves in its folder besides a cache: its lock, its staging, the record of checked ids, and the
+    /// token files of a prepare killed as it replaced a cache (between removing meta.json and writing the new one).
+    /// A train.bin of another tool (nanoGPT's has no header) is not ours.
+    /// </summary>
+    static bool IsOurs(string path) => Path.GetFileName(path) is var name && (name == LockFile || name.StartsWith(StagingPrefix)
+        || name == TokenCache.VerifiedFile || (name is TokenCacheMeta.TrainFile or TokenCacheMeta.ValFile && TokenFile.IsOne(path)));
 
     /// <summary>One prepare at a time per folder, by the kernel's lock, which goes with the process however it ends.</summary>
     static FileStream Hold(string dir)

@@ -42,6 +42,15 @@ public static class TokenFile
         f.Flush(flushToDisk: true);
     }
 
+    /// <summary>Whether <paramref name="path"/> is a file that begins as MiniGpt's token files do (the rest unchecked).</summary>
+    public static bool IsOne(string path)
+    {
+        if (!File.Exists(path) || IO.EmptyFile.Target(path).Length < HeaderSize) return false;   // not opened when it could be a pipe
+        using var f = File.OpenRead(path);
+        var start = new byte[Magic.Length];
+        return f.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && start.AsSpan().SequenceEqual(Magic);
+    }
+
     /// <summary>Checks the header and the file's length; returns (bytes per token, count).</summary>
     public static (int BytesPerToken, long Count) ReadHeader(string path)
     {

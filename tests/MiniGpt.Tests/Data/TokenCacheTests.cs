@@ -208,6 +208,25 @@ public class TokenCacheTests
     }
 
     [Fact]
+    public void APrepareKilledAsItReplacedACache_BlocksNothing()
+    {
+        // Killed after it removed the old meta.json and before the new one landed: the folder held train.bin and val.bin
+        // alone, and every later prepare (and train, which prepares) refused it as "not empty and holds no token cache".
+        using var dir = new TempDir();
+        var cache = Prepared(dir);
+        File.Delete(Path.Combine(cache, TokenCacheMeta.FileName));
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("d.txt", "other text\n"), TokenizerKind.Char, cache));
+        using (var reopened = TokenCache.Open(cache))
+            Assert.Equal("other text\n", reopened.Tokenizer.Decode(reopened.Train.ReadAll().Concat(reopened.Val.ReadAll()).Select(i => (int)i)));
+        // Another tool's train.bin (nanoGPT's is bare uint16 ids) is still not ours to replace.
+        var other = Path.Combine(dir.Path, "nanogpt");
+        var bare = dir.File("nanogpt/train.bin", "\u0001\u0000\u0002\u0000 bare ids, no header of ours");
+        var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("e.txt", "text\n"), TokenizerKind.Char, other)));
+        Assert.Equal($"{other} is not empty and holds no token cache; a token cache needs an empty or new folder", ex.Message);
+        Assert.Equal("\u0001\u0000\u0002\u0000 bare ids, no header of ours", File.ReadAllText(bare));
+    }
+
+    [Fact]
     public void APrepareWhileAnotherRuns_IsRefused_AndChangesNothing()
     {
         using var dir = new TempDir();
