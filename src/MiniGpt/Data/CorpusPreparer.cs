@@ -227,8 +227,8 @@ public static class CorpusPreparer
     /// <summary>One prepare at a time per folder, by the kernel's lock, which goes with the process however it ends.</summary>
     static FileStream Hold(string dir)
     {
-        try { return new FileStream(Path.Combine(dir, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-        catch (IOException) { throw new DataException(dir, $"token cache {dir} is being prepared by another process"); }
+        try { return IO.FileLock.TryHold(Path.Combine(dir, LockFile)) ?? throw new DataException(dir, $"token cache {dir} is being prepared by another process"); }
+        catch (IOException e) { throw new DataException(dir, $"cannot prepare a token cache in {dir}: {e.Message}"); }   // a read-only folder is not one in use
     }
 
     /// <summary>The files are decoded as one stream: turn an offset in it into a file and an offset in that file.</summary>

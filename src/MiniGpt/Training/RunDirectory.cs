@@ -36,8 +36,8 @@ public sealed class RunDirectory : IDisposable
         if (File.Exists(dir)) throw new DataException(dir, $"{dir} is a file, not a folder for a run");
         Directory.CreateDirectory(dir);
         FileStream held;
-        try { held = new FileStream(Path.Combine(dir, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-        catch (IOException) { throw new RunInUseException(dir); }
+        try { held = FileLock.TryHold(Path.Combine(dir, LockFile)) ?? throw new RunInUseException(dir); }
+        catch (IOException e) { throw new DataException(dir, $"cannot use {dir} for a run: {e.Message}"); }   // a read-only folder is not one in use
         try
         {
             foreach (var name in new[] { Checkpoint.LastFile, Checkpoint.BestFile })

@@ -227,6 +227,18 @@ public class TokenCacheTests
     }
 
     [Fact]
+    public void ALockThatCannotBeOpened_IsNotAPrepareAtWork()
+    {
+        // A read-only cache folder was "being prepared by another process".
+        using var dir = new TempDir();
+        var cache = dir.File("cache/.prepare.lock");
+        File.Delete(cache);
+        File.CreateSymbolicLink(cache, cache);   // a loop: opening it fails with no lock held
+        var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("d.txt", "text\n"), TokenizerKind.Char, Path.GetDirectoryName(cache)!)));
+        Assert.StartsWith($"cannot prepare a token cache in {Path.GetDirectoryName(cache)}: ", ex.Message);
+    }
+
+    [Fact]
     public void APrepareWhileAnotherRuns_IsRefused_AndChangesNothing()
     {
         using var dir = new TempDir();

@@ -111,6 +111,20 @@ public class RunDirectoryTests
     }
 
     [Fact]
+    public void ALockThatCannotBeOpened_IsNotARunInUse()
+    {
+        // A read-only out_dir was "in use by another training run": every failure to open the lock was taken for one held.
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 2 };
+        Directory.CreateDirectory(c.OutDir);
+        var lockFile = Path.Combine(c.OutDir, ".run.lock");
+        File.CreateSymbolicLink(lockFile, lockFile);   // a loop: opening it fails, as on a read-only disk, with no lock held
+        var ex = Assert.Throws<DataException>(() => new Trainer(c));
+        Assert.IsNotType<RunInUseException>(ex);
+        Assert.StartsWith($"cannot use {c.OutDir} for a run: ", ex.Message);
+    }
+
+    [Fact]
     public void AnOutDirThatIsAFile_IsNamed_AndLeftAlone()
     {
         using var dir = new TempDir();
