@@ -74,9 +74,9 @@ public static class LossPlot
         if (r.LearningRate) plot.Axes.Right.Label.Text = "learning rate";
         plot.ShowLegend(Alignment.UpperRight);
         var dir = Path.GetDirectoryName(Path.GetFullPath(r.Out))!;
-        Directory.CreateDirectory(dir);
-        if (svg) plot.SaveSvg(r.Out, r.Width, r.Height);
-        else plot.SavePng(r.Out, r.Width, r.Height);
+        if (File.Exists(dir)) throw new DataException(r.Out, $"{dir} is a file, not a folder for {Path.GetFileName(r.Out)}");
+        // Beside it, then renamed over it: on a full disk the last good plot stays whole rather than cut short.
+        MiniGpt.IO.AtomicFile.WriteVia(r.Out, tmp => { if (svg) plot.SaveSvg(tmp, r.Width, r.Height); else plot.SavePng(tmp, r.Width, r.Height); });
     }
 
     public static string RunName(string dir) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));

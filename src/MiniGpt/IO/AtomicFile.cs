@@ -31,6 +31,25 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>As <see cref="Write"/>, for a writer that takes a path (a library that saves files itself): it writes the temporary file.</summary>
+    public static void WriteVia(string path, Action<string> writeTo)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempSuffix}");
+        try
+        {
+            writeTo(tmp);
+            using (var file = new FileStream(tmp, FileMode.Open, FileAccess.ReadWrite)) file.Flush(flushToDisk: true);
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
+    }
+
     const string TempSuffix = ".tmp";
 
     /// <summary>Temporary files a killed writer of <paramref name="path"/> left behind (none are complete).</summary>

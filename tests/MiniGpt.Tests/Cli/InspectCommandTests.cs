@@ -46,6 +46,25 @@ public class InspectCommandTests
     }
 
     [Fact]
+    public void Plot_ReplacesAnOldPlotWhole_NeverWritingIntoIt()
+    {
+        // Written in place, the old plot was cut short on a full disk. A second name for the old file (a hard link, or a
+        // reader that has it open) keeps its bytes only if the new plot is a new file renamed over it.
+        using var dir = new TempDir();
+        var a = TrainedRun(dir, "a");
+        var png = dir.File("plots/loss.png", "the old plot");
+        using (var ln = System.Diagnostics.Process.Start("ln", [png, Path.Combine(dir.Path, "plots", "kept.png")])) ln.WaitForExit();
+        var (code, _, stderr) = CliProcess.Run(dir.Path, "plot", "--run", a, "--out", png);
+        Assert.True(code == 0, stderr);
+        Assert.Equal(PngSignature, File.ReadAllBytes(png)[..8]);
+        Assert.Equal("the old plot", File.ReadAllText(Path.Combine(dir.Path, "plots", "kept.png")));
+        Assert.Equal(["kept.png", "loss.png"], Directory.GetFileSystemEntries(Path.Combine(dir.Path, "plots")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var file = dir.File("afile", "");
+        (code, _, stderr) = CliProcess.Run(dir.Path, "plot", "--run", a, "--out", Path.Combine(file, "x.png"));
+        Assert.Equal((1, $"error: {file} is a file, not a folder for x.png\n"), (code, stderr));
+    }
+
+    [Fact]
     public void Plot_OfARunWithoutScalars_IsAClearError()
     {
         using var dir = new TempDir();
