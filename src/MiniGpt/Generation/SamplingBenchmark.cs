@@ -16,12 +16,20 @@ public sealed record SamplingBenchResult(int Samples, int PromptTokens, double T
 /// </summary>
 public static class SamplingBenchmark
 {
+    /// <summary>The largest batch timed.</summary>
+    public const int MaxSamples = 1024;
+
+    /// <summary>The longest random prompt: a prompt past block_size keeps its last block anyway.</summary>
+    public const int MaxPromptTokens = 1 << 20;
+
     public static SamplingBenchResult Run(Gpt model, int promptTokens, int newTokens, int samples = 1, int rounds = 3, bool uncached = true, long seed = 1)
     {
         var problems = new List<ConfigProblem>();
-        if (promptTokens < 1) problems.Add(new("prompt_tokens", ConfigProblem.Show(promptTokens), "must be ≥ 1"));
+        // The samples are one batch, each with a generator, its logits and its keys and values: 10⁸ of them took 22 GB
+        // before the kernel killed the process.
+        if (promptTokens is < 1 or > MaxPromptTokens) problems.Add(new("prompt_tokens", ConfigProblem.Show(promptTokens), $"must be in [1, {MaxPromptTokens:N0}]"));
         if (newTokens < 1) problems.Add(new("max_new_tokens", ConfigProblem.Show(newTokens), "must be ≥ 1"));
-        if (samples < 1) problems.Add(new("num_samples", ConfigProblem.Show(samples), "must be ≥ 1"));
+        if (samples is < 1 or > MaxSamples) problems.Add(new("num_samples", ConfigProblem.Show(samples), $"must be in [1, {MaxSamples:N0}]: they are decoded as one batch"));
         if (rounds < 1) problems.Add(new("rounds", ConfigProblem.Show(rounds), "must be ≥ 1"));
         if (problems.Count > 0) throw new ConfigException(problems);
         using var g = new Generator((ulong)seed);
