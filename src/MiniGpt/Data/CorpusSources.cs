@@ -52,6 +52,9 @@ public static class CorpusSources
         try { files = Corpus.ResolveFiles(corpus); }
         catch (DataException) { files = []; }   // a folder left without corpus files: each was removed
         var now = files.ToDictionary(f => Relative(corpus, f));
+        // Not one file in common is another corpus, not this one grown ("b.txt was added" when the cache is a.txt's).
+        if (now.Count > 0 && recorded.Count > 0 && !recorded.Any(s => now.ContainsKey(s.Path)))
+            return $"it was built from {string.Join(", ", recorded.Take(3).Select(s => s.Path))}{(recorded.Count > 3 ? $" and {recorded.Count - 3:N0} more" : "")}";
         if (now.Keys.Except(recorded.Select(s => s.Path)).FirstOrDefault() is { } added) return $"{added} was added";
         foreach (var s in recorded)
         {

@@ -43,7 +43,7 @@ public sealed class TrainingData : IDisposable
                 TextField: c.TextField, ValDocuments: c.ValDocuments), progress, ct);
         else if (c.Corpus is not null && TokenCacheMeta.Load(c.DataDir) is { Sources: { } sources }
                  && CorpusSources.Changed(sources, c.Corpus) is { } change)
-            throw new TokenCacheException(c.DataDir, $"token cache {c.DataDir} was built from {c.Corpus}, which changed since: {change}; " +
+            throw new TokenCacheException(c.DataDir, $"token cache {c.DataDir} does not hold the corpus {c.Corpus} as it is now: {change}; " +
                                                      "it is not reused, so that a run never trains on data other than its corpus");
         if (model is not null)
         {

@@ -45,7 +45,18 @@ public class CorpusSourcesTests
         File.WriteAllText(c.Corpus!, change == "edit" ? text.Replace("fox", "cat") : text + "more\n");
         File.SetLastWriteTimeUtc(c.Corpus!, DateTime.UtcNow.AddMinutes(1));
         var ex = Assert.Throws<TokenCacheException>(() => new Trainer(c with { OutDir = Path.Combine(dir.Path, "run2") }));
-        Assert.Contains($"token cache {c.DataDir} was built from {c.Corpus}, which changed since: {message}", ex.Message);
+        Assert.Contains($"token cache {c.DataDir} does not hold the corpus {c.Corpus} as it is now: {message}", ex.Message);
+    }
+
+    [Fact]
+    public void ACacheOfAnotherCorpus_IsNamedAsSuch()
+    {
+        // A cache built from other.txt, and a config whose corpus is corpus.txt: "corpus.txt was added", which it was not.
+        using var dir = new TempDir();
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(dir.File("other.txt", "some other text\n"), TokenizerKind.Char, Path.Combine(dir.Path, "cache")));
+        Assert.Equal("it was built from other.txt", CorpusSources.Changed(meta.Sources!, dir.File("corpus.txt", "the corpus\n")));
+        dir.File("folder/a.txt", "a\n");
+        Assert.Equal("it was built from other.txt", CorpusSources.Changed(meta.Sources!, Path.Combine(dir.Path, "folder")));
     }
 
     [Fact]
@@ -61,7 +72,7 @@ public class CorpusSourcesTests
         Assert.Null(CorpusSources.Changed(meta.Sources!, corpus));
         dir.File("corpus/other.txt", "x\n");
         File.Delete(Path.Combine(corpus, "a.txt"));
-        Assert.Equal("other.txt was added", CorpusSources.Changed(meta.Sources!, corpus));
+        Assert.Equal("it was built from a.txt", CorpusSources.Changed(meta.Sources!, corpus));   // none of its files is left
         File.Delete(Path.Combine(corpus, "other.txt"));
         dir.File("corpus/other.md", "ignored: not a corpus file\n");
         Assert.Equal("a.txt was removed", CorpusSources.Changed(meta.Sources!, corpus));
