@@ -60,9 +60,22 @@ public sealed class EventLog
         list.Add(point);
     }
 
-    /// <summary>A tag's points in step order, the later value winning where a resumed run wrote a step twice.</summary>
+    /// <summary>
+    /// A tag's points in step order as the run stands: a point at a step no later than the one before it starts the
+    /// series again from there (a run resumed from its last checkpoint), so what a killed process logged past that
+    /// checkpoint goes, as TensorBoard purges orphaned data; a step written twice keeps its later value.
+    /// </summary>
     public IReadOnlyList<ScalarPoint> Series(string tag)
-        => Scalars.TryGetValue(tag, out var points)
-            ? points.GroupBy(p => p.Step).Select(g => g.Last()).OrderBy(p => p.Step).ToList()
-            : [];
+    {
+        if (!Scalars.TryGetValue(tag, out var points)) return [];
+        var kept = new List<ScalarPoint>(points.Count);   // in step order throughout
+        foreach (var p in points)
+        {
+            int keep = kept.Count;
+            while (keep > 0 && kept[keep - 1].Step >= p.Step) keep--;
+            kept.RemoveRange(keep, kept.Count - keep);
+            kept.Add(p);
+        }
+        return kept;
+    }
 }

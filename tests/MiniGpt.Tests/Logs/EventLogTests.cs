@@ -18,6 +18,23 @@ public class EventLogTests
     }
 
     [Fact]
+    public void AResumedRun_DropsWhatTheKilledProcessLoggedPastItsCheckpoint()
+    {
+        // Killed at step 90 with its last checkpoint at 50, then resumed: plot drew the dead curve to 90 beside the new one.
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "run");
+        var killed = torch.utils.tensorboard.SummaryWriter(path);
+        for (int step = 0; step <= 90; step += 10) killed.add_scalar("train/loss", 9f, step);
+        Thread.Sleep(20);   // the files are read in the order of the time in their names
+        var resumed = torch.utils.tensorboard.SummaryWriter(path);
+        for (int step = 50; step <= 70; step += 10) resumed.add_scalar("train/loss", 1f, step);
+        Assert.Equal(2, EventLog.EventFiles(path).Count);
+        var series = EventLog.Read(path).Series("train/loss");
+        Assert.Equal([0L, 10, 20, 30, 40, 50, 60, 70], series.Select(p => p.Step));
+        Assert.Equal([9.0, 9, 9, 9, 9, 1, 1, 1], series.Select(p => p.Value));
+    }
+
+    [Fact]
     public void EventsWrittenBySummaryWriter_ReadBackWithTheSameTagsStepsAndValues()
     {
         using var dir = new TempDir();
