@@ -28,7 +28,9 @@ public static class LossPlot
             string name = RunName(logs[i].Dir);
             for (int j = 0; j < r.Tags.Count; j++)
             {
-                var points = logs[i].Series(r.Tags[j]);
+                var (points, dropped) = Drawable(logs[i].Series(r.Tags[j]), r.LogScale);
+                if (dropped > 0)
+                    Console.Error.WriteLine($"warning: {name} {r.Tags[j]}: {dropped} point{(dropped == 1 ? "" : "s")} left out, {(r.LogScale ? "not finite or not above 0 (log scale)" : "not finite (NaN or infinite)")}");
                 if (points.Count == 0) continue;
                 double[] xs = points.Select(p => (double)p.Step).ToArray();
                 double[] raw = points.Select(p => p.Value).ToArray();
@@ -53,7 +55,7 @@ public static class LossPlot
                 line.LegendText = logs.Count > 1 ? $"{name} {r.Tags[j]}" : r.Tags[j];
                 drawn++;
             }
-            if (r.LearningRate && logs[i].Series("lr") is { Count: > 0 } lr)
+            if (r.LearningRate && Drawable(logs[i].Series("lr"), logScale: false).Points is { Count: > 0 } lr)
             {
                 var lrLine = plot.Add.Scatter(lr.Select(p => (double)p.Step).ToArray(), lr.Select(p => p.Value).ToArray());
                 lrLine.Axes.YAxis = plot.Axes.Right;
@@ -77,6 +79,16 @@ public static class LossPlot
         if (File.Exists(dir)) throw new DataException(r.Out, $"{dir} is a file, not a folder for {Path.GetFileName(r.Out)}");
         // Beside it, then renamed over it: on a full disk the last good plot stays whole rather than cut short.
         MiniGpt.IO.AtomicFile.WriteVia(r.Out, tmp => { if (svg) plot.SaveSvg(tmp, r.Width, r.Height); else plot.SavePng(tmp, r.Width, r.Height); });
+    }
+
+    /// <summary>
+    /// The points a chart can draw, and how many it cannot: one infinite value set the axes to nothing (a blank chart),
+    /// a NaN cut the smoothed line off from its step, and on a log scale a value of 0 or less has no place.
+    /// </summary>
+    public static (IReadOnlyList<ScalarPoint> Points, int Dropped) Drawable(IReadOnlyList<ScalarPoint> points, bool logScale)
+    {
+        var kept = points.Where(p => double.IsFinite(p.Value) && (!logScale || p.Value > 0)).ToList();
+        return (kept, points.Count - kept.Count);
     }
 
     public static string RunName(string dir) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));

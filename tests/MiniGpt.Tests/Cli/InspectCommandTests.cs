@@ -65,6 +65,29 @@ public class InspectCommandTests
     }
 
     [Fact]
+    public void Plot_LeavesOutPointsItCannotDraw_AndSaysSo()
+    {
+        // One infinite loss made the chart blank (axes −11…11) and a NaN cut the smoothed line, with exit 0 and no word.
+        var points = new[] { 4.0, double.PositiveInfinity, 3.0, double.NaN, 0.0, -1.0, double.NegativeInfinity, 2.0 }
+            .Select((v, i) => new MiniGpt.Logs.ScalarPoint(i, v, 0)).ToList();
+        var (linear, dropped) = MiniGpt.Cli.Inspect.LossPlot.Drawable(points, logScale: false);
+        Assert.Equal([4.0, 3.0, 0.0, -1.0, 2.0], linear.Select(p => p.Value));
+        Assert.Equal(3, dropped);
+        var (log, droppedLog) = MiniGpt.Cli.Inspect.LossPlot.Drawable(points, logScale: true);
+        Assert.Equal([4.0, 3.0, 2.0], log.Select(p => p.Value));
+        Assert.Equal(5, droppedLog);
+
+        using var dir = new TempDir();
+        var run = Path.Combine(dir.Path, "nan");
+        var w = TorchSharp.torch.utils.tensorboard.SummaryWriter(run);
+        for (int i = 0; i < points.Count; i++) w.add_scalar("train/loss", (float)points[i].Value, i);
+        var png = Path.Combine(dir.Path, "nan.png");
+        var (code, _, stderr) = CliProcess.Run(dir.Path, "plot", "--run", run, "--tags", "train/loss", "--out", png);
+        Assert.Equal((0, "warning: nan train/loss: 3 points left out, not finite (NaN or infinite)\n"), (code, stderr));
+        Assert.Equal(PngSignature, File.ReadAllBytes(png)[..8]);
+    }
+
+    [Fact]
     public void Plot_OfARunWithoutScalars_IsAClearError()
     {
         using var dir = new TempDir();
