@@ -65,7 +65,7 @@ public static class GenerateCommand
             try
             {
                 // At most MaxBatch samples at a time, so that many samples need no more memory than that many.
-                for (int from = 0; from < n; from += MaxBatch)
+                for (int from = 0; from < n && !StandardOutput.ReaderGone(); from += MaxBatch)
                 {
                     int size = Math.Min(MaxBatch, n - from), steps = 0;
                     foreach (var step in generator.GenerateBatch(ids, r.GetValue(maxNew), options, rngs[from..(from + size)]))
@@ -73,6 +73,7 @@ public static class GenerateCommand
                         if (steps++ == 0 && from == 0) firstToken = clock.Elapsed.TotalMilliseconds;
                         for (int i = 0; i < size; i++) texts[from + i].Append(decoders[from + i].Push(step[i]));
                         if (n == 1) { stdout.Write(texts[0]); texts[0].Clear(); stdout.Flush(); }
+                        if (StandardOutput.ReaderGone()) break;   // generate | head: no one reads the rest
                     }
                     count = steps;
                 }

@@ -28,6 +28,27 @@ public class GenerateCommandTests
     }
 
     [Fact]
+    public void Generate_StopsWhenNoOneReadsItsOutput()
+    {
+        // .NET's console takes a broken pipe for success: generate | head went on sampling a million tokens for no one.
+        using var dir = new TempDir();
+        var ckpt = TrainedCheckpoint(dir);
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-c", "\"$0\" \"$1\" generate --checkpoint \"$2\" --max-new-tokens 100000000 --device cpu | head -c 20; echo \" ${PIPESTATUS[0]}\"",
+                                  host, Path.Combine(AppContext.BaseDirectory, "minigpt.dll"), ckpt })
+            psi.ArgumentList.Add(a);
+        using var shell = System.Diagnostics.Process.Start(psi)!;
+        var stdout = shell.StandardOutput.ReadToEndAsync();
+        var stderr = shell.StandardError.ReadToEndAsync();
+        bool exited = shell.WaitForExit(TimeSpan.FromSeconds(120));   // 10^8 tokens take hours
+        if (!exited) shell.Kill(entireProcessTree: true);
+        Assert.True(exited, "generate went on after head had closed its output");
+        Assert.EndsWith(" 0\n", stdout.Result);                      // and it ended well, as head asked nothing more of it
+        Assert.Matches(@"\[sample: \d+ tokens in ", stderr.Result);
+    }
+
+    [Fact]
     public void NumSamples_RunAsOneBatch_EachTheSampleItsSeedGivesAlone()
     {
         using var dir = new TempDir();
