@@ -14,7 +14,7 @@ public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int
     /// <summary>DIR itself if it is a run, else each sub-folder that is one.</summary>
     public static IReadOnlyList<string> Find(string dir)
     {
-        if (!Directory.Exists(dir)) throw new DataException(dir, $"folder {dir} not found");
+        if (!Directory.Exists(dir)) throw new DataException(dir, File.Exists(dir) ? $"{dir} is a file, not a folder of runs" : $"folder {dir} not found");
         if (IsRun(dir)) return [dir];
         return Directory.GetDirectories(dir).Where(IsRun).Order(StringComparer.Ordinal).ToList();
     }

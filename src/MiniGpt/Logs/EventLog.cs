@@ -26,7 +26,7 @@ public sealed class EventLog
 
     public static EventLog Read(string dir)
     {
-        if (!Directory.Exists(dir)) throw new DataException(dir, $"run folder {dir} not found");
+        if (!Directory.Exists(dir)) throw new DataException(dir, File.Exists(dir) ? $"{dir} is a file, not a run folder" : $"run folder {dir} not found");
         var scalars = new Dictionary<string, List<ScalarPoint>>();
         var texts = new Dictionary<string, List<TextPoint>>();
         var warnings = new List<string>();

@@ -94,6 +94,8 @@ public sealed class BadInputTests : IDisposable
         { "train --config tiny.json --init_from empty", 1, "error: empty is not a model folder: it has no config.json" },
         { "plot --run empty", 1, "error: no scalars for train/loss, val/loss in empty; tags present: none" },
         { "runs nowhere", 1, "error: folder nowhere not found" },
+        { "runs tiny.json", 1, "error: tiny.json is a file, not a folder of runs" },   // was "folder tiny.json not found"
+        { "plot --run tiny.json", 1, "error: tiny.json is a file, not a run folder" },
     };
 
     [Theory]
