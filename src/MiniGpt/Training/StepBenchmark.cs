@@ -24,7 +24,8 @@ public static class StepBenchmark
         var problems = new List<ConfigProblem>();
         if (iters < 1) problems.Add(new("iters", ConfigProblem.Show(iters), "must be ≥ 1"));
         if (warmup < 0) problems.Add(new("warmup", ConfigProblem.Show(warmup), "must be ≥ 0"));
-        if (syncEvery < 1 || syncEvery > iters) problems.Add(new("sync_every", ConfigProblem.Show(syncEvery), $"must be in [1, iters = {iters}]"));
+        // Against iters only when iters itself is one: "--iters 0" alone also blamed a --sync-every no one gave.
+        if (syncEvery < 1 || (iters >= 1 && syncEvery > iters)) problems.Add(new("sync_every", ConfigProblem.Show(syncEvery), $"must be in [1, iters = {iters}]"));
         if (vocabSize < 1) problems.Add(new("vocab_size", ConfigProblem.Show(vocabSize), "must be ≥ 1"));
         if (problems.Count > 0) throw new ConfigException(problems);
         using var t = new TrainableModel(c, vocabSize, Devices.Resolve(c.Device));

@@ -69,7 +69,8 @@ public sealed class BadInputTests : IDisposable
         // 10⁸ samples in one batch took 22 GB before the kernel killed the process.
         { "bench --generate --config tiny.json --device cpu --prompt-tokens 0 --num-samples 100000000", 2,
           "error: --prompt-tokens 0: must be in [1, 1,048,576]\nerror: --num-samples 100000000: must be in [1, 1,024]: they are decoded as one batch" },
-        { "bench --config tiny.json --iters 0 --warmup -1", 2, "error: --iters 0: must be ≥ 1\nerror: --warmup -1: must be ≥ 0\nerror: --sync-every 1: must be in [1, iters = 0]" },
+        { "bench --config tiny.json --iters 0 --warmup -1", 2, "error: --iters 0: must be ≥ 1\nerror: --warmup -1: must be ≥ 0" },
+        { "bench --config tiny.json --iters 4 --sync-every 5", 2, "error: --sync-every 5: must be in [1, iters = 4]" },
         { "bench --config broken.json", 2, "error: broken.json: not valid JSON: " },
         { "plot --run run --out loss.jpg", 2, "error: --out 'loss.jpg': must name a .png or .svg file" },
         { "plot --run run --out empty.png", 2, "error: --out 'empty.png': is a folder; give a file name" },
