@@ -74,6 +74,8 @@ public sealed class TrainConsole(TrainConfig config, TextWriter output, bool liv
         EndStatus();
         output.WriteLine(r.Interrupted
             ? $"interrupted at step {r.FinalIter}; resume with: minigpt train --config <same config> --resume"
-            : $"done at step {r.FinalIter}: best val loss {r.BestValLoss:F4}; checkpoints in {config.OutDir}");
+            // eval_only trains and saves nothing: its best val loss was the Infinity it starts from.
+            : config.EvalOnly && r.Evals.Count > 0 ? $"evaluated at step {r.FinalIter}: train loss {r.Evals[^1].TrainLoss:F4}, val loss {r.Evals[^1].ValLoss:F4}; nothing trained or saved"
+            : $"done at step {r.FinalIter}: {(double.IsFinite(r.BestValLoss) ? $"best val loss {r.BestValLoss:F4}" : "no val loss measured")}; checkpoints in {config.OutDir}");
     }
 }

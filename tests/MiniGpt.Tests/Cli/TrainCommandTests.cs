@@ -22,6 +22,17 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void EvalOnly_SaysWhatItMeasured_NotABestOfInfinity()
+    {
+        using var dir = new TempDir();
+        WriteConfig(dir, maxIters: 5);
+        var (code, stdout, stderr) = CliProcess.Run(dir.Path, "train", "--config", "tiny.json", "--eval_only", "true");
+        Assert.True(code == 0, stderr);
+        Assert.Matches(@"evaluated at step 0: train loss \d+\.\d{4}, val loss \d+\.\d{4}; nothing trained or saved", stdout);
+        Assert.DoesNotContain("Infinity", stdout);
+    }
+
+    [Fact]
     public void SigInt_SavesAFinalCheckpoint_ExitsZero_AndResumeContinues()
     {
         using var dir = new TempDir();
