@@ -33,11 +33,11 @@ public sealed class ConfigKey
     bool IsNumber => Type == typeof(int) || Type == typeof(long) || Type == typeof(double);
 
     /// <summary>What a value must be, for messages: "an integer", "a number", "auto, cpu or cuda"…</summary>
-    public string Expected => Type.IsEnum ? "one of " + Choices.List(Type)
+    public string Expected => (Type.IsEnum ? "one of " + Choices.List(Type)
         : Type == typeof(int) || Type == typeof(long) ? "an integer"
         : Type == typeof(double) ? "a number"
         : Type == typeof(bool) ? "true or false"
-        : "a string";
+        : "a string") + (Nullable && Type != typeof(string) ? ", or none" : "");
 
     /// <summary>The range a number must lie in ("≥ 1", "in [0, 1)"), or null.</summary>
     public string? Range
@@ -104,6 +104,8 @@ public sealed class ConfigKey
     {
         value = null;
         var inv = CultureInfo.InvariantCulture;
+        // A key that may be null is set back to it as configs spell it (val_documents none); a text stays a text.
+        if (Nullable && Type != typeof(string) && text is "none" or "null") return true;
         return Type == typeof(string) ? Box(text, out value)
             : Type == typeof(int) && int.TryParse(text, NumberStyles.Integer, inv, out var i) ? Box(i, out value)
             : Type == typeof(long) && long.TryParse(text, NumberStyles.Integer, inv, out var l) ? Box(l, out value)

@@ -76,6 +76,17 @@ public class TrainConfigTests
     }
 
     [Fact]
+    public void AnOverride_SetsAKeyThatMayBeNullBackToNone()
+    {
+        // val_documents 3 in a file could not be undone on the command line: 'none' was "expected an integer".
+        using var dir = new TempDir();
+        var path = dir.File("c.json", """{ "val_documents": 3 }""");
+        Assert.Null(Schema.Load(path, [new("val_documents", "none")]).ValDocuments);
+        Assert.Null(Schema.Load(path, [new("val_documents", "null")]).ValDocuments);
+        Assert.Equal(["val_documents = 'three': expected an integer, or none"], Fails(dir, """{ "val_documents": 3 }""", ("val_documents", "three")));
+    }
+
+    [Fact]
     public void UnknownKeys_AreNamed_WithASuggestion_AndWhereTheyCameFrom()
     {
         using var dir = new TempDir();
