@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace MiniGpt.IO;
 
 /// <summary>
@@ -7,9 +9,24 @@ namespace MiniGpt.IO;
 /// </summary>
 public static class EmptyFile
 {
-    /// <summary>The file <paramref name="path"/> names, through any links: a link's own size is that of the path it holds.</summary>
+    /// <summary>
+    /// The file <paramref name="path"/> names, through any links, as the kernel finds it: a link's own size is that of
+    /// the path it holds, and .NET resolves a relative link against the path as written, so a hub snapshot's
+    /// ../../blobs/… reached through a linked folder pointed nowhere.
+    /// </summary>
     public static FileInfo Target(string path)
     {
+        if (!OperatingSystem.IsWindows())
+        {
+            try
+            {
+                var resolved = realpath(path, IntPtr.Zero);
+                if (resolved == IntPtr.Zero) return new FileInfo(path);   // missing, or a link to nothing
+                try { return new FileInfo(Marshal.PtrToStringUTF8(resolved)!); }
+                finally { free(resolved); }
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        }
         var info = new FileInfo(path);
         return info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target ? target : info;
     }
@@ -19,4 +36,10 @@ public static class EmptyFile
 
     /// <summary>What such a file is, for a message.</summary>
     public const string Says = "0 bytes (an empty file, or a pipe or device)";
+
+    [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false)]
+    static extern IntPtr realpath([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr resolved);
+
+    [DllImport("libc")]
+    static extern void free(IntPtr p);
 }

@@ -1,0 +1,37 @@
+using MiniGpt.IO;
+using MiniGpt.Tests.TestSupport;
+
+namespace MiniGpt.Tests.IO;
+
+public class EmptyFileTests
+{
+    [Fact]
+    public void ARelativeLinkInALinkedFolder_IsFollowedAsTheKernelFollowsIt()
+    {
+        // A hub snapshot's files are links ../../blobs/…; reached through a link to the snapshot, .NET resolved them
+        // against the path as written and found nothing there, so every model folder reached so was refused.
+        using var dir = new TempDir();
+        dir.File("hub/blobs/config", "{ }");
+        Directory.CreateDirectory(Path.Combine(dir.Path, "hub/snapshots/abc"));
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "hub/snapshots/abc/config.json"), "../../blobs/config");
+        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "my-model"), Path.Combine(dir.Path, "hub/snapshots/abc"));
+        var through = Path.Combine(dir.Path, "my-model", "config.json");
+        Assert.Equal("{ }", File.ReadAllText(through));   // as the kernel sees it
+        Assert.Equal((true, 3L), (EmptyFile.Target(through).Exists, EmptyFile.Target(through).Length));
+        Assert.False(EmptyFile.Is(through));
+    }
+
+    [Fact]
+    public void EmptyFilesPipesAndDevices_SayNoBytes_ThroughLinks()
+    {
+        using var dir = new TempDir();
+        var empty = dir.File("empty", "");
+        var fifo = Fifo.Make(Path.Combine(dir.Path, "fifo"));
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "zero"), "/dev/zero");
+        File.CreateSymbolicLink(Path.Combine(dir.Path, "to-fifo"), "fifo");
+        foreach (var path in new[] { empty, fifo, Path.Combine(dir.Path, "zero"), Path.Combine(dir.Path, "to-fifo") })
+            Assert.True(EmptyFile.Is(path), path);
+        Assert.False(EmptyFile.Is(dir.File("full", "x")));
+        Assert.False(EmptyFile.Is(Path.Combine(dir.Path, "missing")));
+    }
+}
