@@ -60,9 +60,8 @@ public sealed class HubCache
     /// <summary>True when <paramref name="path"/> (followed through links) is a file, and of <paramref name="size"/> bytes when given.</summary>
     public static bool IsComplete(string path, long? size = null)
     {
-        FileSystemInfo info = new FileInfo(path);
-        if (info.LinkTarget is not null) info = info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
-        return info is FileInfo { Exists: true } f && (size is null || f.Length == size);
+        var f = EmptyFile.Target(path);   // as the kernel follows the snapshot's relative links
+        return f.Exists && (size is null || f.Length == size);
     }
 
     /// <summary>Puts <paramref name="file"/> into the snapshot of <paramref name="commit"/> as a link to its blob (a copy where links fail).</summary>
