@@ -57,7 +57,7 @@ public static class GenerateCommand
             var stdout = Console.Out;
             var decoders = Enumerable.Range(0, n).Select(_ => new StreamingDecoder(m.Tokenizer)).ToArray();
             // One sample streams as it comes; a batch is printed whole at the end, one sample after another.
-            var texts = Enumerable.Range(0, n).Select(_ => new System.Text.StringBuilder(n == 1 ? "" : text)).ToArray();
+            var texts = Enumerable.Range(0, n).Select(_ => new System.Text.StringBuilder()).ToArray();   // the prompt is written once a sample, not held n times
             if (n == 1) stdout.Write(text);
             var clock = Stopwatch.StartNew();
             double firstToken = 0;
@@ -83,12 +83,13 @@ public static class GenerateCommand
             for (int i = 0; i < n; i++)
             {
                 if (i > 0) stdout.Write("\n---------------\n");
+                if (n > 1) stdout.Write(text);
                 stdout.Write(texts[i].Append(decoders[i].Flush()));
             }
             stdout.Flush();
             Console.Error.WriteLine($"\n[{(n == 1 ? "sample" : n <= MaxBatch ? $"{n} samples in one batch" : $"{n} samples in batches of {MaxBatch}")}: {count} tokens{(n == 1 ? "" : " each")} in {seconds:F2} s, " +
                                     $"{count / Math.Max(perSample, 1e-9):F1} tokens/s{(n == 1 ? "" : $" per sample, {n * count / Math.Max(seconds, 1e-9):F1} in all")}, " +
-                                    $"first token after {firstToken:F1} ms (prompt {ids.Count} tokens), KV cache {(generator.CachePositions is { } held ? $"on, {held} positions" : "off")}]");
+                                    $"first token after {firstToken:F1} ms (prompt {ids.Count} tokens), KV cache {(r.GetValue(noCache) ? "off" : generator.CachePositions is { } held ? $"on, {held} positions" : "on")}]");
             stdout.WriteLine();
             return 0;
         }, cmd.Options));

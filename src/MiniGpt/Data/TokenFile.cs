@@ -46,9 +46,13 @@ public static class TokenFile
     public static bool IsOne(string path)
     {
         if (!File.Exists(path) || IO.EmptyFile.Target(path).Length < HeaderSize) return false;   // not opened when it could be a pipe
-        using var f = File.OpenRead(path);
-        var start = new byte[Magic.Length];
-        return f.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && start.AsSpan().SequenceEqual(Magic);
+        try
+        {
+            using var f = File.OpenRead(path);
+            var start = new byte[Magic.Length];
+            return f.ReadAtLeast(start, start.Length, throwOnEndOfStream: false) == start.Length && start.AsSpan().SequenceEqual(Magic);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }   // a link to nothing is no token file
     }
 
     /// <summary>Checks the header and the file's length; returns (bytes per token, count).</summary>

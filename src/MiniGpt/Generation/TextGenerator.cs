@@ -74,9 +74,11 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
         if (generators.Count == 0) throw new ArgumentException("at least one generator, one per sample");
         if (options.Problems() is { Count: > 0 } bad) throw new ConfigException(bad);
         int B = generators.Count, blockSize = model.Config.BlockSize;
-        // Every sample's context has the same length: the prompt, then one id per step.
-        var contexts = Enumerable.Range(0, B).Select(_ => prompt.ToList()).ToArray();
-        int length = prompt.Count, windowStart = Math.Max(0, length - blockSize);   // a long prompt keeps its last block
+        // Every sample's context has the same length: the prompt's last block (all a window ever reads of it; a copy of
+        // a prompt of 2^20 tokens for each of 1,024 samples took 14 GB), then one id per step.
+        var kept = prompt.Skip(Math.Max(0, prompt.Count - blockSize)).ToArray();
+        var contexts = Enumerable.Range(0, B).Select(_ => kept.ToList()).ToArray();
+        int length = kept.Length;   // the window's: the contexts hold nothing before it
         var device = model.parameters().First().device;
         bool wasTraining = model.training, wasFused = model.FusedKernels, wasSliced = model.SlicedRows;
         KvCache? cache = null;
@@ -91,7 +93,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
             // The window never holds more than the prompt's last block and the new tokens but the last (drawn, never
             // fed back): a cache of block_size would be the whole of a large block (a checkpoint's block_size of 2^20
             // asked 4 GB for five tokens).
-            long capacity = Math.Min(blockSize, (long)length - windowStart + Math.Max(maxNewTokens - 1, 0));
+            long capacity = Math.Min(blockSize, (long)length + Math.Max(maxNewTokens - 1, 0));
             cache = useKvCache ? new KvCache(model.Config, B, capacity, model.ComputeDtype ?? float32, device) : null;
             CachePositions = cache is null ? null : capacity;
             for (int n = 0; n < maxNewTokens; n++)
@@ -101,15 +103,20 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
                 using (var scope = NewDisposeScope())
                 using (inference_mode())   // no_grad, and no view or version tracking either: cheaper for each of the step's many small operations
                 {
-                    bool jump = length - windowStart > blockSize;
-                    if (jump) windowStart = length - Math.Max(1, blockSize / 2);
+                    bool jump = length > blockSize;
+                    if (jump)
+                    {
+                        // What slid out is never read again: the contexts keep their windows, not every token of a long sample.
+                        int drop = length - Math.Max(1, blockSize / 2);
+                        foreach (var c in contexts) c.RemoveRange(0, drop);
+                        length -= drop;
+                    }
                     Tensor idx;
                     bool decoding = !(cache is null || jump || cache.Length == 0 || last is null);
                     if (!decoding)
                     {
                         cache?.Reset();
-                        int t = length - windowStart;
-                        idx = tensor(contexts.SelectMany(c => c.Skip(windowStart).Select(i => (long)i)).ToArray(), [B, t], device: device);   // (B, t): the window
+                        idx = tensor(contexts.SelectMany(c => c.Select(i => (long)i)).ToArray(), [B, length], device: device);   // (B, T): the window
                     }
                     else idx = last!;                                                               // (B, 1): only the new ids
                     int want = decoding && DecodeThreads is { } d ? d : threads;

@@ -25,7 +25,10 @@ public sealed class RunLog
     {
         Directory.CreateDirectory(outDir);
         metricsPath = Path.Combine(outDir, MetricsFile);
-        if (File.Exists(metricsPath))   // first: a damaged file stops the run before it writes anything
+        // A metrics.jsonl of no bytes holds no records, and if it is a pipe, appending to it would wait for a reader for
+        // ever: it is made an ordinary empty file.
+        if (File.Exists(metricsPath) && EmptyFile.Is(metricsPath)) AtomicFile.WriteAllText(metricsPath, "");
+        else if (File.Exists(metricsPath))   // first: a damaged file stops the run before it writes anything
         {
             var text = Read(metricsPath);
             var kept = Records(text, metricsPath).Where(r => r.Record.Step < fromStep).Select(r => r.Line + "\n");

@@ -49,6 +49,23 @@ public class GenerateCommandTests
     }
 
     [Fact]
+    public void Generate_WhoseReaderIsGoneBeforeItBegins_StillSaysTheCacheWasOn()
+    {
+        // The summary read "KV cache off" (no --no-kv-cache given) when no batch had run to size the cache.
+        using var dir = new TempDir();
+        var ckpt = TrainedCheckpoint(dir);
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-c", "\"$0\" \"$1\" generate --checkpoint \"$2\" --max-new-tokens 5 --num-samples 3 --device cpu | true",
+                                  host, Path.Combine(AppContext.BaseDirectory, "minigpt.dll"), ckpt })
+            psi.ArgumentList.Add(a);
+        using var shell = System.Diagnostics.Process.Start(psi)!;
+        var stderr = shell.StandardError.ReadToEndAsync();
+        Assert.True(shell.WaitForExit(TimeSpan.FromSeconds(120)));
+        Assert.EndsWith("KV cache on]\n", stderr.Result);
+    }
+
+    [Fact]
     public void NumSamples_RunAsOneBatch_EachTheSampleItsSeedGivesAlone()
     {
         using var dir = new TempDir();

@@ -125,6 +125,18 @@ public class RunDirectoryTests
     }
 
     [Fact]
+    public void AMetricsLogThatIsAPipe_IsMadeAFile_SoThatAResumeAppendsToIt()
+    {
+        // Read as empty, a FIFO metrics.jsonl still hung train --resume for ever at its first evaluation's append.
+        using var dir = new TempDir();
+        var outDir = Path.Combine(dir.Path, "run");
+        Directory.CreateDirectory(outDir);
+        var metrics = Fifo.Make(Path.Combine(outDir, RunLog.MetricsFile));
+        Fifo.Within(metrics, () => { new RunLog(outDir, 0).Eval(new EvalRecord(0, 4.2, 4.3, 1e-3, 100, 1)); return 0; });
+        Assert.Equal([0], RunLog.ReadMetrics(outDir).Select(r => r.Step));
+    }
+
+    [Fact]
     public void AnOutDirThatIsAFile_IsNamed_AndLeftAlone()
     {
         using var dir = new TempDir();
