@@ -27,25 +27,34 @@ public class GenerateCommandTests
         Assert.Contains("first token after", a.Stderr);
     }
 
-    [Fact]
-    public void Generate_StopsWhenNoOneReadsItsOutput()
+    /// <summary>
+    /// <c>minigpt generate --checkpoint CKPT ARGS | CONSUMER</c> in bash, given 120 s; whether it ended, and its output
+    /// (the consumer's stdout, then the pipeline's first exit status) and minigpt's stderr.
+    /// </summary>
+    static (bool Exited, string Stdout, string Stderr) Piped(string ckpt, string args, string consumer)
     {
-        // .NET's console takes a broken pipe for success: generate | head went on sampling a million tokens for no one.
-        using var dir = new TempDir();
-        var ckpt = TrainedCheckpoint(dir);
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-c", "\"$0\" \"$1\" generate --checkpoint \"$2\" --max-new-tokens 100000000 --device cpu | head -c 20; echo \" ${PIPESTATUS[0]}\"",
+        foreach (var a in new[] { "-c", $"\"$0\" \"$1\" generate --checkpoint \"$2\" {args} --device cpu | {consumer}; echo \" ${{PIPESTATUS[0]}}\"",
                                   host, Path.Combine(AppContext.BaseDirectory, "minigpt.dll"), ckpt })
             psi.ArgumentList.Add(a);
         using var shell = System.Diagnostics.Process.Start(psi)!;
         var stdout = shell.StandardOutput.ReadToEndAsync();
         var stderr = shell.StandardError.ReadToEndAsync();
-        bool exited = shell.WaitForExit(TimeSpan.FromSeconds(120));   // 10^8 tokens take hours
+        bool exited = shell.WaitForExit(TimeSpan.FromSeconds(120));
         if (!exited) shell.Kill(entireProcessTree: true);
+        return (exited, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void Generate_StopsWhenNoOneReadsItsOutput()
+    {
+        // .NET's console takes a broken pipe for success: generate | head went on sampling a million tokens for no one.
+        using var dir = new TempDir();
+        var (exited, stdout, stderr) = Piped(TrainedCheckpoint(dir), "--max-new-tokens 100000000", "head -c 20");   // 10^8 tokens take hours
         Assert.True(exited, "generate went on after head had closed its output");
-        Assert.EndsWith(" 0\n", stdout.Result);                      // and it ended well, as head asked nothing more of it
-        Assert.Matches(@"\[sample: \d+ tokens in ", stderr.Result);
+        Assert.EndsWith(" 0\n", stdout);                      // and it ended well, as head asked nothing more of it
+        Assert.Matches(@"\[sample: \d+ tokens in ", stderr);
     }
 
     [Fact]
@@ -53,16 +62,9 @@ public class GenerateCommandTests
     {
         // The summary read "KV cache off" (no --no-kv-cache given) when no batch had run to size the cache.
         using var dir = new TempDir();
-        var ckpt = TrainedCheckpoint(dir);
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-c", "\"$0\" \"$1\" generate --checkpoint \"$2\" --max-new-tokens 5 --num-samples 3 --device cpu | true",
-                                  host, Path.Combine(AppContext.BaseDirectory, "minigpt.dll"), ckpt })
-            psi.ArgumentList.Add(a);
-        using var shell = System.Diagnostics.Process.Start(psi)!;
-        var stderr = shell.StandardError.ReadToEndAsync();
-        Assert.True(shell.WaitForExit(TimeSpan.FromSeconds(120)));
-        Assert.EndsWith("KV cache on]\n", stderr.Result);
+        var (exited, _, stderr) = Piped(TrainedCheckpoint(dir), "--max-new-tokens 5 --num-samples 3", "true");
+        Assert.True(exited);
+        Assert.EndsWith("KV cache on]\n", stderr);
     }
 
     [Fact]
