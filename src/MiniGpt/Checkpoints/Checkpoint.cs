@@ -133,6 +133,7 @@ public static class Checkpoint
         {
             if (EmptyFile.Is(path)) return null;
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            if (!file.CanSeek) return null;
             var header = new byte[HeaderSize + 4];
             if (file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length || !header.AsSpan(0, 8).SequenceEqual(Magic)) return null;
             long jsonLength = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(HeaderSize));
@@ -215,7 +216,10 @@ public static class Checkpoint
     {
         if (!File.Exists(path)) throw new DataException(path, $"checkpoint {path} not found");
         if (EmptyFile.Is(path)) throw new DataException(path, $"checkpoint {path} is unusable: {EmptyFile.Says}");
-        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        if (file.CanSeek) return file;
+        file.Dispose();   // <(cat x.ckpt): its tensors are read by offset, and its checksum first
+        throw new DataException(path, $"checkpoint {path} is unusable: it is a pipe, not a file (a checkpoint is read by offset)");
     }
 
     /// <summary>

@@ -266,6 +266,19 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void AnAnonymousPipe_IsNamedAsOne()
+    {
+        // --checkpoint <(cat last.ckpt) was an internal error: NotSupportedException, "Stream does not support seeking".
+        using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+        var path = $"/proc/self/fd/{pipe.ClientSafePipeHandle.DangerousGetHandle()}";
+        pipe.Write("MGCKPT01"u8);
+        var expected = $"checkpoint {path} is unusable: it is a pipe, not a file (a checkpoint is read by offset)";
+        Assert.Equal(expected, Assert.Throws<DataException>(() => Checkpoint.Load(path)).Message);
+        Assert.Equal(expected, Assert.Throws<DataException>(() => Checkpoint.ReadSummary(path)).Message);
+        Assert.Null(Checkpoint.ReadConfig(path));
+    }
+
+    [Fact]
     public void ReadSummary_SaysWhatLoadSays_WithoutReadingATensorOrTheChecksum()
     {
         using var dir = new TempDir();
