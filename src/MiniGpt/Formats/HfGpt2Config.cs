@@ -29,7 +29,7 @@ public sealed record HfGpt2Config(int NLayer, int NHead, int NEmbd, int? NInner,
         JsonObject o;
         try
         {
-            var info = IO.EmptyFile.Target(path);
+            var info = IO.EmptyFile.Target(path) ?? throw new DataException(path, $"{path} not found (a link to nothing)");
             if (info.Length > 1 << 20) throw new DataException(path, $"{path}: {info.Length} bytes is too large for a model config");
             if (info.Length == 0) throw new DataException(path, $"{path}: {IO.EmptyFile.Says}");
             var text = IO.TextFile.Read(path, 1 << 20, "a model config");   // a device says 0 bytes

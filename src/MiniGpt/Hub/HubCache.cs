@@ -60,8 +60,8 @@ public sealed class HubCache
     /// <summary>True when <paramref name="path"/> (followed through links) is a file, and of <paramref name="size"/> bytes when given.</summary>
     public static bool IsComplete(string path, long? size = null)
     {
-        var f = EmptyFile.Target(path);   // as the kernel follows the snapshot's relative links
-        return f.Exists && (size is null || f.Length == size);
+        // As the kernel follows the snapshot's relative links: a link to a deleted blob is no file.
+        return EmptyFile.Target(path) is { Exists: true } f && (size is null || f.Length == size);
     }
 
     /// <summary>Puts <paramref name="file"/> into the snapshot of <paramref name="commit"/> as a link to its blob (a copy where links fail).</summary>

@@ -10,25 +10,28 @@ namespace MiniGpt.IO;
 public static class EmptyFile
 {
     /// <summary>
-    /// The file <paramref name="path"/> names, through any links, as the kernel finds it: a link's own size is that of
-    /// the path it holds, and .NET resolves a relative link against the path as written, so a hub snapshot's
-    /// ../../blobs/… reached through a linked folder pointed nowhere.
+    /// The file <paramref name="path"/> names, through any links, as the kernel finds it; null when it names nothing (a
+    /// link to nothing, which .NET takes for a file of its own). A link's own size is that of the path it holds, and .NET
+    /// resolves a relative link against the path as written, so a hub snapshot's ../../blobs/… reached through a linked
+    /// folder pointed nowhere. A pipe of process substitution (/dev/fd/63) has no path to resolve to, but opens: it is
+    /// itself, with the size .NET gives it.
     /// </summary>
-    public static FileInfo Target(string path)
+    public static FileInfo? Target(string path)
     {
         if (!OperatingSystem.IsWindows())
         {
             try
             {
                 var resolved = realpath(path, IntPtr.Zero);
-                if (resolved == IntPtr.Zero) return new FileInfo(path);   // missing, or a link to nothing
+                if (resolved == IntPtr.Zero) return access(path, 0) == 0 ? new FileInfo(path) : null;   // F_OK, through links
                 try { return new FileInfo(Marshal.PtrToStringUTF8(resolved)!); }
                 finally { free(resolved); }
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
         }
         var info = new FileInfo(path);
-        return info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target ? target : info;
+        if (info.LinkTarget is null) return info.Exists ? info : null;
+        return info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo { Exists: true } target ? target : null;
     }
 
     /// <summary>True when <paramref name="path"/> names a file, through any links, that says it holds 0 bytes.</summary>
@@ -42,4 +45,7 @@ public static class EmptyFile
 
     [DllImport("libc")]
     static extern void free(IntPtr p);
+
+    [DllImport("libc")]
+    static extern int access([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
 }

@@ -22,7 +22,8 @@ public static class TfRecordReader
     /// <param name="maxFileBytes">At most <see cref="MaxFileBytes"/>; less only for tests.</param>
     public static Result Read(string path, int maxFileBytes = (int)MaxFileBytes)
     {
-        long size = EmptyFile.Target(path).Length;   // a link's own size is its target's path
+        if (EmptyFile.Target(path) is not { } target) return new([], [], $"{path}: a link to nothing");
+        long size = target.Length;
         if (size > maxFileBytes) return new([], [], $"{path}: {size:N0} bytes, more than the {maxFileBytes:N0} an event file is read up to");
         if (size == 0) return new([], [], null);   // not opened: a FIFO would wait for a writer
         var bytes = FileBytes.Read(path, maxFileBytes);   // a device says 0 bytes

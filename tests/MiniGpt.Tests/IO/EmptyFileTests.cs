@@ -22,6 +22,23 @@ public class EmptyFileTests
     }
 
     [Fact]
+    public void ALinkToNothing_NamesNothing_AndAPipeOfProcessSubstitutionIsItself()
+    {
+        // .NET takes a link to nothing for a file of its own: a hub snapshot whose blobs were deleted passed as complete.
+        using var dir = new TempDir();
+        var dangling = Path.Combine(dir.Path, "dangling");
+        File.CreateSymbolicLink(dangling, "../deleted-blob");
+        Assert.True(File.Exists(dangling));   // .NET's view
+        Assert.Null(EmptyFile.Target(dangling));
+        Assert.False(EmptyFile.Is(dangling));
+        Assert.False(MiniGpt.Hub.HubCache.IsComplete(dangling));
+        // /proc/self/fd/N of a pipe links to "pipe:[…]", no path, yet opens: --prompt-file <(echo hi) and the like.
+        using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+        var fd = $"/proc/self/fd/{pipe.ClientSafePipeHandle.DangerousGetHandle()}";
+        Assert.NotNull(EmptyFile.Target(fd));
+    }
+
+    [Fact]
     public void EmptyFilesPipesAndDevices_SayNoBytes_ThroughLinks()
     {
         using var dir = new TempDir();
