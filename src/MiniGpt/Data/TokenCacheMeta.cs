@@ -74,7 +74,7 @@ public sealed record TokenCacheMeta(
         }
     }
 
-    /// <summary>meta.json's text up to <see cref="MaxBytes"/> characters: its size alone misses a device (/dev/zero says 0 bytes).</summary>
+    /// <summary>meta.json's text up to <see cref="MaxBytes"/> characters: a file that grows past its size is still read only to the limit.</summary>
     static string Text(string path) => IO.EmptyFile.Is(path) ? throw new DataException(path, $"{path}: {IO.EmptyFile.Says}")
         : IO.TextFile.Read(path, (int)MaxBytes, $"a {FileName}");
 

@@ -67,6 +67,6 @@ public static class Tokenizers
         long length = (IO.EmptyFile.Target(path) ?? throw new DataException(path, $"{what} {path} not found (a link to nothing)")).Length;
         if (length > MaxFileBytes) throw new DataException(path, $"{what} {path} holds {length} bytes, more than any tokenizer's ({MaxFileBytes})");
         if (length == 0) throw new DataException(path, $"{what} {path}: {IO.EmptyFile.Says}");
-        return IO.TextFile.Read(path, (int)MaxFileBytes, $"a {what}");   // a device says 0 bytes
+        return IO.TextFile.Read(path, (int)MaxFileBytes, $"a {what}");   // a file that grows past its size is still read only to the limit
     }
 }

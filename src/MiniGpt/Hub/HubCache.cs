@@ -36,7 +36,7 @@ public sealed class HubCache
     public string SnapshotDir(string commit) => Path.Combine(Dir, "snapshots", commit);
     public string RefPath(string revision) => Path.Combine(Dir, "refs", revision);
 
-    /// <summary>A ref holds a commit's name; a link to /dev/zero in its place says 0 bytes and would be read until memory ran out.</summary>
+    /// <summary>A ref holds a commit's name; a file that never ends in its place (a device) would be read until memory ran out.</summary>
     const int MaxRefChars = 1024;
 
     /// <summary>The commit a ref (main) was last seen at; null when the cache has none or it is unusable.</summary>

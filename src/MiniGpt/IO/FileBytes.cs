@@ -1,6 +1,6 @@
 namespace MiniGpt.IO;
 
-/// <summary>A file's bytes read whole, up to a limit: File.ReadAllBytes reads a device (a link to /dev/zero says 0 bytes) until memory runs out.</summary>
+/// <summary>A file's bytes read whole, up to a limit: File.ReadAllBytes reads a device such as /dev/zero (0 bytes by its size) until memory runs out.</summary>
 public static class FileBytes
 {
     /// <summary>The file's bytes; null when it has more than <paramref name="maxBytes"/>, found by reading one byte past the limit at most.</summary>

@@ -26,7 +26,7 @@ public static class TfRecordReader
         long size = target.Length;
         if (size > maxFileBytes) return new([], [], $"{path}: {size:N0} bytes, more than the {maxFileBytes:N0} an event file is read up to");
         if (size == 0) return new([], [], null);   // not opened: a FIFO would wait for a writer
-        var bytes = FileBytes.Read(path, maxFileBytes);   // a device says 0 bytes
+        var bytes = FileBytes.Read(path, maxFileBytes);   // a file that grows past its size is still read only to the limit
         if (bytes is null) return new([], [], $"{path}: more than the {maxFileBytes:N0} bytes an event file is read up to");
         var records = new List<byte[]>();
         var warnings = new List<string>();

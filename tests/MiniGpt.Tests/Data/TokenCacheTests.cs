@@ -74,7 +74,7 @@ public class TokenCacheTests
     [Fact]
     public void AMetaJsonOfNoBytes_IsDamage_Unopened()
     {
-        // A link to /dev/zero says 0 bytes and was read until memory ran out; a FIFO's open waited for ever.
+        // /dev/zero, through a link, says 0 bytes and was read until memory ran out; a FIFO's open waited for ever.
         using var dir = new TempDir();
         var cache = Prepared(dir);
         var metaPath = Path.Combine(cache, TokenCacheMeta.FileName);

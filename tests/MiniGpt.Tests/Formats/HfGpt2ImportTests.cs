@@ -96,7 +96,7 @@ public class HfGpt2ImportTests(ITestOutputHelper output)
     [InlineData("vocab.json", "fifo", "vocab file {0}: 0 bytes (an empty file, or a pipe or device)")]
     public void Import_AFileOfNoBytes_IsRefusedUnopened(string file, string what, string message)
     {
-        // A link to /dev/zero says 0 bytes and was read until memory ran out; a FIFO's open waited for ever.
+        // /dev/zero, through a link, says 0 bytes and was read until memory ran out; a FIFO's open waited for ever.
         using var dir = new TempDir();
         var folder = CopyFixture(dir, "endless", null);
         var path = Path.Combine(folder, file);

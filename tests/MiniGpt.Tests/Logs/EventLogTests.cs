@@ -108,7 +108,7 @@ public class EventLogTests
     [Fact]
     public void AnEventFileOfNoBytes_HoldsNoRecords_AndIsNotOpened()
     {
-        // A link to /dev/zero says 0 bytes and was read until memory ran out; a FIFO's open waited for ever.
+        // /dev/zero, through a link, says 0 bytes and was read until memory ran out; a FIFO's open waited for ever.
         using var dir = new TempDir();
         var file = Path.Combine(dir.Path, "events.out.tfevents.1.host");
         File.CreateSymbolicLink(file, "/dev/zero");

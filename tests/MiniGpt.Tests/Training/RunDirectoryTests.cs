@@ -97,7 +97,7 @@ public class RunDirectoryTests
     [Fact]
     public void AMetricsLogOfNoBytes_HoldsNoEvaluations_AndIsNotOpened()
     {
-        // A link to /dev/zero says 0 bytes and was read until memory ran out by runs; a FIFO's open waited for ever.
+        // /dev/zero, through a link, says 0 bytes and was read until memory ran out by runs; a FIFO's open waited for ever.
         using var dir = new TempDir();
         var c = TinyRun.Config(dir) with { MaxIters = 2, EvalInterval = 1 };
         using (var t = new Trainer(c)) t.Run();
