@@ -131,9 +131,7 @@ public static class Checkpoint
     {
         try
         {
-            if (EmptyFile.Is(path)) return null;
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-            if (!file.CanSeek) return null;
+            using var file = Open(path);   // missing, empty or a pipe: DataException, and null
             var header = new byte[HeaderSize + 4];
             if (file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length || !header.AsSpan(0, 8).SequenceEqual(Magic)) return null;
             long jsonLength = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(HeaderSize));
@@ -143,7 +141,7 @@ public static class Checkpoint
             var meta = JsonSerializer.Deserialize<Meta>(json, TokenCacheMeta.Json);
             return meta is { Config.ValueKind: JsonValueKind.Object } ? TrainConfig.Schema.FromJson(meta.Config, $"checkpoint {path}") : null;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or ConfigException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or ConfigException or DataException)
         {
             return null;
         }

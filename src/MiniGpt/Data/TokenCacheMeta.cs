@@ -63,7 +63,7 @@ public sealed record TokenCacheMeta(
         if (!File.Exists(path)) return false;
         try
         {
-            if ((IO.EmptyFile.Target(path) is { Exists: true } target ? target.Length : 0) > MaxBytes) return false;   // Load reports it
+            if ((IO.EmptyFile.Size(path) ?? 0) > MaxBytes) return false;   // Load reports it
             using var doc = JsonDocument.Parse(Text(path));
             return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format_version", out var v)
                 && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int version) && version != CurrentFormat;
@@ -88,7 +88,7 @@ public sealed record TokenCacheMeta(
     {
         var path = Path.Combine(dir, FileName);
         if (!File.Exists(path)) throw new TokenCacheException(dir, $"no token cache at {dir} ({FileName} missing)", missing: true);
-        if ((IO.EmptyFile.Target(path) is { Exists: true } target ? target.Length : 0) is var size and > MaxBytes)
+        if ((IO.EmptyFile.Size(path) ?? 0) is var size and > MaxBytes)
             throw new TokenCacheException(dir, $"{path}: damaged metadata: {size:N0} bytes, more than the {MaxBytes:N0} a {FileName} may have");
         TokenCacheMeta? meta;
         try { meta = JsonSerializer.Deserialize<TokenCacheMeta>(Text(path), Json); }

@@ -45,7 +45,7 @@ public static class TokenFile
     /// <summary>Whether <paramref name="path"/> is a file that begins as MiniGpt's token files do (the rest unchecked).</summary>
     public static bool IsOne(string path)
     {
-        if (IO.EmptyFile.Target(path) is not { Exists: true, Length: >= HeaderSize }) return false;   // nothing there, or not opened when it could be a pipe
+        if (IO.EmptyFile.Size(path) is not >= HeaderSize) return false;   // nothing there, or not opened when it could be a pipe
         try
         {
             using var f = File.OpenRead(path);

@@ -64,7 +64,7 @@ public static class Tokenizers
     public static string ReadFile(string path, string what)
     {
         if (!File.Exists(path)) throw new DataException(path, $"{what} {path} not found");
-        long length = (IO.EmptyFile.Target(path) ?? throw new DataException(path, $"{what} {path} not found (a link to nothing)")).Length;
+        long length = IO.EmptyFile.Size(path) ?? throw new DataException(path, $"{what} {path} not found (a link to nothing)");
         if (length > MaxFileBytes) throw new DataException(path, $"{what} {path} holds {length} bytes, more than any tokenizer's ({MaxFileBytes})");
         if (length == 0) throw new DataException(path, $"{what} {path}: {IO.EmptyFile.Says}");
         return IO.TextFile.Read(path, (int)MaxFileBytes, $"a {what}");   // a file that grows past its size is still read only to the limit

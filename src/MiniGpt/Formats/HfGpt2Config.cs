@@ -29,9 +29,9 @@ public sealed record HfGpt2Config(int NLayer, int NHead, int NEmbd, int? NInner,
         JsonObject o;
         try
         {
-            var info = IO.EmptyFile.Target(path) ?? throw new DataException(path, $"{path} not found (a link to nothing)");
-            if (info.Length > 1 << 20) throw new DataException(path, $"{path}: {info.Length} bytes is too large for a model config");
-            if (info.Length == 0) throw new DataException(path, $"{path}: {IO.EmptyFile.Says}");
+            long length = IO.EmptyFile.Size(path) ?? throw new DataException(path, $"{path} not found (a link to nothing)");
+            if (length > 1 << 20) throw new DataException(path, $"{path}: {length} bytes is too large for a model config");
+            if (length == 0) throw new DataException(path, $"{path}: {IO.EmptyFile.Says}");
             var text = IO.TextFile.Read(path, 1 << 20, "a model config");   // a file that grows past its size is still read only to the limit
             using (var doc = JsonDocument.Parse(text))   // JsonNode would throw an ArgumentException on a repeated key, and only when read
                 if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.EnumerateObject().GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1) is { } twice)

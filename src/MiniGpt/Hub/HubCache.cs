@@ -61,7 +61,7 @@ public sealed class HubCache
     public static bool IsComplete(string path, long? size = null)
     {
         // As the kernel follows the snapshot's relative links: a link to a deleted blob is no file.
-        return EmptyFile.Target(path) is { Exists: true } f && (size is null || f.Length == size);
+        return EmptyFile.Size(path) is { } bytes && (size is null || bytes == size);
     }
 
     /// <summary>Puts <paramref name="file"/> into the snapshot of <paramref name="commit"/> as a link to its blob (a copy where links fail).</summary>

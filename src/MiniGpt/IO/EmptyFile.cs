@@ -16,7 +16,7 @@ public static class EmptyFile
     /// folder pointed nowhere. A pipe of process substitution (/dev/fd/63) has no path to resolve to, but opens: it is
     /// itself, with the size .NET gives it.
     /// </summary>
-    public static FileInfo? Target(string path)
+    static FileInfo? Target(string path)
     {
         if (!OperatingSystem.IsWindows())
         {
@@ -34,8 +34,11 @@ public static class EmptyFile
         return info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo { Exists: true } target ? target : null;
     }
 
+    /// <summary>The size of the file <paramref name="path"/> names, through any links; null when it names no file.</summary>
+    public static long? Size(string path) => Target(path) is { Exists: true } file ? file.Length : null;
+
     /// <summary>True when <paramref name="path"/> names a file, through any links, that says it holds 0 bytes.</summary>
-    public static bool Is(string path) => Target(path) is { Exists: true, Length: 0 };
+    public static bool Is(string path) => Size(path) == 0;
 
     /// <summary>What such a file is, for a message.</summary>
     public const string Says = "0 bytes (an empty file, or a pipe or device)";

@@ -22,8 +22,7 @@ public static class TfRecordReader
     /// <param name="maxFileBytes">At most <see cref="MaxFileBytes"/>; less only for tests.</param>
     public static Result Read(string path, int maxFileBytes = (int)MaxFileBytes)
     {
-        if (EmptyFile.Target(path) is not { } target) return new([], [], $"{path}: a link to nothing");
-        long size = target.Length;
+        if (EmptyFile.Size(path) is not { } size) return new([], [], $"{path}: a link to nothing");
         if (size > maxFileBytes) return new([], [], $"{path}: {size:N0} bytes, more than the {maxFileBytes:N0} an event file is read up to");
         if (size == 0) return new([], [], null);   // not opened: a FIFO would wait for a writer
         var bytes = FileBytes.Read(path, maxFileBytes);   // a file that grows past its size is still read only to the limit
