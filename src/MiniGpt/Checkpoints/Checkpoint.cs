@@ -212,8 +212,9 @@ public static class Checkpoint
 
     static FileStream Open(string path)
     {
-        if (!File.Exists(path)) throw new DataException(path, $"checkpoint {path} not found");
-        if (EmptyFile.Is(path)) throw new DataException(path, $"checkpoint {path} is unusable: {EmptyFile.Says}");
+        // Through links: .NET takes a link to nothing for a file, which then could not be opened.
+        if (EmptyFile.Size(path) is not { } size) throw new DataException(path, $"checkpoint {path} not found");
+        if (size == 0) throw new DataException(path, $"checkpoint {path} is unusable: {EmptyFile.Says}");
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         if (file.CanSeek) return file;
         file.Dispose();   // <(cat x.ckpt): its tensors are read by offset, and its checksum first

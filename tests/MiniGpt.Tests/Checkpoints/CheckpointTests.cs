@@ -266,6 +266,16 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void ALinkToNothing_IsNotFound()
+    {
+        // It was .NET's "Could not find file", as if the link were a file that vanished.
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, "last.ckpt");
+        File.CreateSymbolicLink(path, "/nonexistent");
+        Assert.Equal($"checkpoint {path} not found", Assert.Throws<DataException>(() => Checkpoint.Load(path)).Message);
+    }
+
+    [Fact]
     public void AnAnonymousPipe_IsNamedAsOne()
     {
         // --checkpoint <(cat last.ckpt) was an internal error: NotSupportedException, "Stream does not support seeking".
