@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Parquet;
@@ -108,7 +107,7 @@ public static class Documents
     static IEnumerable<Document> JsonLines(string file, bool gzip, string field, bool replaceInvalid, int maxLine)
     {
         using var raw = Corpus.OpenRead(file);
-        using var stream = gzip ? new GZipStream(raw, CompressionMode.Decompress) : (Stream)raw;
+        using var stream = gzip ? new GzipReader(raw) : (Stream)raw;
         var reader = new LineReader(stream, maxLine);
         for (long number = 1; ; number++)
         {

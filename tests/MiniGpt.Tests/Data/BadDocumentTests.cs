@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
 using MiniGpt.Data;
@@ -108,6 +109,35 @@ public class BadDocumentTests
         Assert.Equal($"{corpus}: line 1: corrupt gzip stream (", ex.Message[..(corpus.Length + 31)]);
         var meta = Prepare(dir.File("c"), dir.File("b"), skip: true);
         Assert.Equal((2L, 1L), (meta.Documents, meta.SkippedDocuments));
+    }
+
+    [Fact]
+    public void TruncatedGzip_IsNamedWhereItIsCut_NotReadAsAShorterFile()
+    {
+        using var dir = new TempDir();
+        // Two members, as `cat a.gz b.gz` makes: whole, the file is every line of both.
+        byte[] first = GzipBytes("{\"text\": \"one\"}\n{\"text\": \"two\"}\n"), second = GzipBytes("{\"text\": \"three\"}\n");
+        var whole = dir.File("whole.jsonl.gz");
+        File.WriteAllBytes(whole, [.. first, .. second]);
+        Assert.Equal(["one", "two", "three"], Documents.Read([whole], "text", false, false).Select(d => d.Text));
+        // Cut in the second member's header, the lines decoded end at a '\n': read as a file of two lines before.
+        // Cut in its trailer, every line is there but no checksum vouches for them.
+        foreach (var (cut, line) in new[] { (first.Length + 5, 3), (first.Length + second.Length - 4, 4), (first.Length - 4, 3) })
+        {
+            var corpus = dir.File($"cut{cut}.jsonl.gz");
+            File.WriteAllBytes(corpus, first.Concat(second).Take(cut).ToArray());
+            var ex = Assert.Throws<BadDocumentException>(() => Documents.Read([corpus], "text", false, false).ToList());
+            Assert.Equal($"{corpus}: line {line}: corrupt gzip stream (the file ends inside its compressed data, before its last member's checksum: it is truncated)", ex.Message);
+            var skipped = Documents.Read([corpus], "text", false, skipBad: true).ToList();
+            Assert.Equal([.. new[] { "one", "two", "three" }.Take(line - 1), null], skipped.Select(d => d.Text));
+        }
+    }
+
+    static byte[] GzipBytes(string text)
+    {
+        var m = new MemoryStream();
+        using (var gz = new GZipStream(m, CompressionLevel.Optimal)) gz.Write(Encoding.UTF8.GetBytes(text));
+        return m.ToArray();
     }
 
     [Fact]
