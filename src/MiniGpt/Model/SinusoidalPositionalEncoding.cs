@@ -9,14 +9,21 @@ namespace MiniGpt.Model;
 /// </summary>
 public sealed class SinusoidalPositionalEncoding : nn.Module<long, long, Tensor>
 {
-    readonly Tensor table;   // (block_size, C), a non-trainable buffer
+    // (rows, C), a non-trainable buffer, for positions as far as a call has reached (PositionRows): a table of a
+    // block of 2^20 positions was built whole, in float64, at load (gigabytes and seconds for a five-token sample).
+    Tensor table;
+    readonly long blockSize, d;
 
     public SinusoidalPositionalEncoding(long blockSize, long d) : base(nameof(SinusoidalPositionalEncoding))
     {
-        table = Table(blockSize, d, float64).to(float32);
+        (this.blockSize, this.d) = (blockSize, d);
+        table = Table(PositionRows.First(blockSize), d, float64).to(float32);
         // Persistent: TorchSharp's .to() moves only persistent buffers. Checkpoints hold parameters alone.
         register_buffer(nameof(table), table);
     }
+
+    /// <summary>Positions the table holds now.</summary>
+    public long Rows => table.size(0);
 
     /// <summary>The encoding table for positions 0 … blockSize−1, width d, in the requested dtype.</summary>
     public static Tensor Table(long blockSize, long d, ScalarType dtype)
@@ -33,8 +40,17 @@ public sealed class SinusoidalPositionalEncoding : nn.Module<long, long, Tensor>
 
     public override Tensor forward(long start, long T)
     {
-        if (start + T > table.size(0))
-            throw new ArgumentOutOfRangeException(nameof(T), $"positions up to {start + T - 1} exceed block_size {table.shape[0]}");
+        if (start + T > blockSize)
+            throw new ArgumentOutOfRangeException(nameof(T), $"positions up to {start + T - 1} exceed block_size {blockSize}");
+        if (start + T > Rows)
+        {
+            var old = table;
+            // Outside the caller's dispose scope: a sampling step's would free it at the step's end.
+            using (NewDisposeScope())
+                table = Table(PositionRows.Grown(Rows, start + T, blockSize), d, float64).to(float32).to(old.dtype).to(old.device).DetachFromDisposeScope();
+            ConditionallyRegisterBuffer(nameof(table), table);
+            old.Dispose();
+        }
         return table.narrow(0, start, T);   // (T, C)
     }
 }

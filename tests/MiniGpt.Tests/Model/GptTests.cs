@@ -52,6 +52,20 @@ public class GptTests
         Assert.DoesNotContain(rotary.UniqueParameters(), p => p.Name.Contains("wpe"));
     }
 
+    [Theory]
+    [InlineData(PositionEncoding.Rotary)]
+    [InlineData(PositionEncoding.Sinusoidal)]
+    public void ComputedPositionTables_HoldTheRowsReached_NotTheBlock(PositionEncoding positions)
+    {
+        // A block of 2^20 and thin layers: a small checkpoint whose tables, built whole, asked gigabytes.
+        var model = new Gpt(new GptConfig(VocabSize: 5, BlockSize: 1 << 20, NLayer: 8, NHead: 2, NEmbd: 8, PositionEncoding: positions));
+        long Held() => model.buffers().Sum(b => b.numel());
+        long perRow = positions == PositionEncoding.Rotary ? 8 * 2 * 4 : 8;   // cos and sin (hs = 4) in each layer, or one row of C
+        Assert.Equal(256 * perRow, Held());
+        using (no_grad()) model.call(zeros([1, 300], int64));
+        Assert.Equal(512 * perRow, Held());
+    }
+
     [Fact]
     public void TiedWeight_IsListedOnce_AndReceivesBothGradients()
     {

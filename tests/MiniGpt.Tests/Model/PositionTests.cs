@@ -68,4 +68,20 @@ public class PositionTests
         var x = zeros([1, 3, 4], device: meta);
         Assert.Equal(DeviceType.META, (x + pe.call(2, 3)).device_type);
     }
+
+    [Fact]
+    public void Sinusoidal_TableGrowsToThePositionsReached_OnTheModulesDevice_OutsideASamplingStep()
+    {
+        var module = new SinusoidalPositionalEncoding(1 << 20, 6);
+        Assert.Equal(256, module.Rows);   // not a table of 2^20 rows for a sample of a few tokens
+        using (NewDisposeScope())
+        using (inference_mode())
+            Close(SinusoidalPositionalEncoding.Table(3002, 6, float64).narrow(0, 3000, 2), module.call(3000, 2), 1e-6);
+        Assert.Equal(3002, module.Rows);
+        Close(SinusoidalPositionalEncoding.Table(3002, 6, float64).narrow(0, 2999, 3), module.call(2999, 3), 1e-6);
+        var meta = new Device(DeviceType.META);
+        module.to(meta);
+        Assert.Equal(DeviceType.META, module.call(6000, 1).device_type);
+        Assert.Equal(6004, module.Rows);
+    }
 }

@@ -58,4 +58,40 @@ public class RotaryEmbeddingTests
         rope.to(meta);
         Assert.Equal(DeviceType.META, rope.call(zeros([1, 2, 3, 4], device: meta), 1).device_type);
     }
+
+    [Fact]
+    public void TablesGrowToThePositionsReached_WithTheFormulasValues()
+    {
+        var rope = new RotaryEmbedding(4, 1 << 20);
+        Assert.Equal(256, rope.Rows);   // not 2^20 rows for a sample of a few tokens
+        var x = T(new double[] { 1, 1, 0, 0 }, 1, 1, 1, 4);
+        var y = rope.call(x, 1000);
+        Assert.Equal(1001, rope.Rows);
+        // θ = [1, 0.01]: position 1000 rotates (x₀, x₂) by 1000 rad and (x₁, x₃) by 10 rad.
+        Close(T(new[] { Math.Cos(1000), Math.Cos(10), Math.Sin(1000), Math.Sin(10) }, 1, 1, 1, 4), y, 1e-6);
+        rope.call(x, 1100);
+        Assert.Equal(2002, rope.Rows);   // twice as many, not one more at a time
+        Assert.Throws<ArgumentOutOfRangeException>(() => rope.call(x, 1 << 20));
+    }
+
+    [Fact]
+    public void TablesGrownWhileSampling_OutliveTheStep_AndServeTraining()
+    {
+        var rope = new RotaryEmbedding(4, 1024);
+        using (NewDisposeScope())
+        using (inference_mode())
+            rope.call(zeros(1, 1, 1, 4), 600);   // a sampling step: a dispose scope, inference mode
+        var x = ones([1, 1, 2, 4], requires_grad: true);   // float32, the tables' own dtype: no cast makes a normal copy
+        rope.call(x, 500).pow(2).sum().backward();   // within the rows grown: inference tensors cannot be saved for backward
+        Assert.NotNull(x.grad);
+    }
+
+    [Fact]
+    public void TablesGrowOnTheModulesDevice()
+    {
+        var meta = new Device(DeviceType.META);
+        var rope = new RotaryEmbedding(4, 1024);
+        rope.to(meta);
+        Assert.Equal(DeviceType.META, rope.call(zeros([1, 2, 3, 4], device: meta), 500).device_type);
+    }
 }
