@@ -55,7 +55,8 @@ public sealed record PrepareProgress(PreparePhase Phase, long BytesDone, long By
 /// the characters are train, the rest val. A corpus of documents is split by document: with char in the same two
 /// passes, with BPE in one that checks, counts and encodes every document, after which the last ones move to
 /// val. Files are written in a staging folder and moved in only when complete, meta.json last, so an
-/// interrupted run never leaves a cache that looks valid.
+/// interrupted run never leaves a cache that looks valid, and the cache they replace can come back until then
+/// (<see cref="CacheReplacement"/>).
 /// </summary>
 public static class CorpusPreparer
 {
@@ -69,6 +70,7 @@ public static class CorpusPreparer
         ITokenizer? bpe = o.Fixed is { } d ? Tokenizers.FromDescription(d, "the model's tokenizer")
             : o.Tokenizer == TokenizerKind.Char || bundled ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
 
+        CacheReplacement.Recover(o.OutDir);   // a cache a killed prepare left aside is back before anything here can fail
         if (Directory.Exists(o.OutDir) && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName))
             && Directory.EnumerateFileSystemEntries(o.OutDir).Any(e => !IsOurs(e)))
             throw new DataException(o.OutDir, $"{o.OutDir} is not empty and holds no token cache; a token cache needs an empty or new folder");
@@ -96,10 +98,9 @@ public static class CorpusPreparer
         Directory.CreateDirectory(o.OutDir);
         using var held = Hold(o.OutDir);
         // Holding the lock, any staging folder is a dead prepare's: a Ctrl+C, SIGTERM or kill -9 mid-way.
-        foreach (var stale in Directory.GetDirectories(o.OutDir, StagingPrefix + "*")) Directory.Delete(stale, recursive: true);
+        CacheReplacement.RemoveStaging(o.OutDir);
 
-        var staging = Path.Combine(o.OutDir, $"{StagingPrefix}{Guid.NewGuid():N}");
-        Directory.CreateDirectory(staging);
+        var staging = CacheReplacement.NewStaging(o.OutDir);
         try
         {
             int rawBytes = o.Compact ? 4 : TokenFile.BytesPerToken(tokenizer.VocabSize);
@@ -155,11 +156,7 @@ public static class CorpusPreparer
                 Sources = recorded.Sources,
             };
             ct.ThrowIfCancellationRequested();
-            // Invalidate any old cache first; it is valid again only once the new meta.json lands.
-            File.Delete(Path.Combine(o.OutDir, TokenCacheMeta.FileName));
-            File.Move(trainPath, Path.Combine(o.OutDir, TokenCacheMeta.TrainFile), overwrite: true);
-            File.Move(valPath, Path.Combine(o.OutDir, TokenCacheMeta.ValFile), overwrite: true);
-            meta.Save(o.OutDir);
+            CacheReplacement.Land(o.OutDir, staging, meta.Writer(o.OutDir));
             done = true;
             return meta;
         }
@@ -171,7 +168,7 @@ public static class CorpusPreparer
             if (created && !done)
             {
                 held.Dispose();
-                try { File.Delete(Path.Combine(o.OutDir, LockFile)); Directory.Delete(o.OutDir); }
+                try { File.Delete(Path.Combine(o.OutDir, CacheReplacement.LockFile)); Directory.Delete(o.OutDir); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             }
         }
@@ -214,20 +211,18 @@ public static class CorpusPreparer
 
     internal sealed record ScanResult(long Bytes, long Chars, HashSet<int>? CharSet, long Documents = 0, long Skipped = 0);
 
-    const string StagingPrefix = ".staging-", LockFile = ".prepare.lock";
-
     /// <summary>
     /// What a prepare leaves in its folder besides a cache: its lock, its staging, the record of checked ids, and the
-    /// token files of a prepare killed as it replaced a cache (between removing meta.json and writing the new one).
-    /// A train.bin of another tool (nanoGPT's has no header) is not ours.
+    /// token files of a prepare killed as it replaced a cache, before its meta.json landed (the old cache waits in the
+    /// staging folder). A train.bin of another tool (nanoGPT's has no header) is not ours.
     /// </summary>
-    static bool IsOurs(string path) => Path.GetFileName(path) is var name && (name == LockFile || name.StartsWith(StagingPrefix)
+    static bool IsOurs(string path) => Path.GetFileName(path) is var name && (name == CacheReplacement.LockFile || name.StartsWith(CacheReplacement.StagingPrefix)
         || name == TokenCache.VerifiedFile || (name is TokenCacheMeta.TrainFile or TokenCacheMeta.ValFile && TokenFile.IsOne(path)));
 
     /// <summary>One prepare at a time per folder, by the kernel's lock, which goes with the process however it ends.</summary>
     static FileStream Hold(string dir)
     {
-        try { return IO.FileLock.TryHold(Path.Combine(dir, LockFile)) ?? throw new DataException(dir, $"token cache {dir} is being prepared by another process"); }
+        try { return CacheReplacement.TryHold(dir) ?? throw new DataException(dir, $"token cache {dir} is being prepared by another process"); }
         catch (IOException e) { throw new DataException(dir, $"cannot prepare a token cache in {dir}: {e.Message}"); }   // a read-only folder is not one in use
     }
 

@@ -34,6 +34,7 @@ public sealed class TokenCache : IDisposable
     /// <param name="expectedTokenizer">If given, the cache must have been built with this tokenizer kind.</param>
     public static TokenCache Open(string dir, TokenizerKind? expectedTokenizer = null)
     {
+        CacheReplacement.Recover(dir);
         var meta = TokenCacheMeta.Load(dir);
         if (expectedTokenizer is { } kind && meta.Tokenizer.Kind != kind)
             throw new TokenCacheException(dir, $"token cache {dir} was built with tokenizer {Choices.Name(meta.Tokenizer.Kind)}, but {Choices.Name(kind)} was asked for");

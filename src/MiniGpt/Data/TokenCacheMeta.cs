@@ -51,7 +51,14 @@ public sealed record TokenCacheMeta(
             MetaJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
     };
 
-    public void Save(string dir) => AtomicFile.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, Json));
+    public void Save(string dir) => Writer(dir)();
+
+    /// <summary>Writes meta.json when called, its text made now: a cache's replacement waits on no serializer between moving the old one aside and landing this.</summary>
+    public Action Writer(string dir)
+    {
+        var text = JsonSerializer.Serialize(this, Json);
+        return () => AtomicFile.WriteAllText(Path.Combine(dir, FileName), text);
+    }
 
     /// <summary>
     /// True when dir holds a sound meta.json of another format version, which its corpus can rebuild. A damaged

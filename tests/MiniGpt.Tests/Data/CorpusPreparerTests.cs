@@ -273,6 +273,75 @@ public class CorpusPreparerTests
         Assert.Equal([".ids-verified", ".prepare.lock", "meta.json", "train.bin", "val.bin"], Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
+    static readonly string[] CacheFiles = [TokenCacheMeta.FileName, TokenCacheMeta.TrainFile, TokenCacheMeta.ValFile];
+
+    /// <summary>
+    /// Replaces the cache in <paramref name="outDir"/> with the one in <paramref name="newCache"/> as a prepare does,
+    /// but fails as it writes the new meta.json; returns a copy of the folder made at that moment, which is what a
+    /// prepare killed there (kill -9, a power cut) leaves.
+    /// </summary>
+    static string FailedReplacement(string outDir, string newCache, string copy)
+    {
+        var staging = CacheReplacement.NewStaging(outDir);
+        foreach (var name in CacheFiles.Skip(1)) File.Copy(Path.Combine(newCache, name), Path.Combine(staging, name));
+        Assert.Throws<IOException>(() => CacheReplacement.Land(outDir, staging, () =>
+        {
+            foreach (var file in Directory.EnumerateFiles(outDir, "*", SearchOption.AllDirectories))
+            {
+                var to = Path.Combine(copy, Path.GetRelativePath(outDir, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Copy(file, to);
+            }
+            throw new IOException("disk full");
+        }));
+        Directory.Delete(staging, recursive: true);
+        return copy;
+    }
+
+    [Fact]
+    public void CacheReplacedHalfway_ComesBack_AtOnceOnFailure_AndForItsNextReaderAfterAKill()
+    {
+        using var dir = new TempDir();
+        var outDir = Path.Combine(dir.Path, "out");
+        var corpus = dir.File("a.txt", "first corpus\n");
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, outDir));
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("b.txt", "the second, longer corpus\n"), TokenizerKind.Char, Path.Combine(dir.Path, "new")));
+        var before = CacheFiles.Select(n => File.ReadAllBytes(Path.Combine(outDir, n))).ToList();
+        var killed = FailedReplacement(outDir, Path.Combine(dir.Path, "new"), Path.Combine(dir.Path, "killed"));
+        Assert.Equal(before, CacheFiles.Select(n => File.ReadAllBytes(Path.Combine(outDir, n))));   // the failure put it back
+        Assert.False(File.Exists(Path.Combine(killed, TokenCacheMeta.FileName)));
+
+        // While a prepare holds the folder, its own cache is about to land: a reader leaves it alone.
+        using (CacheReplacement.TryHold(killed))
+            Assert.True(Assert.Throws<TokenCacheException>(() => TokenCache.Open(killed)).Missing);
+        using (var cache = TokenCache.Open(killed))
+            Assert.Equal("first corpus\n", cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
+        Assert.Equal(before, CacheFiles.Select(n => File.ReadAllBytes(Path.Combine(killed, n))));
+        Assert.Empty(Directory.GetDirectories(killed));
+
+        // A training run with the corpus reuses it rather than preparing again.
+        killed = FailedReplacement(outDir, Path.Combine(dir.Path, "new"), Path.Combine(dir.Path, "killed again"));
+        var written = File.GetLastWriteTimeUtc(Directory.GetFiles(killed, TokenCacheMeta.FileName, SearchOption.AllDirectories).Single());
+        using (MiniGpt.Training.TrainingData.Open(new MiniGpt.Config.TrainConfig { Corpus = corpus, DataDir = killed, Tokenizer = TokenizerKind.Char, BlockSize = 1, BatchSize = 1 }))
+            Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(killed, TokenCacheMeta.FileName)));   // that file, not a new one
+    }
+
+    [Fact]
+    public void CacheReplacedHalfway_ComesBack_WhenTheNextPrepareFails()
+    {
+        using var dir = new TempDir();
+        var outDir = Path.Combine(dir.Path, "out");
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "first corpus\n"), TokenizerKind.Char, outDir));
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("b.txt", "the second, longer corpus\n"), TokenizerKind.Char, Path.Combine(dir.Path, "new")));
+        var meta = File.ReadAllBytes(Path.Combine(outDir, TokenCacheMeta.FileName));
+        var killed = FailedReplacement(outDir, Path.Combine(dir.Path, "new"), Path.Combine(dir.Path, "killed"));
+        var bad = dir.File("bad.jsonl", "{\"text\": \"fine\"}\n{\"text\": 3}\n");
+        Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(new PrepareOptions(bad, TokenizerKind.Char, killed)));
+        Assert.Equal(meta, File.ReadAllBytes(Path.Combine(killed, TokenCacheMeta.FileName)));
+        using var cache = TokenCache.Open(killed);
+        Assert.Equal("first corpus\n", cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
+    }
+
     [Fact]
     public void OutFolderWithOtherFiles_IsNotUsed()
     {
