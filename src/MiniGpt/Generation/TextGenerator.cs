@@ -41,8 +41,8 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
     public bool SlicesRows => cachedOnCpu == false && model.ComputeDtype is null && model.parameters().First().dtype == float32;
 
     /// <summary>
-    /// Positions the KV cache of the latest generation holds (null before one, or without the cache): the prompt's
-    /// last block and the new tokens fed back, at most block_size.
+    /// Positions the KV cache of the latest generation may hold (null before one, or without the cache): the prompt's
+    /// last block and the new tokens fed back, at most block_size. Its memory grows to them as they are reached.
     /// </summary>
     public long? CachePositions { get; private set; }
 
@@ -92,7 +92,7 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
             // Keys and values come out of c_attn in the compute dtype.
             // The window never holds more than the prompt's last block and the new tokens but the last (drawn, never
             // fed back): a cache of block_size would be the whole of a large block (a checkpoint's block_size of 2^20
-            // asked 4 GB for five tokens).
+            // asked 4 GB for five tokens). Within that bound the cache grows with the positions it is given.
             long capacity = Math.Min(blockSize, (long)length + Math.Max(maxNewTokens - 1, 0));
             cache = useKvCache ? new KvCache(model.Config, B, capacity, model.ComputeDtype ?? float32, device) : null;
             CachePositions = cache is null ? null : capacity;

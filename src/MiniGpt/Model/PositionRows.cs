@@ -1,9 +1,9 @@
 namespace MiniGpt.Model;
 
 /// <summary>
-/// How many positions a computed position table (sinusoidal, rotary) holds: a few at first, then twice as many each
-/// time a call reaches past them, up to block_size. Training reaches block_size at its first step; a short sample
-/// never builds rows it does not read.
+/// How many positions a computed position table (sinusoidal, rotary) or a KV cache holds: a few at first, then twice
+/// as many each time a call reaches past them, up to block_size (the cache's capacity). Training reaches block_size at
+/// its first step; a short sample never builds rows it does not read.
 /// </summary>
 static class PositionRows
 {

@@ -50,6 +50,27 @@ public class TextGeneratorTests
     }
 
     [Fact]
+    public void TheCacheGrowsWithThePositionsReached_KeepingWhatItHeld()
+    {
+        // A sample may ask for a million tokens of a model with a block of 2^20: memory for them all at the start
+        // held gigabytes before the first one came.
+        var layer = new LayerKvCache(B: 2, nh: 3, capacity: 1 << 20, hs: 4, float32, CPU);
+        Assert.Equal(256, layer.Rows);
+        var (ks, vs) = (randn(2, 3, 700, 4), randn(2, 3, 700, 4));
+        Tensor K = null!, V = null!;
+        foreach (var (from, T) in new long[][] { [0, 200], [200, 100], [300, 1], [301, 399] }.Select(a => (a[0], a[1])))
+            using (NewDisposeScope())
+            using (inference_mode())   // a sampling step's
+                (K, V) = layer.Append(ks.narrow(2, from, T), vs.narrow(2, from, T)) is var (k, v) ? (k.clone().DetachFromDisposeScope(), v.clone().DetachFromDisposeScope()) : default;
+        Assert.Equal((700L, 1024L), (layer.Length, layer.Rows));   // 256, then 512 at position 300, then 1024 at 700
+        Assert.True(Compare.Identical(ks, K) && Compare.Identical(vs, V));
+        layer.Append(ks.narrow(2, 0, 100), vs.narrow(2, 0, 100));   // outside inference mode, into rows grown inside it
+        var (k2, _) = layer.Append(ks.narrow(2, 100, 600), vs.narrow(2, 100, 600));
+        Assert.Equal((1400L, 2048L), (layer.Length, layer.Rows));
+        Assert.True(Compare.Identical(cat([ks, ks], 2), k2));
+    }
+
+    [Fact]
     public void PastBlockSize_TheContextRestartsFromItsLastHalfBlock()
     {
         // block_size 8: after 3 prompt tokens and 5 generated ones the context is full; the next step sees
