@@ -34,9 +34,16 @@ public sealed class BatchSampler
     }
 
     /// <summary>Inputs and targets, each (B, T) int64 on the CPU.</summary>
-    public (Tensor X, Tensor Y) Next()
+    public (Tensor X, Tensor Y) Next() => Next(BatchSize);
+
+    /// <summary>
+    /// The next <paramref name="rows"/> sequences, (rows, T) each: a batch drawn in pieces is the batch drawn whole,
+    /// row for row, since each row takes its offset from the generator in turn.
+    /// </summary>
+    public (Tensor X, Tensor Y) Next(int rows)
     {
-        int B = BatchSize, T = BlockSize;
+        if (rows < 1) throw new ArgumentOutOfRangeException(nameof(rows), rows, "must be ≥ 1");
+        int B = rows, T = BlockSize;
         var x = new long[B * T];
         var y = new long[B * T];
         for (int b = 0; b < B; b++)

@@ -32,7 +32,7 @@ public static class Evaluation
         if (meta.VocabSize != m.Model.Config.VocabSize || !meta.Tokenizer.SameTokenizer(m.Tokenizer.Describe()))
             throw new DataException(config.DataDir, $"token cache {config.DataDir} was made with another tokenizer ({Choices.Name(meta.Tokenizer.Kind)}, {meta.VocabSize} ids) " +
                 $"than the checkpoint's ({Choices.Name(m.Tokenizer.Kind)}, {m.Model.Config.VocabSize} ids)");
-        double loss = LossEstimator.Estimate(m.Model, data.EvalBatches(split, m.Step), batches, m.Device);
+        double loss = Fused(m.Model, () => LossEstimator.Estimate(m.Model, data.EvalBatches(split, m.Step), batches, m.Device));
         // Bits per unit: loss per token × tokens per unit, in base 2.
         var (tokens, chars, bytes) = split == Split.Train ? (meta.TrainTokens, meta.TrainChars, meta.TrainBytes) : (meta.ValTokens, meta.ValChars, meta.ValBytes);
         return Report($"{Choices.Name(split)} split of {config.DataDir}", (long)batches * config.BatchSize * config.BlockSize, loss, tokens, chars, bytes, m.Tokenizer);
@@ -52,19 +52,37 @@ public static class Evaluation
         double sum = 0;
         long predicted = 0;
         using (no_grad())
-            for (int start = 0; start + 1 < ids.Count; start += T)
+            Fused(m.Model, () =>
             {
-                using var scope = NewDisposeScope();
-                int len = Math.Min(T, ids.Count - 1 - start);
-                var x = tensor(ids.Skip(start).Take(len).Select(i => (long)i).ToArray(), [1, len], device: m.Device);
-                var y = tensor(ids.Skip(start + 1).Take(len).Select(i => (long)i).ToArray(), [1, len], device: m.Device);
-                sum += m.Model.Loss(m.Model.call(x), y).item<float>() * len;
-                predicted += len;
-            }
+                for (int start = 0; start + 1 < ids.Count; start += T)
+                {
+                    using var scope = NewDisposeScope();
+                    int len = Math.Min(T, ids.Count - 1 - start);
+                    var x = tensor(ids.Skip(start).Take(len).Select(i => (long)i).ToArray(), [1, len], device: m.Device);
+                    var y = tensor(ids.Skip(start + 1).Take(len).Select(i => (long)i).ToArray(), [1, len], device: m.Device);
+                    sum += m.Model.Loss(m.Model.call(x), y).item<float>() * len;
+                    predicted += len;
+                }
+            });
         double loss = sum / predicted;
         long chars = text.EnumerateRunes().Count(), bytes = System.Text.Encoding.UTF8.GetByteCount(text);
         return Report(path, predicted, loss, ids.Count, chars, bytes, m.Tokenizer);
     }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with the fused kernels, as sampling does, whatever the checkpoint's config chose:
+    /// the explicit attention of a checkpoint saying fused: false holds a (T, T) matrix per head, which for a block of
+    /// 2^20 took gigabytes for a text of 8 KB. The two are tested equal.
+    /// </summary>
+    static T Fused<T>(Model.Gpt model, Func<T> body)
+    {
+        bool was = model.FusedKernels;
+        model.UseFusedKernels(true);
+        try { return body(); }
+        finally { model.UseFusedKernels(was); }
+    }
+
+    static void Fused(Model.Gpt model, Action body) => Fused(model, () => { body(); return 0; });
 
     static EvalReport Report(string source, long predicted, double loss, long tokens, long chars, long bytes, ITokenizer tokenizer)
     {

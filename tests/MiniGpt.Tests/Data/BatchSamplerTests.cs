@@ -75,6 +75,22 @@ public class BatchSamplerTests
     }
 
     [Fact]
+    public void ABatchDrawnInPieces_IsTheBatchDrawnWhole()
+    {
+        using var dir = new TempDir();
+        using var tokens = Tokens(dir, 5000);
+        var whole = new BatchSampler(tokens, 7, 8, seed: 42);
+        var pieces = new BatchSampler(tokens, 7, 8, seed: 42);
+        for (int n = 0; n < 3; n++)
+        {
+            var (x, y) = whole.Next();
+            var parts = new[] { 3, 3, 1 }.Select(r => pieces.Next(r)).ToList();
+            Assert.True(x.equal(cat(parts.Select(p => p.X).ToArray(), 0)).all().item<bool>());
+            Assert.True(y.equal(cat(parts.Select(p => p.Y).ToArray(), 0)).all().item<bool>());
+        }
+    }
+
+    [Fact]
     public void SavedState_ResumesTheSameSequence()
     {
         using var dir = new TempDir();

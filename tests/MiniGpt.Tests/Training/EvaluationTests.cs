@@ -41,6 +41,29 @@ public class EvaluationTests
     }
 
     [Fact]
+    public void ACheckpointSayingFusedFalse_IsEvaluatedWithTheFusedKernels()
+    {
+        // Its explicit attention holds a (T, T) matrix per head: for a block of 2^20, gigabytes for a text of 8 KB.
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 2, Fused = false };
+        using (var t = new Trainer(c)) t.Run();
+        using var m = TrainedModel.Load(c.OutDir, DeviceKind.Cpu);
+        var text = dir.File("eval.txt", string.Concat(Enumerable.Repeat("the quick brown fox jumps over the lazy dog. ", 3)));
+        Assert.False(m.Model.FusedKernels);
+        var asSaved = (Evaluation.OnText(m, text).Loss, Evaluation.OnSplit(m, Split.Val, 2).Loss);
+        Assert.False(m.Model.FusedKernels);   // and so it stays
+        m.Model.UseFusedKernels(true);
+        var fused = (Evaluation.OnText(m, text).Loss, Evaluation.OnSplit(m, Split.Val, 2).Loss);
+        Assert.Equal(fused, asSaved);
+        // The two paths differ in their last bits here, so the equality above says which one ran.
+        using var x = TorchSharp.torch.tensor(m.Tokenizer.Encode(File.ReadAllText(text)).Take(c.BlockSize).Select(i => (long)i).ToArray()).unsqueeze(0);
+        using var _ = TorchSharp.torch.no_grad();
+        var withFused = m.Model.call(x);
+        m.Model.UseFusedKernels(false);
+        Assert.False(Compare.Identical(withFused, m.Model.call(x)));
+    }
+
+    [Fact]
     public void WeightsThatAreNotFinite_AreReported_NotScored()
     {
         // eval printed loss NaN, perplexity NaN and exited 0, where generate refuses the same model.
@@ -53,6 +76,24 @@ public class EvaluationTests
         Assert.Equal($"the model's loss on {text} is NaN: its weights hold NaN or infinities, or its arithmetic overflowed",
                      Assert.Throws<NonFiniteLossException>(() => Evaluation.OnText(m, text)).Message);
         Assert.StartsWith("the model's loss on val split of ", Assert.Throws<NonFiniteLossException>(() => Evaluation.OnSplit(m, Split.Val, 1)).Message);
+    }
+
+    [Fact]
+    public void ABatchOfMoreTokensThanAPassTakes_GoesThroughInPieces_WithTheSameMean()
+    {
+        // A checkpoint's batch_size may be 2^20: one forward pass over such a batch took gigabytes.
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 2, BatchSize = 7 };
+        using (var t = new Trainer(c)) t.Run();
+        using var m = TrainedModel.Load(c.OutDir, DeviceKind.Cpu);
+        using var data = TrainingData.Open(c);
+        var rows = new List<long>();
+        double whole = LossEstimator.Estimate(m.Model, data.EvalBatches(Split.Val, 5), 2, m.Device);
+        var hook = m.Model.register_forward_pre_hook((_, x) => { rows.Add(x.size(0)); return x; });
+        double pieces = LossEstimator.Estimate(m.Model, data.EvalBatches(Split.Val, 5), 2, m.Device, maxTokensPerPass: 3 * c.BlockSize);
+        hook.remove();
+        Assert.Equal(whole, pieces, 1e-6);
+        Assert.Equal([3, 3, 1, 3, 3, 1], rows);
     }
 
     [Fact]
