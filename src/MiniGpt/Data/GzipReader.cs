@@ -7,8 +7,10 @@ namespace MiniGpt.Data;
 /// The decompressed bytes of a gzip file, which must end where its compressed data does. .NET's
 /// <see cref="GZipStream"/> reads a file cut short (a download that stopped) to its last whole byte and then
 /// reports an ordinary end: the shard would pass as a shorter one, its last line cut, or lines lost silently when
-/// the cut falls between them. At that end this reader asks the stream's inflater whether the last gzip member
-/// was complete (its CRC-32 and length checked by zlib), and throws <see cref="InvalidDataException"/> if not.
+/// the cut falls between them. It also stops, without a word, at bytes after a member that do not begin another:
+/// trailing garbage, or a whole member whose header was damaged. At that end this reader asks the stream's
+/// inflater whether the last member was complete (its CRC-32 and length checked by zlib) and whether input is left
+/// over, and throws <see cref="InvalidDataException"/> for either.
 /// </summary>
 sealed class GzipReader(Stream compressed) : Stream
 {
@@ -22,25 +24,28 @@ sealed class GzipReader(Stream compressed) : Stream
         int n = inner.Read(buffer);
         if (n == 0 && buffer.Length > 0 && !ended)
         {
-            if (Complete(inner) == false)
+            if (Ask(inner, "Finished") == false)
                 throw new InvalidDataException("the file ends inside its compressed data, before its last member's checksum: it is truncated");
+            if (Ask(inner, "NeedsInput") == false)
+                throw new InvalidDataException("bytes follow its last gzip member that do not begin another: trailing data, or a member whose header is damaged");
             ended = true;
         }
         return n;
     }
 
     /// <summary>
-    /// Whether the inflater behind a gzip stream read to its end finished its last member; null if this runtime's
-    /// stream is not built as expected. It has no public way to say so: the question is asked of its private
-    /// fields, <c>GZipStream._deflateStream._inflater.Finished()</c>, as in .NET 5 to 10.
+    /// What the inflater behind a gzip stream read to its end says: <c>Finished()</c>, whether its last member was
+    /// complete, or <c>NeedsInput()</c>, false while input is left over. Null if this runtime's stream is not built as
+    /// expected: it has no public way to say either, so the question is asked of its private fields,
+    /// <c>GZipStream._deflateStream._inflater</c>, as in .NET 5 to 10.
     /// </summary>
-    internal static bool? Complete(GZipStream stream)
+    static bool? Ask(GZipStream stream, string method)
     {
         const BindingFlags Private = BindingFlags.NonPublic | BindingFlags.Instance;
         var deflate = typeof(GZipStream).GetField("_deflateStream", Private)?.GetValue(stream);
         var inflater = deflate is null ? null : typeof(DeflateStream).GetField("_inflater", Private)?.GetValue(deflate);
-        var finished = inflater?.GetType().GetMethod("Finished", BindingFlags.Public | Private, Type.EmptyTypes);
-        return finished?.ReturnType == typeof(bool) ? (bool)finished.Invoke(inflater, null)! : null;
+        var question = inflater?.GetType().GetMethod(method, BindingFlags.Public | Private, Type.EmptyTypes);
+        return question?.ReturnType == typeof(bool) ? (bool)question.Invoke(inflater, null)! : null;
     }
 
     public override bool CanRead => true;

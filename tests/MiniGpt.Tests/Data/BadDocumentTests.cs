@@ -133,6 +133,24 @@ public class BadDocumentTests
         }
     }
 
+    [Fact]
+    public void BytesAfterTheLastGzipMember_AreNamed_NotDroppedSilently()
+    {
+        // .NET's reader stops at bytes that do not begin a member: a third member with a damaged header lost its
+        // documents without a word.
+        using var dir = new TempDir();
+        byte[] first = GzipBytes("{\"text\": \"one\"}\n{\"text\": \"two\"}\n"), third = GzipBytes("{\"text\": \"three\"}\n");
+        third[0] = 0x1e;
+        foreach (var tail in new[] { third, Encoding.ASCII.GetBytes("garbage!"), new byte[100] })
+        {
+            var corpus = dir.File($"c{tail.Length}.jsonl.gz");
+            File.WriteAllBytes(corpus, [.. first, .. tail]);
+            var ex = Assert.Throws<BadDocumentException>(() => Documents.Read([corpus], "text", false, false).ToList());
+            Assert.Equal($"{corpus}: line 3: corrupt gzip stream (bytes follow its last gzip member that do not begin another: trailing data, or a member whose header is damaged)", ex.Message);
+            Assert.Equal(["one", "two", null], Documents.Read([corpus], "text", false, skipBad: true).Select(d => d.Text));
+        }
+    }
+
     static byte[] GzipBytes(string text)
     {
         var m = new MemoryStream();
