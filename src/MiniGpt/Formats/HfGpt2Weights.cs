@@ -138,7 +138,7 @@ public static class HfGpt2Weights
         {
             var shape = FileShape(name, conv1D, c);
             if (ours.TryGetValue(name, out var p)) yield return (name, conv1D ? p.detach().t() : p.detach());
-            else if (name == "wpe.weight") yield return (name, SinusoidalPositionalEncoding.Table(cfg.BlockSize, cfg.NEmbd, float64).to(float32));
+            else if (name == "wpe.weight") yield return (name, SinusoidalPositionalEncoding.Table(cfg.BlockSize, cfg.NEmbd, float32));
             else if (name.EndsWith(".bias")) yield return (name, zeros(shape));
             else throw new InvalidOperationException($"the model has no parameter {name}");
         }

@@ -17,6 +17,24 @@ public class PositionTests
     }
 
     [Fact]
+    public void Sinusoidal_TableMadeInSlices_IsTheFormulaInFloat64_RoundedOnce()
+    {
+        // 100 positions of width 6 in slices of 7 rows (42 values): every slice boundary, and an odd last slice.
+        var pe = SinusoidalPositionalEncoding.Table(100, 6, float32, chunkElements: 42);
+        var expected = new float[100 * 6];
+        for (int pos = 0; pos < 100; pos++)
+            for (int i = 0; i < 3; i++)
+            {
+                double angle = pos / Math.Pow(10000.0, 2.0 * i / 6);
+                (expected[pos * 6 + 2 * i], expected[pos * 6 + 2 * i + 1]) = ((float)Math.Sin(angle), (float)Math.Cos(angle));
+            }
+        var got = pe.data<float>().ToArray();
+        double worst = expected.Zip(got).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst <= 1e-6, $"largest difference {worst:E2}");
+        Assert.True(Identical(SinusoidalPositionalEncoding.Table(100, 6, float64).to(float32), pe));
+    }
+
+    [Fact]
     public void Sinusoidal_ModuleReturnsTheRowsAskedFor_AndHasNoParameters()
     {
         var module = new SinusoidalPositionalEncoding(8, 6);
