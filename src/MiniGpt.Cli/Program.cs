@@ -9,6 +9,11 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (StandardOutput.Closed())
+        {
+            Console.Error.WriteLine("error: standard output is closed or not writable: give minigpt somewhere to write (> FILE, or > /dev/null)");
+            return (int)ExitCode.Failed;
+        }
         var parse = BuildRoot().Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not HelpAction and not ConfigKeysHelp)
         {

@@ -17,6 +17,22 @@ static class StandardOutput
 
     const short PollErr = 0x008, PollHup = 0x010;
 
+    [DllImport("libc")]
+    static extern int fcntl(int fd, int cmd);
+
+    /// <summary>
+    /// True when descriptor 1 cannot be written (<c>minigpt ... &gt;&amp;-</c>): closed, or, since the runtime's
+    /// first open() takes the lowest free descriptor, one of its own files opened for reading. .NET's first write
+    /// then failed with "Access to the path is denied", which names no path. False where that cannot be told (Windows).
+    /// </summary>
+    public static bool Closed()
+    {
+        if (OperatingSystem.IsWindows()) return false;
+        const int GetStatusFlags = 3, AccessMode = 3, ReadOnly = 0;   // F_GETFL, O_ACCMODE, O_RDONLY
+        try { return fcntl(1, GetStatusFlags) is var flags && (flags == -1 || (flags & AccessMode) == ReadOnly); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
+    }
+
     /// <summary>True when descriptor 1 is a pipe whose reader has closed it; false where that cannot be told (Windows).</summary>
     public static bool ReaderGone()
     {

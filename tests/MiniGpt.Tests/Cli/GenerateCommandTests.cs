@@ -47,6 +47,21 @@ public class GenerateCommandTests
     }
 
     [Fact]
+    public void AClosedStandardOutput_IsNamed()
+    {
+        // .NET's first write to it said "Access to the path is denied", naming no path.
+        using var dir = new TempDir();
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var psi = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-c", "\"$0\" \"$1\" runs \"$2\" >&-; echo \" $?\"", host, Path.Combine(AppContext.BaseDirectory, "minigpt.dll"), dir.Path })
+            psi.ArgumentList.Add(a);
+        using var shell = System.Diagnostics.Process.Start(psi)!;
+        var (stdout, stderr) = (shell.StandardOutput.ReadToEndAsync(), shell.StandardError.ReadToEndAsync());
+        Assert.True(shell.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Equal((" 1\n", "error: standard output is closed or not writable: give minigpt somewhere to write (> FILE, or > /dev/null)\n"), (stdout.Result, stderr.Result));
+    }
+
+    [Fact]
     public void Generate_StopsWhenNoOneReadsItsOutput()
     {
         // .NET's console takes a broken pipe for success: generate | head went on sampling a million tokens for no one.
