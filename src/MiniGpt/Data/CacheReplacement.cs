@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace MiniGpt.Data;
 
 /// <summary>
@@ -7,16 +9,24 @@ namespace MiniGpt.Data;
 /// the old cache can come back: from <see cref="Land"/> itself when it fails, and from <see cref="Recover"/> after a
 /// process that died in between (Ctrl+C, kill -9, a crash), so a good cache is never lost to a partial one.
 /// </summary>
-public static class CacheReplacement
+public static partial class CacheReplacement
 {
-    internal const string StagingPrefix = ".staging-", LockFile = ".prepare.lock";
-    const string Aside = "previous";
+    internal const string LockFile = ".prepare.lock";
+    const string StagingPrefix = ".staging-", Aside = "previous";
 
     /// <summary>A cache's files, meta.json last: each is valid only with the ones before it.</summary>
     static readonly string[] Files = [TokenCacheMeta.TrainFile, TokenCacheMeta.ValFile, TokenCacheMeta.FileName];
 
     /// <summary>A new staging folder in <paramref name="dir"/>, which holds the folder's lock.</summary>
     public static string NewStaging(string dir) => Directory.CreateDirectory(Path.Combine(dir, $"{StagingPrefix}{Guid.NewGuid():N}")).FullName;
+
+    /// <summary>Whether a name in a cache folder is a staging folder's: the prefix and a GUID's 32 digits, so that a user's <c>.staging-notes</c> is never taken for one.</summary>
+    internal static bool IsStaging(string name) => StagingName().IsMatch(name);
+
+    [GeneratedRegex("^\\.staging-[0-9a-f]{32}$")]
+    private static partial Regex StagingName();
+
+    static IEnumerable<string> Stagings(string dir) => Directory.EnumerateDirectories(dir, StagingPrefix + "*").Where(d => IsStaging(Path.GetFileName(d)));
 
     /// <summary>
     /// The cache folder's lock, held; one prepare at a time, by the kernel's lock, which goes with the process
@@ -26,7 +36,8 @@ public static class CacheReplacement
 
     /// <summary>
     /// Puts the train.bin and val.bin of <paramref name="staging"/> in place of the cache in <paramref name="dir"/>,
-    /// then calls <paramref name="writeMeta"/> for the new meta.json. If anything fails first, the old cache is put back.
+    /// then calls <paramref name="writeMeta"/> for the new meta.json. If anything fails first, the old cache is put
+    /// back; if that fails too, it stays aside for <see cref="Recover"/>, and the first failure is the one thrown.
     /// </summary>
     public static void Land(string dir, string staging, Action writeMeta)
     {
@@ -41,9 +52,16 @@ public static class CacheReplacement
         }
         catch
         {
-            PutBack(dir, staging);
+            try { PutBack(dir, staging); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             throw;
         }
+    }
+
+    /// <summary>Removes a staging folder, unless it holds a cache that is still aside (a put-back that failed), which stays for <see cref="Recover"/>.</summary>
+    public static void Discard(string dir, string staging)
+    {
+        if (!HoldsAside(dir, staging)) Directory.Delete(staging, recursive: true);
     }
 
     /// <summary>
@@ -52,37 +70,55 @@ public static class CacheReplacement
     /// </summary>
     public static void RemoveStaging(string dir)
     {
-        foreach (var stale in Directory.GetDirectories(dir, StagingPrefix + "*"))
+        foreach (var stale in Stagings(dir).ToList())
         {
             PutBack(dir, stale);
             Directory.Delete(stale, recursive: true);
         }
     }
 
+
     /// <summary>
-    /// For a reader of a cache folder that has no meta.json: puts back the cache a dead prepare left aside, unless a
-    /// prepare is at work there now (its own cache will land). True if a cache is back.
+    /// For a reader of a cache folder that has no meta.json: puts back the cache a dead prepare left aside. While
+    /// another process holds the folder (a reader putting the cache back, or a prepare), it waits; a cache that cannot
+    /// come back now (the folder is read-only, or a prepare is still at work) is a <see cref="TokenCacheException"/>
+    /// that says where it waits, not a missing one.
     /// </summary>
-    public static bool Recover(string dir)
+    /// <param name="patience">How long to wait for the folder's lock (10 s by default): another reader may be putting the cache back.</param>
+    public static void Recover(string dir, TimeSpan? patience = null)
     {
-        if (!Directory.Exists(dir) || File.Exists(Path.Combine(dir, TokenCacheMeta.FileName))
-            || !Directory.EnumerateDirectories(dir, StagingPrefix + "*").Any(s => File.Exists(Path.Combine(s, Aside, TokenCacheMeta.FileName))))
-            return false;
-        try
+        if (!Directory.Exists(dir)) return;
+        var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(10));
+        while (Waiting(dir) is { } staging)
         {
-            using var held = TryHold(dir);
-            if (held is null) return false;
-            RemoveStaging(dir);
+            FileStream? held;
+            try { held = TryHold(dir); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new TokenCacheException(dir, $"token cache {dir} was moved aside by an interrupted prepare and waits in {staging}; it comes back once the folder can be written ({e.Message})");
+            }
+            if (held is not null)
+            {
+                using (held) RemoveStaging(dir);
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+                throw new TokenCacheException(dir, $"token cache {dir} is being prepared or put back by another process");
+            Thread.Sleep(50);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return false; }   // a read-only folder stays as it is
-        return File.Exists(Path.Combine(dir, TokenCacheMeta.FileName));
     }
+
+    /// <summary>The staging folder holding a cache aside while the folder has no meta.json of its own; null when there is none.</summary>
+    static string? Waiting(string dir) => File.Exists(Path.Combine(dir, TokenCacheMeta.FileName)) ? null : Stagings(dir).FirstOrDefault(s => HoldsAside(dir, s));
+
+    static bool HoldsAside(string dir, string staging)
+        => !File.Exists(Path.Combine(dir, TokenCacheMeta.FileName)) && File.Exists(Path.Combine(staging, Aside, TokenCacheMeta.FileName));
 
     /// <summary>Moves a cache left aside in <paramref name="staging"/> back, meta.json last, unless the folder has a meta.json of its own.</summary>
     static void PutBack(string dir, string staging)
     {
+        if (!HoldsAside(dir, staging)) return;
         var aside = Path.Combine(staging, Aside);
-        if (File.Exists(Path.Combine(dir, TokenCacheMeta.FileName)) || !File.Exists(Path.Combine(aside, TokenCacheMeta.FileName))) return;
         foreach (var name in Files)
             if (File.Exists(Path.Combine(aside, name))) File.Move(Path.Combine(aside, name), Path.Combine(dir, name), overwrite: true);
     }

@@ -162,7 +162,7 @@ public static class CorpusPreparer
         }
         finally
         {
-            try { Directory.Delete(staging, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            try { CacheReplacement.Discard(o.OutDir, staging); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             // A corpus of documents is checked as it is encoded, inside the folder: one this run made goes again if it
             // fails. Not recursively: a folder that another prepare has begun to use since is left to it.
             if (created && !done)
@@ -216,8 +216,12 @@ public static class CorpusPreparer
     /// token files of a prepare killed as it replaced a cache, before its meta.json landed (the old cache waits in the
     /// staging folder). A train.bin of another tool (nanoGPT's has no header) is not ours.
     /// </summary>
-    static bool IsOurs(string path) => Path.GetFileName(path) is var name && (name == CacheReplacement.LockFile || name.StartsWith(CacheReplacement.StagingPrefix)
+    static bool IsOurs(string path) => Path.GetFileName(path) is var name && (name == CacheReplacement.LockFile || CacheReplacement.IsStaging(name) || IsMetaLeftover(path)
         || name == TokenCache.VerifiedFile || (name is TokenCacheMeta.TrainFile or TokenCacheMeta.ValFile && TokenFile.IsOne(path)));
+
+    /// <summary>A meta.json half written by a prepare killed as it wrote it (a new folder's first cache).</summary>
+    static bool IsMetaLeftover(string path)
+        => IO.AtomicFile.Leftovers(Path.Combine(Path.GetDirectoryName(path)!, TokenCacheMeta.FileName)).Any(l => Path.GetFileName(l) == Path.GetFileName(path));
 
     /// <summary>One prepare at a time per folder, by the kernel's lock, which goes with the process however it ends.</summary>
     static FileStream Hold(string dir)

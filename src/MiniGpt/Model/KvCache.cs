@@ -69,8 +69,8 @@ public sealed class KvCache : IDisposable
     public IReadOnlyList<LayerKvCache> Layers { get; }
     public long Length => Layers[0].Length;
 
-    /// <param name="capacity">Positions held, at most block_size: no more than a sample will reach, since every
-    /// layer's keys and values are made in full at once.</param>
+    /// <param name="capacity">Positions it may hold, at most block_size: no more than a sample will reach. Each layer's
+    /// keys and values grow to the positions given, up to it.</param>
     public KvCache(GptConfig config, long B, long capacity, ScalarType dtype, Device device)
     {
         if (capacity is < 1 || capacity > config.BlockSize)

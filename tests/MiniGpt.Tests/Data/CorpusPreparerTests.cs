@@ -311,10 +311,17 @@ public class CorpusPreparerTests
         Assert.Equal(before, CacheFiles.Select(n => File.ReadAllBytes(Path.Combine(outDir, n))));   // the failure put it back
         Assert.False(File.Exists(Path.Combine(killed, TokenCacheMeta.FileName)));
 
-        // While a prepare holds the folder, its own cache is about to land: a reader leaves it alone.
-        using (CacheReplacement.TryHold(killed))
-            Assert.True(Assert.Throws<TokenCacheException>(() => TokenCache.Open(killed)).Missing);
-        using (var cache = TokenCache.Open(killed))
+        // While another process holds the folder (a reader putting the cache back, say), a reader waits for it, and
+        // says so if it must give up, rather than call the cache missing.
+        var held = CacheReplacement.TryHold(killed)!;
+        var busy = Assert.Throws<TokenCacheException>(() => CacheReplacement.Recover(killed, TimeSpan.Zero));
+        Assert.Equal(($"token cache {killed} is being prepared or put back by another process", false), (busy.Message, busy.Missing));
+        using var started = new ManualResetEventSlim();
+        var opening = Task.Factory.StartNew(() => { started.Set(); return TokenCache.Open(killed); }, TaskCreationOptions.LongRunning);
+        started.Wait();
+        Thread.Sleep(300);
+        held.Dispose();
+        using (var cache = opening.Result)
             Assert.Equal("first corpus\n", cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
         Assert.Equal(before, CacheFiles.Select(n => File.ReadAllBytes(Path.Combine(killed, n))));
         Assert.Empty(Directory.GetDirectories(killed));
@@ -324,6 +331,49 @@ public class CorpusPreparerTests
         var written = File.GetLastWriteTimeUtc(Directory.GetFiles(killed, TokenCacheMeta.FileName, SearchOption.AllDirectories).Single());
         using (MiniGpt.Training.TrainingData.Open(new MiniGpt.Config.TrainConfig { Corpus = corpus, DataDir = killed, Tokenizer = TokenizerKind.Char, BlockSize = 1, BatchSize = 1 }))
             Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(killed, TokenCacheMeta.FileName)));   // that file, not a new one
+    }
+
+    [Fact]
+    public void ACacheThatCannotBePutBack_StaysAside_AndTheFirstFailureIsTheOneReported()
+    {
+        using var dir = new TempDir();
+        var outDir = Path.Combine(dir.Path, "out");
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "first corpus\n"), TokenizerKind.Char, outDir));
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("b.txt", "the second, longer corpus\n"), TokenizerKind.Char, Path.Combine(dir.Path, "new")));
+        var before = CacheFiles.Select(n => File.ReadAllBytes(Path.Combine(outDir, n))).ToList();
+        var staging = CacheReplacement.NewStaging(outDir);
+        foreach (var name in CacheFiles.Skip(1)) File.Copy(Path.Combine(dir.Path, "new", name), Path.Combine(staging, name));
+        var train = Path.Combine(outDir, TokenCacheMeta.TrainFile);
+        var ex = Assert.Throws<IOException>(() => CacheReplacement.Land(outDir, staging, () =>
+        {
+            File.Delete(train);
+            Directory.CreateDirectory(train);   // so that putting the old train.bin back fails too
+            throw new IOException("disk full");
+        }));
+        Assert.Equal("disk full", ex.Message);
+        CacheReplacement.Discard(outDir, staging);
+        Directory.Delete(train);
+        CacheReplacement.Recover(outDir);
+        Assert.Equal(before, CacheFiles.Select(n => File.ReadAllBytes(Path.Combine(outDir, n))));
+    }
+
+    [Fact]
+    public void WhatAKilledFirstPrepareLeaves_DoesNotBlockTheNext_AndAUsersFoldersAreNotItsStaging()
+    {
+        using var dir = new TempDir();
+        var outDir = Path.Combine(dir.Path, "out");
+        // Killed as it wrote the first meta.json: its half-written file, and a user's notes in a look-alike folder.
+        dir.File("out/.meta.json.0123456789abcdef0123456789abcdef.tmp", "{\"format_ver");
+        dir.File("out/.prepare.lock", "");
+        dir.File("out/.staging-notes/important.txt", "keep me");
+        var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "abc abc\n"), TokenizerKind.Char, outDir)));
+        Assert.Contains("not empty", ex.Message);   // the user's folder is not the cache's
+        Directory.Delete(Path.Combine(outDir, ".staging-notes"), recursive: true);
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "abc abc\n"), TokenizerKind.Char, outDir));
+        using var cache = TokenCache.Open(outDir);
+        dir.File("out/.staging-notes/important.txt", "keep me");
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "abc abd\n"), TokenizerKind.Char, outDir));
+        Assert.Equal("keep me", File.ReadAllText(Path.Combine(outDir, ".staging-notes", "important.txt")));
     }
 
     [Fact]

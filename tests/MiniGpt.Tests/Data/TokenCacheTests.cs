@@ -199,7 +199,7 @@ public class TokenCacheTests
     {
         using var dir = new TempDir();
         var outDir = Path.Combine(dir.Path, "cache");
-        dir.File("cache/.staging-0123/train.bin", "half a file");           // an interrupted first prepare
+        dir.File("cache/.staging-0123456789abcdef0123456789abcdef/train.bin", "half a file");   // an interrupted first prepare
         dir.File("cache/.prepare.lock", "");
         CorpusPreparer.Prepare(new PrepareOptions(dir.File("c.txt", "some text for a cache\n"), TokenizerKind.Char, outDir));
         Assert.Empty(Directory.GetDirectories(outDir));
