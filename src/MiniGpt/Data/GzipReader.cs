@@ -21,7 +21,11 @@ sealed class GzipReader(Stream compressed) : Stream
 
     public override int Read(Span<byte> buffer)
     {
-        int n = inner.Read(buffer);
+        int n;
+        // .NET words every zlib data error, a checksum that does not match included, as "compressed using an
+        // unsupported compression method".
+        try { n = inner.Read(buffer); }
+        catch (InvalidDataException e) { throw new InvalidDataException("its compressed data does not decode, or a member's checksum or length does not match", e); }
         if (n == 0 && buffer.Length > 0 && !ended)
         {
             if (Ask(inner, "Finished") == false)

@@ -151,6 +151,18 @@ public class BadDocumentTests
         }
     }
 
+    [Fact]
+    public void AGzipChecksumThatDoesNotMatch_IsCalledOne()
+    {
+        using var dir = new TempDir();
+        var bytes = GzipBytes("{\"text\": \"one\"}\n{\"text\": \"two\"}\n");
+        bytes[^6] ^= 1;   // the CRC-32 before the length
+        var corpus = dir.File("c.jsonl.gz");
+        File.WriteAllBytes(corpus, bytes);
+        var ex = Assert.Throws<BadDocumentException>(() => Documents.Read([corpus], "text", false, false).ToList());
+        Assert.Equal($"{corpus}: line 1: corrupt gzip stream (its compressed data does not decode, or a member's checksum or length does not match)", ex.Message);   // read whole at once, and refused before its first line
+    }
+
     static byte[] GzipBytes(string text)
     {
         var m = new MemoryStream();
