@@ -81,8 +81,8 @@ public static partial class CacheReplacement
     /// <summary>
     /// For a reader of a cache folder that has no meta.json: puts back the cache a dead prepare left aside. While
     /// another process holds the folder (a reader putting the cache back, or a prepare), it waits; a cache that cannot
-    /// come back now (the folder is read-only, or a prepare is still at work) is a <see cref="TokenCacheException"/>
-    /// that says where it waits, not a missing one.
+    /// come back now (the folder is read-only, or another process holds it still) is a <see cref="DataException"/>
+    /// that says so, not a missing cache to build again.
     /// </summary>
     /// <param name="patience">How long to wait for the folder's lock (10 s by default): another reader may be putting the cache back.</param>
     public static void Recover(string dir, TimeSpan? patience = null)
@@ -95,7 +95,7 @@ public static partial class CacheReplacement
             try { held = TryHold(dir); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new TokenCacheException(dir, $"token cache {dir} was moved aside by an interrupted prepare and waits in {staging}; it comes back once the folder can be written ({e.Message})");
+                throw new DataException(dir, $"token cache {dir} was moved aside by an interrupted prepare and waits in {staging}; it comes back once the folder can be written ({e.Message})");
             }
             if (held is not null)
             {
@@ -103,7 +103,7 @@ public static partial class CacheReplacement
                 return;
             }
             if (DateTime.UtcNow > deadline)
-                throw new TokenCacheException(dir, $"token cache {dir} is being prepared or put back by another process");
+                throw new DataException(dir, $"token cache {dir} is being prepared or put back by another process");
             Thread.Sleep(50);
         }
     }
