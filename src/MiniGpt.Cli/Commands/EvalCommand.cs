@@ -25,9 +25,16 @@ public static class EvalCommand
             NativeTorch.Load();
             using var downloads = new Downloads();
             using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.OptionsFor(r.GetValue(checkpoint)!), downloads);
-            var report = r.GetValue(text) is { } path
-                ? Evaluation.OnText(m, path)
-                : Evaluation.OnSplit(m, split.Get(r), r.GetValue(batches) ?? m.Config.EvalIters, r.GetValue(dataDir));
+            EvalReport report;
+            if (r.GetValue(text) is { } path) report = Evaluation.OnText(m, path);
+            else
+            {
+                // The number of batches is the checkpoint's eval_iters unless given: what it costs shows as it goes.
+                int n = r.GetValue(batches) ?? m.Config.EvalIters;
+                var progress = new BatchProgress(Console.Error, live: !Console.IsErrorRedirected, n);
+                try { report = Evaluation.OnSplit(m, split.Get(r), n, r.GetValue(dataDir), progress); }
+                finally { progress.End(); }
+            }
             Console.WriteLine($"checkpoint  {m.Path} (step {m.Step})");
             Console.WriteLine($"data        {report.Source}, {report.Tokens:N0} predicted tokens");
             Console.WriteLine($"loss        {report.Loss:F4} nats/token");
@@ -36,5 +43,26 @@ public static class EvalCommand
             return 0;
         }, cmd.Options));
         return cmd;
+    }
+
+    /// <summary>
+    /// Progress through a split's batches on stderr, for evaluations that take a while: on a terminal a bar rewritten
+    /// in place (batches, ETA), when redirected the same words as a line per 10 %, from the first second on.
+    /// </summary>
+    public sealed class BatchProgress(TextWriter error, bool live, int total) : IProgress<int>
+    {
+        readonly ProgressOutput output = new(error, live);
+
+        /// <summary>Ends a bar's line, if one is open.</summary>
+        public void End() => output.End();
+
+        public void Report(int done)
+        {
+            if (!output.Due(done, total)) return;
+            double share = (double)done / Math.Max(total, 1), left = output.Seconds / done * (total - done);
+            string eta = left < 1e4 * 86400 ? ProgressLine.Duration(TimeSpan.FromSeconds(left)) : "--:--:--";
+            string bar = output.Live ? "[" + new string('#', (int)(30 * share)).PadRight(30) + "] " : "";
+            output.Draw($"eval {bar}{100 * share,5:F1}%  {done:N0}/{total:N0} batches  ETA {eta}");
+        }
     }
 }

@@ -56,37 +56,24 @@ public static class PrepareCommand
     /// </summary>
     public sealed class ConsoleProgress(TextWriter error, bool live) : IProgress<PrepareProgress>
     {
-        readonly Stopwatch clock = Stopwatch.StartNew();
+        readonly ProgressOutput output = new(error, live);
         PreparePhase? phase;
-        double phaseStart, lastDraw = double.NegativeInfinity;
-        int lastDecile = -1;
-        bool open;   // a bar drawn on a terminal, its line not yet ended
+        double phaseStart;
 
         /// <summary>Ends a bar's line, if one is open.</summary>
-        public void End()
-        {
-            if (open) error.WriteLine();
-            open = false;
-        }
+        public void End() => output.End();
 
         public void Report(PrepareProgress p)
         {
-            double now = clock.Elapsed.TotalSeconds;
             if (p.Phase != phase)
             {
-                End();
-                (phase, lastDecile, phaseStart) = (p.Phase, -1, now);
+                output.Restart();
+                (phase, phaseStart) = (p.Phase, output.Seconds);
             }
-            int decile = p.BytesTotal == 0 ? 10 : (int)(10 * p.BytesDone / p.BytesTotal);
-            bool done = p.BytesDone >= p.BytesTotal;
-            if (live ? (now - lastDraw < 0.1 && !done) : (decile == lastDecile || now < 1)) return;
-            (lastDecile, lastDraw) = (decile, now);
-            var line = ProgressLine.Format(Choices.Name(p.Phase), p.BytesDone, p.BytesTotal, now - phaseStart, bar: live,
-                p.Documents > 0 ? $"{p.Documents:N0} documents" : null);
-            if (!live) { error.WriteLine(line); return; }
-            error.Write("\r" + line);
-            open = true;
-            if (done && p.Phase == PreparePhase.Encode) End();
+            if (!output.Due(p.BytesDone, p.BytesTotal)) return;
+            output.Draw(ProgressLine.Format(Choices.Name(p.Phase), p.BytesDone, p.BytesTotal, output.Seconds - phaseStart, bar: output.Live,
+                p.Documents > 0 ? $"{p.Documents:N0} documents" : null));
+            if (p.BytesDone >= p.BytesTotal && p.Phase == PreparePhase.Encode) output.End();
         }
     }
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace MiniGpt.Cli.Commands;
 
 /// <summary>One line of progress through bytes, as downloads and prepare show it: a bar on a terminal, the same words without it elsewhere.</summary>
@@ -18,4 +20,52 @@ public static class ProgressLine
 
     /// <summary>hh:mm:ss, with the days before it from one day on ("18d 04:11:51"): hh alone wraps every 24 hours.</summary>
     public static string Duration(TimeSpan t) => (t.Days > 0 ? $"{t.Days}d " : "") + t.ToString(@"hh\:mm\:ss");
+}
+
+/// <summary>
+/// Where a progress line goes: on a terminal, rewritten in place at most ten times a second (and always when its
+/// work is done); when redirected, a line per 10 %, from the first second on. <see cref="End"/> ends a line left open.
+/// </summary>
+public sealed class ProgressOutput(TextWriter error, bool live)
+{
+    readonly Stopwatch clock = Stopwatch.StartNew();
+    double lastDraw = double.NegativeInfinity;
+    int lastDecile = -1;
+    bool open;   // a bar drawn on a terminal, its line not yet ended
+
+    public bool Live => live;
+
+    /// <summary>Seconds since this output was made.</summary>
+    public double Seconds => clock.Elapsed.TotalSeconds;
+
+    /// <summary>Ends the line of the work before, so that the next report is drawn on a line of its own.</summary>
+    public void Restart()
+    {
+        End();
+        lastDecile = -1;
+    }
+
+    /// <summary>Whether a report of <paramref name="done"/> of <paramref name="total"/> is drawn now; if so, draw it with <see cref="Draw"/>.</summary>
+    public bool Due(long done, long total)
+    {
+        double now = Seconds;
+        int decile = total <= 0 ? 10 : (int)(10 * Math.Clamp(done, 0, total) / total);
+        if (live ? now - lastDraw < 0.1 && done < total : decile == lastDecile || now < 1) return false;
+        (lastDecile, lastDraw) = (decile, now);
+        return true;
+    }
+
+    public void Draw(string line)
+    {
+        if (!live) { error.WriteLine(line); return; }
+        error.Write("\r" + line);
+        open = true;
+    }
+
+    /// <summary>Ends a bar's line, if one is open.</summary>
+    public void End()
+    {
+        if (open) error.WriteLine();
+        open = false;
+    }
 }

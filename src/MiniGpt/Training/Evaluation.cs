@@ -19,7 +19,8 @@ public static class Evaluation
     /// The mean loss over <paramref name="batches"/> batches of a split, drawn exactly as the trainer's
     /// evaluation at the checkpoint's step draws them, so the two agree.
     /// </summary>
-    public static EvalReport OnSplit(TrainedModel m, Split split, int batches, string? dataDir = null)
+    /// <param name="progress">Told the number of batches done after each.</param>
+    public static EvalReport OnSplit(TrainedModel m, Split split, int batches, string? dataDir = null, IProgress<int>? progress = null)
     {
         if (batches < 1) throw new ConfigException("batches", batches, "must be ≥ 1");
         var config = m.Config with { DataDir = dataDir ?? m.Config.DataDir, Corpus = null };
@@ -32,7 +33,7 @@ public static class Evaluation
         if (meta.VocabSize != m.Model.Config.VocabSize || !meta.Tokenizer.SameTokenizer(m.Tokenizer.Describe()))
             throw new DataException(config.DataDir, $"token cache {config.DataDir} was made with another tokenizer ({Choices.Name(meta.Tokenizer.Kind)}, {meta.VocabSize} ids) " +
                 $"than the checkpoint's ({Choices.Name(m.Tokenizer.Kind)}, {m.Model.Config.VocabSize} ids)");
-        double loss = Fused(m.Model, () => LossEstimator.Estimate(m.Model, data.EvalBatches(split, m.Step), batches, m.Device));
+        double loss = Fused(m.Model, () => LossEstimator.Estimate(m.Model, data.EvalBatches(split, m.Step), batches, m.Device, progress: progress));
         // Bits per unit: loss per token × tokens per unit, in base 2.
         var (tokens, chars, bytes) = split == Split.Train ? (meta.TrainTokens, meta.TrainChars, meta.TrainBytes) : (meta.ValTokens, meta.ValChars, meta.ValBytes);
         return Report($"{Choices.Name(split)} split of {config.DataDir}", (long)batches * config.BatchSize * config.BlockSize, loss, tokens, chars, bytes, m.Tokenizer);

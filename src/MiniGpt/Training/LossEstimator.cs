@@ -16,7 +16,8 @@ public static class LossEstimator
     /// </summary>
     public const int MaxTokensPerPass = 1 << 14;
 
-    public static double Estimate(Gpt model, BatchSampler batches, int iters, Device device, int maxTokensPerPass = MaxTokensPerPass)
+    /// <param name="progress">Told the number of batches done after each.</param>
+    public static double Estimate(Gpt model, BatchSampler batches, int iters, Device device, int maxTokensPerPass = MaxTokensPerPass, IProgress<int>? progress = null)
     {
         int B = batches.BatchSize, rows = Math.Clamp(maxTokensPerPass / batches.BlockSize, 1, B);
         bool wasTraining = model.training;
@@ -26,6 +27,7 @@ public static class LossEstimator
         {
             using var _ = no_grad();
             for (int k = 0; k < iters; k++)
+            {
                 for (int done = 0; done < B; done += rows)
                 {
                     // One scope per pass: a single scope around the loop keeps every batch's activations alive.
@@ -35,6 +37,8 @@ public static class LossEstimator
                     var loss = model.Loss(model.call(HostToDevice.Copy(x, device)), HostToDevice.Copy(y, device)).to(float64);   // ()
                     sum.add_(n == B ? loss : loss * ((double)n / B));
                 }
+                progress?.Report(k + 1);
+            }
         }
         finally
         {

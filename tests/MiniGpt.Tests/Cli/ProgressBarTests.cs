@@ -37,6 +37,27 @@ public class ProgressBarTests
     }
 
     [Fact]
+    public void EvalOnATerminal_ShowsItsBatches_AndEndsItsLineOnce()
+    {
+        // A checkpoint's eval_iters may be 2^31 − 1: eval's batches show as they go, not after.
+        var err = new StringWriter();
+        var progress = new EvalCommand.BatchProgress(err, live: true, total: 4);
+        progress.Report(1);
+        Assert.StartsWith("\reval [#######                       ]  25.0%  1/4 batches  ETA ", err.ToString());
+        progress.Report(4);   // the last is drawn however soon it comes
+        Assert.Contains("\reval [##############################] 100.0%  4/4 batches  ETA 00:00:00", err.ToString());
+        progress.End();
+        progress.End();
+        Assert.Equal(1, err.ToString().Count(c => c == '\n'));
+
+        var redirected = new StringWriter();
+        var quiet = new EvalCommand.BatchProgress(redirected, live: false, total: 4);
+        for (int i = 1; i <= 4; i++) quiet.Report(i);   // all within the first second: nothing to say
+        quiet.End();
+        Assert.Equal("", redirected.ToString());
+    }
+
+    [Fact]
     public void Redirected_NothingIsLeftOpen()
     {
         var err = new StringWriter();

@@ -90,9 +90,11 @@ public class EvaluationTests
         var rows = new List<long>();
         double whole = LossEstimator.Estimate(m.Model, data.EvalBatches(Split.Val, 5), 2, m.Device);
         var hook = m.Model.register_forward_pre_hook((_, x) => { rows.Add(x.size(0)); return x; });
-        double pieces = LossEstimator.Estimate(m.Model, data.EvalBatches(Split.Val, 5), 2, m.Device, maxTokensPerPass: 3 * c.BlockSize);
+        var done = new List<int>();
+        double pieces = LossEstimator.Estimate(m.Model, data.EvalBatches(Split.Val, 5), 2, m.Device, maxTokensPerPass: 3 * c.BlockSize, new Reports(done));
         hook.remove();
         Assert.Equal(whole, pieces, 1e-6);
+        Assert.Equal([1, 2], done);   // a batch is done once all its pieces are
         Assert.Equal([3, 3, 1, 3, 3, 1], rows);
     }
 
@@ -144,5 +146,10 @@ public class EvaluationTests
         using var m = TrainedModel.Load(c.OutDir, DeviceKind.Cpu);
         var ex = Assert.Throws<DataException>(() => Evaluation.OnSplit(m, Split.Val, 2, other));
         Assert.Equal($"token cache {other} was made with another tokenizer (char, 10 ids) than the checkpoint's (char, {m.Model.Config.VocabSize} ids)", ex.Message);
+    }
+
+    sealed class Reports(List<int> into) : IProgress<int>
+    {
+        public void Report(int value) => into.Add(value);
     }
 }
