@@ -24,14 +24,19 @@ public static class HfExport
         if (config.PositionEncoding == PositionEncoding.Rotary)
             throw new ConfigException("position_encoding", "rotary", "has no GPT-2 equivalent: only models with learned or sinusoidal positions export");
         if (string.IsNullOrWhiteSpace(dir)) throw new ArgumentException("an export needs a folder", nameof(dir));
-        if (File.Exists(dir) || (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any()))
-            throw new DataException(dir, $"{dir} already exists and is not empty; export writes a new or empty folder");
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));   // "out/" and "." name their folder too
         var parent = Path.GetDirectoryName(full) ?? throw new DataException(dir, $"{dir} is a root; export writes into a folder");
         var prefix = $".{Path.GetFileName(full)}.export-";
-        Directory.CreateDirectory(parent);
-        RemoveDeadStaging(parent, prefix);
-        var staging = Path.Combine(parent, $"{prefix}{Guid.NewGuid():N}");
+        if (Directory.Exists(full)) RemoveDeadStaging(full, prefix);
+        if (File.Exists(dir) || (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any()))
+            throw new DataException(dir, $"{dir} already exists and is not empty; export writes a new or empty folder");
+        // Into an existing (empty) folder the staging folder goes inside it: the folder may be a file system of its
+        // own (a mount point), where a move from beside it is a copy that a full disk cuts short, leaving part of a
+        // file behind. A new folder is made beside, then renamed into place.
+        var home = Directory.Exists(full) ? full : parent;
+        Directory.CreateDirectory(home);
+        RemoveDeadStaging(home, prefix);
+        var staging = Path.Combine(home, $"{prefix}{Guid.NewGuid():N}");
         using var held = Hold(staging);   // first, so that a staging folder without a held lock is a dead export's
         Directory.CreateDirectory(staging);
         try
@@ -49,6 +54,10 @@ public static class HfExport
             var files = Directory.GetFiles(staging).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
             Publish(staging, full, dir);
             return new ExportResult(dir, files!, tok.Limitation is { } l ? [l] : []);
+        }
+        catch (IOException e)   // a full disk: .NET names the staging file, which the user never chose
+        {
+            throw new DataException(dir, $"cannot write the export to {dir}: {e.Message}", e);
         }
         finally
         {
@@ -83,24 +92,24 @@ public static class HfExport
 
     /// <summary>
     /// A new folder is the staging folder renamed: it appears whole. Into an existing empty one (the current
-    /// folder, say, which cannot be replaced) the files move one by one, config.json last, since a folder is a model
-    /// folder only once it has one.
+    /// folder, say, which cannot be replaced) the files move one by one out of the staging folder inside it, each a
+    /// rename, config.json last, since a folder is a model folder only once it has one.
     /// </summary>
     static void Publish(string staging, string full, string dir)
     {
-        try
+        if (Path.GetDirectoryName(staging) != full)
         {
-            if (!Directory.Exists(full))
-            {
-                Directory.Move(staging, full);
-                return;
-            }
-            foreach (var file in Directory.GetFiles(staging).OrderBy(f => Path.GetFileName(f) == HfGpt2Config.FileName))
-                File.Move(file, Path.Combine(full, Path.GetFileName(file)), overwrite: false);
+            try { Directory.Move(staging, full); }
+            catch (IOException) when (Directory.Exists(full)) { throw Overtaken(dir); }
+            return;
         }
-        catch (IOException)
+        foreach (var file in Directory.GetFiles(staging).OrderBy(f => Path.GetFileName(f) == HfGpt2Config.FileName))
         {
-            throw new DataException(dir, $"{dir} was written by another export meanwhile; export writes a new or empty folder");
+            var to = Path.Combine(full, Path.GetFileName(file));
+            if (File.Exists(to)) throw Overtaken(dir);
+            File.Move(file, to, overwrite: false);
         }
     }
+
+    static DataException Overtaken(string dir) => new(dir, $"{dir} was written by another export meanwhile; export writes a new or empty folder");
 }

@@ -162,6 +162,21 @@ public class HfExportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Export_IntoAnEmptyFolder_StagesInsideIt_SoADeadExportThereBlocksNothing()
+    {
+        // An existing folder may be a file system of its own (a mount point): staged beside it, the files were copied
+        // across, and a full disk left part of model.safetensors behind under another export's name.
+        var (model, config, tokenizer) = Model(false, PositionEncoding.Learned, Activation.Gelu);
+        using var _ = model;
+        using var dir = new TempDir();
+        var dead = dir.File("export/.export.export-dead/model.safetensors", "partial");   // killed while staging inside
+        HfExport.Write(model, config, tokenizer, Path.Combine(dir.Path, "export"), TensorDtype.F32);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(dead)));
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(Path.Combine(dir.Path, "export")), e => Path.GetFileName(e).StartsWith('.'));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "export", HfGpt2Config.FileName)));
+    }
+
+    [Fact]
     public void Export_WritesTransformersConfig()
     {
         var (model, config, tokenizer) = Model(true, PositionEncoding.Learned, Activation.GeluTanh, 24);
