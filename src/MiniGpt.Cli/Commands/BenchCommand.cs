@@ -94,6 +94,7 @@ public static class BenchCommand
                 using var downloads = new Downloads();
                 loaded = TrainedModel.Load(ckpt, c.Device, Downloads.OptionsFor(ckpt), downloads);
                 model = loaded.Model;
+                if (c.Dtype == Precision.BFloat16) model.UseComputeDtype(torch.ScalarType.BFloat16);   // as for a config's model
             }
             else model = TrainableModel.ForSampling(c, r.GetValue(vocab), where);
             try

@@ -47,6 +47,7 @@ public sealed class TrainableModel : IDisposable
     /// </summary>
     public static Gpt ForSampling(TrainConfig c, int vocabSize, Device device)
     {
+        if (vocabSize < 1) throw new ConfigException("vocab_size", vocabSize, "must be ≥ 1");
         CheckDevice(c, device);
         var shape = c.ToGptConfig(vocabSize);
         CheckHostMemory(shape.ParameterCount, 4 + (device.type == DeviceType.CPU && c.Dtype == Precision.BFloat16 ? 2 : 0));

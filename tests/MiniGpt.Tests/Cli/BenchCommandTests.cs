@@ -129,4 +129,20 @@ public class BenchCommandTests
         Assert.Equal(1, j.GetProperty("decode_threads").GetInt32());   // a model of a few kilobytes decodes on one thread on the CPU
         Assert.False(j.GetProperty("sliced_rows").GetBoolean());      // and reads its weights from cache, unsliced
     }
+
+    [Fact]
+    public void BenchGenerate_OfACheckpoint_RunsInTheDtypeAsked_AndABadVocabularyIsAUsageError()
+    {
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 2 };
+        using (var t = new MiniGpt.Training.Trainer(c)) t.Run();
+        string[] common = ["bench", "--generate", "--config", TinyConfig, "--device", "cpu", "--prompt-tokens", "4", "--max-new-tokens", "2", "--rounds", "1", "--skip-uncached"];
+        // --dtype was dropped for a checkpoint, and the JSON said float32.
+        var (code, stdout, stderr) = CliProcess.Run(dir.Path, [.. common, "--checkpoint", c.OutDir, "--dtype", "bfloat16"]);
+        Assert.True(code == 0, stderr);
+        using (var doc = JsonDocument.Parse(stdout)) Assert.Equal("bfloat16", doc.RootElement.GetProperty("dtype").GetString());
+        // A vocabulary of no ids was libtorch's "internal error".
+        (code, stdout, stderr) = CliProcess.Run(dir.Path, [.. common, "--vocab-size", "0"]);
+        Assert.Equal((2, "", "error: --vocab-size 0: must be ≥ 1\n"), (code, stdout, stderr));
+    }
 }
