@@ -36,6 +36,8 @@ public static class TrainCommand
             }
             var c = TrainConfig.Schema.Load(r.GetValue(config), overrides);
             if (r.GetValue(overwrite) && c.InitFrom == InitFrom.Resume) throw new ConfigException([new ConfigProblem("overwrite", null, "conflicts with init_from = resume")]);
+            // eval_only writes nothing: starting over would only delete the run it could have evaluated.
+            if (r.GetValue(overwrite) && c.EvalOnly) throw new ConfigException([new ConfigProblem("overwrite", null, "conflicts with eval_only = true")]);
             return RunHost(new TrainRequest(c, r.GetValue(overwrite), r.GetValue(otherData)));
         }, cmd.Options));
         return cmd;

@@ -110,7 +110,9 @@ public sealed class Trainer : IDisposable
     public TrainResult Run(IProgress<TrainProgress>? progress = null, CancellationToken ct = default)
     {
         var c = Config;
-        var log = new RunLog(c.OutDir, iter);
+        // eval_only trains and saves nothing, and logs nothing either: its files made a fresh folder a run that only
+        // --overwrite could reuse, and in a run they cut the metrics back to its checkpoint's step.
+        var log = c.EvalOnly ? null : new RunLog(c.OutDir, iter);
         var evals = new List<EvalRecord>();
         var losses = new List<float>();
         var clock = Stopwatch.StartNew();
@@ -151,11 +153,11 @@ public sealed class Trainer : IDisposable
                     windowStart = iter;
                     double tokPerSec = c.TokensPerIter / dt, mfu = flopsPerIter / dt / c.PeakFlops;
                     var eta = TimeSpan.FromSeconds(dt * (c.MaxIters - iter));
-                    log.Scalar("train/loss", lossValue, iter);
-                    log.Scalar("lr", lr, iter);
-                    log.Scalar("grad_norm", normValue, iter);
-                    log.Scalar("tokens_per_sec", tokPerSec, iter);
-                    log.Scalar("mfu", mfu, iter);
+                    log!.Scalar("train/loss", lossValue, iter);
+                    log!.Scalar("lr", lr, iter);
+                    log!.Scalar("grad_norm", normValue, iter);
+                    log!.Scalar("tokens_per_sec", tokPerSec, iter);
+                    log!.Scalar("mfu", mfu, iter);
                     progress?.Report(new StepDone(iter, c.MaxIters, lossValue, lr, normValue, dt * 1000, tokPerSec, mfu, eta));
                 }
                 if (Device.type == DeviceType.CPU) losses.Add(loss.item<float>());   // free on the CPU: no queue to stall
@@ -173,16 +175,19 @@ public sealed class Trainer : IDisposable
         return trainable.Step.Run(data.Train.Next, lr, iter);
     }
 
-    EvalRecord Evaluate(double lr, Stopwatch clock, RunLog log, IProgress<TrainProgress>? progress)
+    EvalRecord Evaluate(double lr, Stopwatch clock, RunLog? log, IProgress<TrainProgress>? progress)
     {
         var c = Config;
         trainable.Step.ThrowIfDiverged();   // never evaluate or checkpoint after a refused step
         double trainLoss = LossEstimator.Estimate(Model, data.EvalBatches(Split.Train, iter), c.EvalIters, Device);
         double valLoss = LossEstimator.Estimate(Model, data.EvalBatches(Split.Val, iter), c.EvalIters, Device);
+        // A step whose loss and gradient were finite can still leave weights whose loss is not: the run stops as
+        // diverged before that loss reaches the logs or a checkpoint (JSON cannot even hold it).
+        if (!double.IsFinite(trainLoss) || !double.IsFinite(valLoss)) throw new TrainingDivergedException(iter, "the evaluation loss");
         double elapsed = elapsedBefore + clock.Elapsed.TotalSeconds;
         var record = new EvalRecord(iter, trainLoss, valLoss, lr, tokensSeen / Math.Max(elapsed, 1e-9), elapsed);
-        log.Eval(record);
-        if (c.SampleTokens > 0) log.Text("sample", Sample(c.SampleTokens), iter);
+        log?.Eval(record);
+        if (c.SampleTokens > 0 && log is not null) log.Text("sample", Sample(c.SampleTokens), iter);
         progress?.Report(new EvalDone(iter, trainLoss, valLoss));
         if (c.EvalOnly) return record;
         if (valLoss < bestValLoss)

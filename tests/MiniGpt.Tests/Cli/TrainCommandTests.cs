@@ -30,6 +30,14 @@ public class TrainCommandTests
         Assert.True(code == 0, stderr);
         Assert.Matches(@"evaluated at step 0: train loss \d+\.\d{4}, val loss \d+\.\d{4}; nothing trained or saved", stdout);
         Assert.DoesNotContain("Infinity", stdout);
+        // Nothing logged either: its metrics.jsonl and events made the folder a run that only --overwrite could reuse.
+        Assert.Empty(RunDirectory.RunFiles(Path.Combine(dir.Path, "out")));
+        (code, _, stderr) = CliProcess.Run(dir.Path, "train", "--config", "tiny.json");
+        Assert.True(code == 0, stderr);
+        // Starting over would only delete the run it could have evaluated.
+        (code, stdout, stderr) = CliProcess.Run(dir.Path, "train", "--config", "tiny.json", "--eval_only", "true", "--overwrite");
+        Assert.Equal((2, "error: --overwrite: conflicts with eval_only = true\n"), (code, stderr));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "out", "last.ckpt")));
     }
 
     [Fact]

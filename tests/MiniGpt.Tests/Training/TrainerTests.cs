@@ -92,6 +92,21 @@ public class TrainerTests
     }
 
     [Fact]
+    public void AnEvaluationLossThatIsNotFinite_StopsTheRunAsDiverged_BeforeItIsLoggedOrSaved()
+    {
+        // A step can be finite and leave weights whose loss is not (learning_rate 10, or an epsilon that float32
+        // rounds to 0): the JSON of metrics.jsonl could not hold it, and the run ended in an internal error.
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir);
+        using var t = new Trainer(c);
+        using (no_grad()) t.Model.UniqueParameters().First(p => p.Name.Contains("ln_f")).Param.fill_(float.PositiveInfinity);
+        var ex = Assert.Throws<TrainingDivergedException>(() => t.Run());
+        Assert.Equal("training diverged at step 0: the evaluation loss is not finite; the last good checkpoint was kept", ex.Message);
+        Assert.Empty(RunLog.ReadMetrics(c.OutDir));
+        Assert.False(File.Exists(Path.Combine(c.OutDir, "last.ckpt")));
+    }
+
+    [Fact]
     public void FailedCheckpointWrite_KeepsThePreviousOne_AndSurfaces()
     {
         using var dir = new TempDir();
