@@ -17,7 +17,7 @@ public sealed record TrainConfig
         new("n_embd", ["position_encoding"], c => c.PositionEncoding != PositionEncoding.Sinusoidal || c.NEmbd % 2 == 0, _ => "must be even for sinusoidal positions"),
         new("n_embd", ["n_head", "position_encoding"], c => c.PositionEncoding != PositionEncoding.Rotary || c.NEmbd % c.NHead != 0 || c.NEmbd / c.NHead % 2 == 0,
             c => $"must give an even head size for rotary positions (n_embd / n_head = {c.NEmbd / c.NHead})"),
-        new("min_lr", ["learning_rate"], c => c.MinLr <= c.LearningRate, c => $"must not exceed learning_rate ({ConfigProblem.Format(c.LearningRate)})"),
+        new("min_lr", ["learning_rate", "decay_lr"], c => !c.DecayLr || c.MinLr <= c.LearningRate, c => $"must not exceed learning_rate ({ConfigProblem.Format(c.LearningRate)})"),
         new("block_size", ["batch_size"], c => (long)c.BatchSize * c.BlockSize <= int.MaxValue,
             c => $"times batch_size ({c.BatchSize}) must not exceed {int.MaxValue} tokens per micro-batch"),
         new("lr_decay_iters", ["warmup_iters", "decay_lr"], c => !c.DecayLr || c.LrDecayIters > c.WarmupIters, c => $"must exceed warmup_iters ({c.WarmupIters})"));

@@ -157,6 +157,15 @@ public class TrainConfigTests
     public void BadValues_AreNamed(string key, string value, string problem) => Assert.Equal(problem, Problem(key, value));
 
     [Fact]
+    public void WithoutDecay_TheScheduleKeysItDoesNotUse_AreNotChecked()
+    {
+        // min_lr is the decay's floor: a constant rate below it was refused, though it was never used.
+        var c = Schema.Load(null, [new("decay_lr", "false"), new("learning_rate", "1e-5"), new("min_lr", "1e-4"), new("lr_decay_iters", "0")]);
+        Assert.Equal((1e-5, 1e-4), (c.LearningRate, c.MinLr));
+        Assert.Equal("min_lr = 0.0001: must not exceed learning_rate (1E-05)", Problem("learning_rate", "1e-5"));
+    }
+
+    [Fact]
     public void ALongValue_IsShownCutShort()
         => Assert.Equal($"data_dir = '{new string('d', 200)}'… (301 characters): must not hold a NUL character (no path or field name can)",
             Problem("data_dir", new string('d', 300) + "\0"));
