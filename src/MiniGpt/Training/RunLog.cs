@@ -16,7 +16,8 @@ public sealed class RunLog
     public const string MetricsFile = "metrics.jsonl";
     readonly TorchSharp.Modules.SummaryWriter writer;
     readonly string metricsPath;
-    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    // Every field is required: a record missing one read as 0 (a best val loss of 0 at a step that had none).
+    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, RespectRequiredConstructorParameters = true };
 
     /// <param name="fromStep">The step this process starts at. metrics.jsonl keeps only the evaluations before it
     /// (a resumed run evaluates its first step again, and a killed one may have logged past its checkpoint),

@@ -95,6 +95,16 @@ public class RunDirectoryTests
     }
 
     [Fact]
+    public void AMetricsRecordMissingAField_IsDamage_NotAZero()
+    {
+        // {"step":5} read as a val loss of 0 at step 5: runs showed it as the run's best.
+        using var dir = new TempDir();
+        var metrics = dir.File($"run/{RunLog.MetricsFile}", "{\"step\": 0, \"train_loss\": 4.1, \"val_loss\": 4.2, \"lr\": 0.001, \"tokens_per_sec\": 10, \"elapsed_s\": 1}\n{\"step\": 5}\n");
+        var ex = Assert.Throws<DataException>(() => RunLog.ReadMetrics(Path.GetDirectoryName(metrics)!));
+        Assert.StartsWith($"{metrics}: line 2 is not a metrics record (", ex.Message);
+    }
+
+    [Fact]
     public void AMetricsLogOfNoBytes_HoldsNoEvaluations_AndIsNotOpened()
     {
         // /dev/zero, through a link, says 0 bytes and was read until memory ran out by runs; a FIFO's open waited for ever.
