@@ -8,8 +8,7 @@ namespace MiniGpt.Cli.Inspect;
 public sealed record RunSummary(string Name, int? LastStep, double? BestVal, int? BestStep, long? TokensSeen, double? WallSeconds,
     string? Tokenizer, long? Parameters, string? Error)
 {
-    public static bool IsRun(string dir)
-        => RunDirectory.RunFiles(dir).Count > 0;
+    public static bool IsRun(string dir) => RunDirectory.IsRun(dir);
 
     /// <summary>DIR itself if it is a run, else each sub-folder that is one.</summary>
     public static IReadOnlyList<string> Find(string dir)

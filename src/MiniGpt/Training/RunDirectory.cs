@@ -58,12 +58,21 @@ public sealed class RunDirectory : IDisposable
     /// only the header its writer puts first is a start that failed (a first batch too big for memory) and no run:
     /// counted, it made the next start in that folder ask for --overwrite.
     /// </summary>
-    public static IReadOnlyList<string> RunFiles(string dir)
-        => new[] { Checkpoint.LastFile, Checkpoint.BestFile, RunLog.MetricsFile }.Select(n => Path.Combine(dir, n)).Where(File.Exists)
-            .Concat(Logs.EventLog.EventFiles(dir).Where(f => !HeaderOnly(f))).ToList();
+    public static IReadOnlyList<string> RunFiles(string dir) => RunFilesIn(dir).ToList();
 
-    /// <summary>Known to hold its header and nothing else: a file that cannot be read, or holds part of a record more, may be a run's.</summary>
-    static bool HeaderOnly(string eventFile) => Logs.TfRecordReader.Read(eventFile) is { Error: null, Warnings.Count: 0, Records.Count: <= 1 };
+    /// <summary>Whether <paramref name="dir"/> holds a run: it stops at the first of <see cref="RunFiles"/>.</summary>
+    public static bool IsRun(string dir) => RunFilesIn(dir).Any();
+
+    static IEnumerable<string> RunFilesIn(string dir)
+        => new[] { Checkpoint.LastFile, Checkpoint.BestFile, RunLog.MetricsFile }.Select(n => Path.Combine(dir, n)).Where(File.Exists)
+            .Concat(Logs.EventLog.EventFiles(dir).Where(f => !HeaderOnly(f)));
+
+    /// <summary>
+    /// Known to hold its header and nothing else: a file that cannot be read, or holds part of a record more, may be a
+    /// run's. A header is a hundred-odd bytes, so a file of more than 64 KB is not read at all: runs read every events
+    /// file in full (up to 1 GB each) to tell whether a folder was a run.
+    /// </summary>
+    static bool HeaderOnly(string eventFile) => Logs.TfRecordReader.Read(eventFile, maxFileBytes: 64 << 10) is { Error: null, Warnings.Count: 0, Records.Count: <= 1 };
 
     /// <summary>Removes the files of the run that was here, and events files of failed starts; called once the new run is sure to start, so a failed start loses nothing.</summary>
     public void StartOver()
