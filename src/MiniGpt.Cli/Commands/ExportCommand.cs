@@ -22,6 +22,9 @@ public static class ExportCommand
             NativeTorch.Load();
             using var downloads = new Downloads();
             using var m = TrainedModel.Load(r.GetValue(checkpoint)!, DeviceKind.Cpu, Downloads.OptionsFor(r.GetValue(checkpoint)!), downloads);
+            // The checkpoint's, not the command line's: a file that cannot be used (exit 1), named.
+            if (m.Config.PositionEncoding == MiniGpt.Model.PositionEncoding.Rotary)
+                throw new DataException(m.Path, $"{m.Path} holds a model with rotary positions, which have no GPT-2 equivalent: only models with learned or sinusoidal positions export");
             var result = HfExport.Write(m.Model, m.Config, m.Tokenizer, r.GetValue(output)!, dtype.Get(r) == Precision.BFloat16 ? TensorDtype.BF16 : TensorDtype.F32);
             Console.WriteLine($"exported {m.Path} (step {m.Step}, {m.Model.ParameterCount / 1e6:F2}M parameters) to {result.Dir}: {string.Join(", ", result.Files)}");
             foreach (var limitation in result.Limitations) Console.WriteLine($"note: {limitation}");

@@ -45,7 +45,8 @@ public static class GenerateCommand
             if (r.GetValue(prompt) is not null && r.GetValue(promptFile) is not null) problems.Add(new("prompt_file", null, "give --prompt or --prompt-file, not both"));
             if (problems.Count > 0) throw new ConfigException(problems);
             var text = r.GetValue(promptFile) is { } pf
-                ? (File.Exists(pf) ? MiniGpt.IO.TextFile.Read(pf, MaxPromptChars, "a prompt file") : throw new DataException(pf, $"prompt file {pf} not found"))
+                ? (File.Exists(pf) ? MiniGpt.IO.TextFile.Read(pf, MaxPromptChars, "a prompt file")
+                    : throw new DataException(pf, Directory.Exists(pf) ? $"prompt file {pf} is a folder, not a file" : $"prompt file {pf} not found"))
                 : r.GetValue(prompt) ?? "";
             using var downloads = new Downloads();
             using var m = TrainedModel.Load(r.GetValue(checkpoint)!, device.Get(r), Downloads.OptionsFor(r.GetValue(checkpoint)!), downloads);

@@ -30,8 +30,10 @@ public static class PlotCommand
             if (!(file.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".svg", StringComparison.OrdinalIgnoreCase)))
                 problems.Add(new("out", ConfigProblem.Show(file), "must name a .png or .svg file"));
             else if (Directory.Exists(file)) problems.Add(new("out", ConfigProblem.Show(file), "is a folder; give a file name"));
+            var tagList = r.GetValue(tags)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (tagList.Length == 0) problems.Add(new("tags", ConfigProblem.Show(r.GetValue(tags)), "must name at least one scalar tag"));
             if (problems.Count > 0) throw new ConfigException(problems);
-            var request = new PlotRequest(r.GetValue(runs)!, r.GetValue(tags)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            var request = new PlotRequest(r.GetValue(runs)!, tagList,
                 r.GetValue(output)!, s, r.GetValue(lr), r.GetValue(log), r.GetValue(width), r.GetValue(height));
             LossPlot.Render(request);
             Console.WriteLine($"wrote {request.Out}");

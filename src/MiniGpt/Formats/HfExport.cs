@@ -23,6 +23,10 @@ public static class HfExport
     {
         if (config.PositionEncoding == PositionEncoding.Rotary)
             throw new ConfigException("position_encoding", "rotary", "has no GPT-2 equivalent: only models with learned or sinusoidal positions export");
+        var parentFile = Path.GetDirectoryName(Path.GetFullPath(dir));
+        while (parentFile is not null && !Directory.Exists(parentFile) && !File.Exists(parentFile)) parentFile = Path.GetDirectoryName(parentFile);
+        if (parentFile is not null && File.Exists(parentFile))
+            throw new DataException(dir, $"{dir} cannot be made: {parentFile} is a file, not a folder");
         if (string.IsNullOrWhiteSpace(dir)) throw new ArgumentException("an export needs a folder", nameof(dir));
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));   // "out/" and "." name their folder too
         var parent = Path.GetDirectoryName(full) ?? throw new DataException(dir, $"{dir} is a root; export writes into a folder");

@@ -73,6 +73,7 @@ public sealed class BadInputTests : IDisposable
         { "bench --config tiny.json --iters 4 --sync-every 5", 2, "error: --sync-every 5: must be in [1, iters = 4]" },
         { "bench --config broken.json", 2, "error: broken.json: not valid JSON: " },
         { "plot --run run --out loss.jpg", 2, "error: --out 'loss.jpg': must name a .png or .svg file" },
+        { "plot --run run --tags , --out loss.png", 2, "error: --tags ',': must name at least one scalar tag" },   // was "no scalars for  in …", exit 1
         { "plot --run run --out empty.png", 2, "error: --out 'empty.png': is a folder; give a file name" },
         { "export --checkpoint run --out o --dtype half", 2, "error: --dtype 'half': must be one of float32 or bfloat16" },
         { "export --checkpoint run", 2, "error: Option '--out' is required." },

@@ -45,8 +45,12 @@ public class ExportCommandTests
         var c = TinyRun.Config(dir) with { MaxIters = 2, PositionEncoding = MiniGpt.Model.PositionEncoding.Rotary };
         using (var t = new Trainer(c)) t.Run();
         var rotary = InProcessCli.Run(dir.Path, "export", "--checkpoint", c.OutDir, "--out", "hf");
-        Assert.Equal((2, "error: position_encoding = 'rotary': has no GPT-2 equivalent: only models with learned or sinusoidal positions export\n"), (rotary.Code, rotary.Stderr));
+        // The checkpoint's property, not the command line's: exit 1, the file named.
+        var ckpt = Path.Combine(c.OutDir, "best.ckpt");
+        Assert.Equal((1, $"error: {ckpt} holds a model with rotary positions, which have no GPT-2 equivalent: only models with learned or sinusoidal positions export\n"), (rotary.Code, rotary.Stderr));
         Assert.False(Directory.Exists(Path.Combine(dir.Path, "hf")));
+        var underAFile = InProcessCli.Run(dir.Path, "export", "--checkpoint", HfGpt2ImportTests.Fixture, "--out", Path.Combine(ckpt, "sub"));
+        Assert.Equal((1, $"error: {Path.Combine(ckpt, "sub")} cannot be made: {ckpt} is a file, not a folder\n"), (underAFile.Code, underAFile.Stderr));
         var dtype = InProcessCli.Run(dir.Path, "export", "--checkpoint", c.OutDir, "--out", "hf", "--dtype", "float16");
         Assert.Equal(2, dtype.Code);
         Assert.Contains("--dtype 'float16': must be one of float32 or bfloat16", dtype.Stderr);

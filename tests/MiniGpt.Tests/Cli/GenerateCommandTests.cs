@@ -125,6 +125,8 @@ public class GenerateCommandTests
         var file = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, "--prompt-file", "absent.txt");
         Assert.Equal(1, file.Code);
         Assert.Contains("absent.txt", file.Stderr);
+        var folder = CliProcess.Run(dir.Path, "generate", "--checkpoint", ckpt, "--prompt-file", dir.Path);   // was "not found"
+        Assert.Equal((1, $"error: prompt file {dir.Path} is a folder, not a file\n"), (folder.Code, folder.Stderr));
         foreach (var (flag, value, error) in new[]
                  {
                      ("--temperature", "-1", "--temperature -1: must be a finite number ≥ 0"), ("--top-p", "1.5", "--top-p 1.5: must be in (0, 1]"),
