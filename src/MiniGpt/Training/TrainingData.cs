@@ -43,10 +43,15 @@ public sealed class TrainingData : IDisposable
         if (c.Corpus is not null && (missing || TokenCacheMeta.IsOutdated(c.DataDir)))
             CorpusPreparer.Prepare(new PrepareOptions(c.Corpus, c.Tokenizer, c.DataDir, c.ValFraction, Fixed: model?.Describe(),
                 TextField: c.TextField, ValDocuments: c.ValDocuments), progress, ct);
-        else if (c.Corpus is not null && TokenCacheMeta.Load(c.DataDir) is { Sources: { } sources }
-                 && CorpusSources.Changed(sources, c.Corpus) is { } change)
-            throw new TokenCacheException(c.DataDir, $"token cache {c.DataDir} does not hold the corpus {c.Corpus} as it is now: {change}; " +
-                                                     "it is not reused, so that a run never trains on data other than its corpus");
+        else if (c.Corpus is not null && TokenCacheMeta.Load(c.DataDir) is { } meta)
+        {
+            if (meta.Sources is { } sources && CorpusSources.Changed(sources, c.Corpus) is { } change)
+                throw new TokenCacheException(c.DataDir, $"token cache {c.DataDir} does not hold the corpus {c.Corpus} as it is now: {change}; " +
+                                                         "it is not reused, so that a run never trains on data other than its corpus");
+            if (SplitDiffers(meta, c) is { } split)
+                throw new TokenCacheException(c.DataDir, $"token cache {c.DataDir} was prepared with {split}; " +
+                                                         "it is not reused, so that a run's val split is the one its config names");
+        }
         if (model is not null)
         {
             var meta = TokenCacheMeta.Load(c.DataDir);
@@ -58,6 +63,21 @@ public sealed class TrainingData : IDisposable
             }
         }
         return new TrainingData(TokenCache.Open(c.DataDir, c.Tokenizer), c);
+    }
+
+    /// <summary>
+    /// How the cache's split (or the field its documents were read from) differs from the config's, or null. A run
+    /// prepares its corpus with these keys; a cache prepared with others was used silently, its val split not the
+    /// one the config named.
+    /// </summary>
+    static string? SplitDiffers(TokenCacheMeta meta, TrainConfig c)
+    {
+        static string Show(double x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (c.ValDocuments is { } n && meta.ValDocuments != n)
+            return $"val_documents = {(meta.ValDocuments is { } m ? m.ToString() : $"none (val_fraction = {Show(meta.ValFraction)})")}, but the config says {n}";
+        if (c.ValDocuments is null && meta.ValFraction != c.ValFraction) return $"val_fraction = {Show(meta.ValFraction)}, but the config says {Show(c.ValFraction)}";
+        if (meta.TextField is { } field && field != c.TextField) return $"text_field = '{field}', but the config says '{c.TextField}'";
+        return null;
     }
 
     public void Dispose() => Cache.Dispose();

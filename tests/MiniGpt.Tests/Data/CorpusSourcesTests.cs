@@ -49,6 +49,26 @@ public class CorpusSourcesTests
     }
 
     [Fact]
+    public void ACacheSplitOtherwiseThanTheConfigSays_IsReported_NotReused()
+    {
+        // val_fraction 0.5 trained on the cache's 0.1 split without a word; so would a changed text_field or val_documents.
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 1, EvalInterval = 1 };
+        using (new Trainer(c)) { }
+        var ex = Assert.Throws<TokenCacheException>(() => new Trainer(c with { OutDir = Path.Combine(dir.Path, "run2"), ValFraction = 0.5 }));
+        Assert.Equal($"token cache {c.DataDir} was prepared with val_fraction = 0.1, but the config says 0.5; it is not reused, so that a run's val split is the one its config names", ex.Message);
+
+        var docs = CorpusFiles.JsonLines(dir.File("docs.jsonl"), Enumerable.Range(0, 200).Select(i => $"{{\"text\": \"document {i}: the quick brown fox\", \"body\": \"x\"}}").ToArray());
+        var d = c with { Corpus = docs, DataDir = Path.Combine(dir.Path, "docs-cache"), OutDir = Path.Combine(dir.Path, "run3"), ValDocuments = 20 };
+        using (new Trainer(d)) { }
+        Assert.Contains("was prepared with val_documents = 20, but the config says 30",
+            Assert.Throws<TokenCacheException>(() => new Trainer(d with { OutDir = Path.Combine(dir.Path, "run4"), ValDocuments = 30 })).Message);
+        Assert.Contains("was prepared with text_field = 'text', but the config says 'body'",
+            Assert.Throws<TokenCacheException>(() => new Trainer(d with { OutDir = Path.Combine(dir.Path, "run5"), TextField = "body" })).Message);
+        using (new Trainer(d with { OutDir = Path.Combine(dir.Path, "run6") })) { }   // as prepared: reused
+    }
+
+    [Fact]
     public void ACacheOfAnotherCorpus_IsNamedAsSuch()
     {
         // A cache built from other.txt, and a config whose corpus is corpus.txt: "corpus.txt was added", which it was not.
