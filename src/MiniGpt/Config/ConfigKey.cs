@@ -82,6 +82,20 @@ public sealed class ConfigKey
         return null;
     }
 
+    /// <summary>
+    /// Why a value this key could not read is wrong: for an integer key given a whole number too large for its type,
+    /// the range it breaks ("expected an integer" said it was not one); else what the key expects.
+    /// </summary>
+    internal string Unreadable(string text)
+    {
+        if ((Type != typeof(int) && Type != typeof(long)) || !System.Numerics.BigInteger.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+            return "expected " + Expected;
+        var a = declared;
+        if (!double.IsNaN(a.Max)) return "must be " + Range;
+        string lo = !double.IsNaN(a.Min) ? (a.MinExclusive ? "(" : "[") + ConfigProblem.Format(a.Min) : Type == typeof(int) ? $"[{int.MinValue}" : $"[{long.MinValue}";
+        return $"must be in {lo}, {(Type == typeof(int) ? int.MaxValue : long.MaxValue)}]";
+    }
+
     /// <summary>A JSON value of this key's type, or false.</summary>
     internal bool TryRead(JsonElement e, out object? value)
     {

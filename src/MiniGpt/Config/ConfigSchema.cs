@@ -71,7 +71,7 @@ public sealed class ConfigSchema<T> where T : class, new()
                 else if (Find(prop.Name, problems, source) is { } key)
                 {
                     if (key.TryRead(prop.Value, out var v)) values[key] = v;
-                    else problems.Add(new(key.Name, Shown(prop.Value), "expected " + key.Expected, source));
+                    else problems.Add(new(key.Name, Shown(prop.Value), key.Unreadable(prop.Value.ValueKind == JsonValueKind.Number ? prop.Value.GetRawText() : ""), source));
                 }
             }
         }
@@ -82,7 +82,7 @@ public sealed class ConfigSchema<T> where T : class, new()
             else if (Find(name, problems, null) is { } key)
             {
                 if (key.TryParse(text, out var v)) values[key] = v;
-                else problems.Add(new(key.Name, $"'{text}'", "expected " + key.Expected));
+                else problems.Add(new(key.Name, $"'{text}'", key.Unreadable(text)));
             }
         }
         if (problems.Count > 0) throw new ConfigException(problems);

@@ -151,6 +151,9 @@ public class TrainConfigTests
     [InlineData("val_fraction", "0", "val_fraction = 0: must be in (0, 1)")]
     [InlineData("min_lr", "0.01", "min_lr = 0.01: must not exceed learning_rate (0.001)")]
     [InlineData("lr_decay_iters", "50", "lr_decay_iters = 50: must exceed warmup_iters (100)")]
+    [InlineData("max_iters", "3000000000", "max_iters = '3000000000': must be in [0, 2147483647]")]   // was "expected an integer"
+    [InlineData("n_layer", "99999999999", "n_layer = '99999999999': must be in [1, 1024]")]
+    [InlineData("max_iters", "3e9", "max_iters = '3e9': expected an integer")]
     [InlineData("out_dir", " ", "out_dir = ' ': must not be empty")]
     [InlineData("data_dir", "a\0b", "data_dir = 'a\\u0000b': must not hold a NUL character (no path or field name can)")]   // was an internal error
     [InlineData("out_dir", "x\0", "out_dir = 'x\\u0000': must not hold a NUL character (no path or field name can)")]
