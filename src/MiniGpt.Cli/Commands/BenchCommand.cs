@@ -44,6 +44,16 @@ public static class BenchCommand
         }, cmd.Options));
         return cmd;
 
+        // A device the config file names is that file's problem, not --device's, when the flag was not given.
+        torch.Device Resolve(TrainConfig c, ParseResult r)
+        {
+            try { return Devices.Resolve(c.Device); }
+            catch (ConfigException e) when (device.Find(r) is null)
+            {
+                throw new ConfigException(e.Problems.Select(p => p.Key == "device" && p.Origin is null ? p with { Origin = r.GetValue(config) } : p).ToList());
+            }
+        }
+
         Dictionary<string, object?> Measure(ParseResult r)
         {
             NativeTorch.Load();
@@ -55,7 +65,7 @@ public static class BenchCommand
                 Dtype = dtype.Find(r) ?? file.Dtype,
                 PeakFlops = r.GetValue(peak) ?? file.PeakFlops,
             });
-            bool cuda = Devices.Resolve(c.Device).type == TorchSharp.DeviceType.CUDA;
+            bool cuda = Resolve(c, r).type == TorchSharp.DeviceType.CUDA;
             if (c.Device == DeviceKind.Auto && !cuda) Console.Error.WriteLine("warning: device = auto found no CUDA device (or no CUDA libtorch); timing the CPU");
             var gpu = cuda ? NvidiaSmi.GpuName() : null;
             string peakSource = r.GetValue(peak) is not null ? "--peak-flops" : "config peak_flops";
@@ -86,7 +96,7 @@ public static class BenchCommand
             NativeTorch.Load();
             var file = TrainConfig.Schema.Load(r.GetValue(config), []);
             var c = TrainConfig.Schema.Validated(file with { Device = device.Find(r) ?? file.Device, Dtype = dtype.Find(r) ?? file.Dtype });
-            var where = Devices.Resolve(c.Device);
+            var where = Resolve(c, r);
             TrainedModel? loaded = null;
             Model.Gpt model;
             if (r.GetValue(checkpoint) is { } ckpt)

@@ -124,6 +124,15 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal((2, "error: device = cuda: no CUDA device or CUDA libtorch is available\n"), Tail(InProcessCli.Run(dir.Path, "train", "--config", "tiny.json", "--device", "cuda")));
         var bench = InProcessCli.Run(dir.Path, "bench", "--config", "tiny.json", "--device", "cuda");
         Assert.Equal((2, "", "error: --device cuda: no CUDA device or CUDA libtorch is available\n"), (bench.Code, bench.Stdout, bench.Stderr));
+        // From the config file, not the flag: named as the file's, as train names it.
+        var tiny = File.ReadAllText(Path.Combine(dir.Path, "tiny.json"));
+        Assert.Contains("\"device\":\"cpu\"", tiny);
+        dir.File("cuda.json", tiny.Replace("\"device\":\"cpu\"", "\"device\":\"cuda\""));
+        foreach (var mode in new[] { "--iters", "--generate" })
+        {
+            var fromFile = InProcessCli.Run(dir.Path, mode == "--iters" ? ["bench", "--config", "cuda.json", "--iters", "1"] : ["bench", "--config", "cuda.json", "--generate"]);
+            Assert.Equal((2, "error: cuda.json: device = cuda: no CUDA device or CUDA libtorch is available\n"), Tail(fromFile));
+        }
     }
 
     static (int, string) Tail((int Code, string Stdout, string Stderr) r) => (r.Code, r.Stderr);
