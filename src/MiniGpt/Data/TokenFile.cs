@@ -99,7 +99,7 @@ public sealed class TokenFileWriter : IDisposable
     {
         this.path = path;
         this.bytesPerToken = bytesPerToken;
-        tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, AtomicFile.TempName(path));
         file = new FileStream(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
         file.Write(new byte[TokenFile.HeaderSize]);   // the real header is written once the count is known
     }

@@ -30,7 +30,7 @@ public static class HfExport
         if (string.IsNullOrWhiteSpace(dir)) throw new ArgumentException("an export needs a folder", nameof(dir));
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));   // "out/" and "." name their folder too
         var parent = Path.GetDirectoryName(full) ?? throw new DataException(dir, $"{dir} is a root; export writes into a folder");
-        var prefix = $".{Path.GetFileName(full)}.export-";
+        var prefix = AtomicFile.Prefix(full) + "export-";   // cut as a temporary file's: a long name still leaves room for the GUID and ".lock"
         if (Directory.Exists(full)) RemoveDeadStaging(full, prefix);
         if (File.Exists(dir) || (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any()))
             throw new DataException(dir, $"{dir} already exists and is not empty; export writes a new or empty folder");

@@ -12,7 +12,7 @@ public static class AtomicFile
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempSuffix}");
+        var tmp = Path.Combine(dir, TempName(path));
         try
         {
             using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -36,7 +36,7 @@ public static class AtomicFile
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}{TempSuffix}");
+        var tmp = Path.Combine(dir, TempName(path));
         try
         {
             writeTo(tmp);
@@ -52,11 +52,27 @@ public static class AtomicFile
 
     const string TempSuffix = ".tmp";
 
+    /// <summary>
+    /// A temporary name for <paramref name="path"/>: ".NAME.GUID.tmp", with NAME cut so that the whole stays within
+    /// the 255 bytes a file name may have (a target of a long name could not be written at all).
+    /// </summary>
+    public static string TempName(string path) => $"{Prefix(path)}{Guid.NewGuid():N}{TempSuffix}";
+
+    /// <summary>".NAME." for <paramref name="path"/>, NAME cut to leave room for 32 digits and 16 bytes more.</summary>
+    public static string Prefix(string path)
+    {
+        var name = Path.GetFileName(path);
+        const int Room = 255 - 2 - 32 - 16;   // the dots, a GUID's digits, and 16 bytes for what goes around them ("export-", ".lock", ".tmp")
+        while (System.Text.Encoding.UTF8.GetByteCount(name) > Room) name = name[..^1];
+        if (name.Length > 0 && char.IsHighSurrogate(name[^1])) name = name[..^1];   // never half a character
+        return $".{name}.";
+    }
+
     /// <summary>Temporary files a killed writer of <paramref name="path"/> left behind (none are complete).</summary>
     public static IReadOnlyList<string> Leftovers(string path)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        return Directory.Exists(dir) ? Directory.GetFiles(dir, $".{Path.GetFileName(path)}.*{TempSuffix}") : [];
+        return Directory.Exists(dir) ? Directory.GetFiles(dir, $"{Prefix(path)}*{TempSuffix}") : [];
     }
 
     public static void WriteAllText(string path, string text)

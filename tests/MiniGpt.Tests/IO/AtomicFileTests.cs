@@ -17,4 +17,21 @@ public class AtomicFileTests
         Assert.Equal("the new plot", File.ReadAllText(path));
         Assert.Equal(["plot.png"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName));
     }
+
+    [Theory]
+    [InlineData(250, "a")]
+    [InlineData(120, "é")]   // two bytes each: 240 of the 255 a name may have
+    public void ATargetOfALongName_IsWritten_AndItsLeftoversFound(int count, string letter)
+    {
+        // Its temporary name was the target's and 39 bytes more: past 255, neither plot nor export could write it.
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.Path, string.Concat(Enumerable.Repeat(letter, count)) + ".png");
+        AtomicFile.WriteAllText(path, "the plot");
+        Assert.Equal("the plot", File.ReadAllText(path));
+        Assert.Empty(AtomicFile.Leftovers(path));
+        var leftover = Path.Combine(dir.Path, AtomicFile.TempName(path));
+        File.WriteAllText(leftover, "killed half way");
+        Assert.Equal([leftover], AtomicFile.Leftovers(path));
+        Assert.Single(Directory.GetFiles(dir.Path), f => f != leftover);
+    }
 }
