@@ -33,6 +33,11 @@ public static class BenchCommand
         };
         cmd.SetAction(r => CliErrors.Run(() =>
         {
+            // A flag of the other mode was dropped without a word, whatever its value.
+            Option[] stepOnly = [iters, warmup, syncEvery, peak], sampleOnly = [checkpoint, promptTokens, newTokens, samples, rounds, noUncached];
+            if ((r.GetValue(generate) ? stepOnly : sampleOnly).Where(o => r.GetResult(o) is { Implicit: false }).ToList() is { Count: > 0 } misplaced)
+                throw new ConfigException(misplaced.Select(o => new ConfigProblem(o.Name[2..].Replace('-', '_'), null,
+                    r.GetValue(generate) ? "times training steps, not sampling: drop it with --generate" : "applies with --generate only")).ToList());
             // stdout is the JSON alone, for scripts to parse: anything else printed on the way goes to stderr.
             var stdout = Console.Out;
             Console.SetOut(Console.Error);

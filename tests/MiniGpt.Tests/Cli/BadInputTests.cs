@@ -70,6 +70,9 @@ public sealed class BadInputTests : IDisposable
         { "bench --generate --config tiny.json --device cpu --prompt-tokens 0 --num-samples 100000000", 2,
           "error: --prompt-tokens 0: must be in [1, 1,048,576]\nerror: --num-samples 100000000: must be in [1, 1,024]: they are decoded as one batch" },
         { "bench --config tiny.json --iters 0 --warmup -1", 2, "error: --iters 0: must be ≥ 1\nerror: --warmup -1: must be ≥ 0" },
+        // Each mode's flags were dropped by the other without a word, whatever their values.
+        { "bench --generate --config tiny.json --iters -5 --peak-flops 1e12", 2, "error: --iters: times training steps, not sampling: drop it with --generate\nerror: --peak-flops: times training steps, not sampling: drop it with --generate" },
+        { "bench --config tiny.json --max-new-tokens 5", 2, "error: --max-new-tokens: applies with --generate only" },
         { "bench --config tiny.json --iters 4 --sync-every 5", 2, "error: --sync-every 5: must be in [1, iters = 4]" },
         { "bench --config broken.json", 2, "error: broken.json: not valid JSON: " },
         { "plot --run run --out loss.jpg", 2, "error: --out 'loss.jpg': must name a .png or .svg file" },
