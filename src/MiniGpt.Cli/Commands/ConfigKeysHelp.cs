@@ -43,6 +43,9 @@ public sealed class ConfigKeysHelp(SynchronousCommandLineAction standard, Comman
                 sb.Append(Wrap("    " + labels[key].PadRight(column - 4), text, column, Math.Max(width, column + 30)));
             }
         }
+        sb.Append("  rules between keys\n");
+        foreach (var rule in schema.Rules)
+            sb.Append(Wrap("    " + rule.Key.PadRight(column - 4), rule.Help, column, Math.Max(width, column + 30)));
         return sb.ToString();
     }
 

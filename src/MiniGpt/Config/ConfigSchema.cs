@@ -7,7 +7,8 @@ namespace MiniGpt.Config;
 /// A rule that relates <paramref name="Key"/> to the keys it <paramref name="Uses"/>, reported against
 /// <paramref name="Key"/>; checked once each of those keys is valid alone (a rule may divide by one of them).
 /// </summary>
-public sealed record CrossKeyRule<T>(string Key, string[] Uses, Func<T, bool> Holds, Func<T, string> Rule);
+/// <param name="Help">The rule in words for help, without the values ("≤ learning_rate while decay_lr"): help listed each key's own range alone.</param>
+public sealed record CrossKeyRule<T>(string Key, string[] Uses, Func<T, bool> Holds, Func<T, string> Rule, string Help);
 
 /// <summary>
 /// Everything that follows from a config record's <see cref="KeyAttribute"/> declarations: binding from JSON
@@ -18,6 +19,9 @@ public sealed class ConfigSchema<T> where T : class, new()
 {
     readonly Dictionary<string, ConfigKey> byName;
     readonly IReadOnlyList<CrossKeyRule<T>> rules;
+
+    /// <summary>The rules between keys, each with its words for help.</summary>
+    public IReadOnlyList<CrossKeyRule<T>> Rules => rules;
 
     public ConfigSchema(params CrossKeyRule<T>[] rules)
     {

@@ -13,14 +13,14 @@ namespace MiniGpt.Config;
 public sealed record TrainConfig
 {
     public static readonly ConfigSchema<TrainConfig> Schema = new(
-        new("n_embd", ["n_head"], c => c.NEmbd % c.NHead == 0, c => $"must be divisible by n_head ({c.NHead})"),
-        new("n_embd", ["position_encoding"], c => c.PositionEncoding != PositionEncoding.Sinusoidal || c.NEmbd % 2 == 0, _ => "must be even for sinusoidal positions"),
+        new("n_embd", ["n_head"], c => c.NEmbd % c.NHead == 0, c => $"must be divisible by n_head ({c.NHead})", "divisible by n_head"),
+        new("n_embd", ["position_encoding"], c => c.PositionEncoding != PositionEncoding.Sinusoidal || c.NEmbd % 2 == 0, _ => "must be even for sinusoidal positions", "even with sinusoidal positions"),
         new("n_embd", ["n_head", "position_encoding"], c => c.PositionEncoding != PositionEncoding.Rotary || c.NEmbd % c.NHead != 0 || c.NEmbd / c.NHead % 2 == 0,
-            c => $"must give an even head size for rotary positions (n_embd / n_head = {c.NEmbd / c.NHead})"),
-        new("min_lr", ["learning_rate", "decay_lr"], c => !c.DecayLr || c.MinLr <= c.LearningRate, c => $"must not exceed learning_rate ({ConfigProblem.Format(c.LearningRate)})"),
+            c => $"must give an even head size for rotary positions (n_embd / n_head = {c.NEmbd / c.NHead})", "n_embd / n_head even with rotary positions"),
+        new("min_lr", ["learning_rate", "decay_lr"], c => !c.DecayLr || c.MinLr <= c.LearningRate, c => $"must not exceed learning_rate ({ConfigProblem.Format(c.LearningRate)})", "≤ learning_rate while decay_lr"),
         new("block_size", ["batch_size"], c => (long)c.BatchSize * c.BlockSize <= int.MaxValue,
-            c => $"times batch_size ({c.BatchSize}) must not exceed {int.MaxValue} tokens per micro-batch"),
-        new("lr_decay_iters", ["warmup_iters", "decay_lr"], c => !c.DecayLr || c.LrDecayIters > c.WarmupIters, c => $"must exceed warmup_iters ({c.WarmupIters})"));
+            c => $"times batch_size ({c.BatchSize}) must not exceed {int.MaxValue} tokens per micro-batch", $"× batch_size ≤ {int.MaxValue}"),
+        new("lr_decay_iters", ["warmup_iters", "decay_lr"], c => !c.DecayLr || c.LrDecayIters > c.WarmupIters, c => $"must exceed warmup_iters ({c.WarmupIters})", "> warmup_iters while decay_lr"));
 
     // I/O
     [Key("folder for checkpoints, metrics.jsonl and TensorBoard logs", Group = KeyGroup.Io, NotEmpty = true)]

@@ -97,6 +97,10 @@ public class TrainCommandTests
         Assert.Contains("(default 4; must match the checkpoint to resume)", flat);             // n_layer
         Assert.DoesNotContain("Additional Arguments", stdout);
         Assert.Contains(" train [options] [--<key> <value>...]", flat);   // the overrides, not "additional arguments"
+        // And the rules between keys, which each key's own range left out ("lr_decay_iters <integer ≥ 0>", yet 0 is refused).
+        Assert.Contains(" rules between keys ", flat);
+        foreach (var rule in TrainConfig.Schema.Rules) Assert.Contains($" {rule.Key} {rule.Help} ", flat + " ");
+        Assert.Contains(" lr_decay_iters > warmup_iters while decay_lr ", flat + " ");
     }
 
     [Fact]

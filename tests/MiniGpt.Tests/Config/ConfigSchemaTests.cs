@@ -9,7 +9,7 @@ public class ConfigSchemaTests
 
     public sealed record Toy
     {
-        public static readonly ConfigSchema<Toy> Schema = new(new CrossKeyRule<Toy>("low", ["high"], t => t.Low < t.High, t => $"must be below high ({t.High})"));
+        public static readonly ConfigSchema<Toy> Schema = new(new CrossKeyRule<Toy>("low", ["high"], t => t.Low < t.High, t => $"must be below high ({t.High})", "< high"));
 
         [Key("inclusive above", Min = 1)] public int Low { get; init; } = 1;
         [Key("exclusive both", Min = 0, MinExclusive = true, Max = 10, MaxExclusive = true)] public double High { get; init; } = 5;
