@@ -16,7 +16,7 @@ public sealed class Downloads(TextWriter error, bool live) : IProgress<DownloadP
     /// troubles no command that would not download.</summary>
     public static HubOptions? OptionsFor(string model)
         => PretrainedModels.TryGetRepo(model, out _)
-            ? HubOptions.FromEnvironment(Environment.GetEnvironmentVariable, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile))
+            ? HubOptions.FromEnvironment(Environment.GetEnvironmentVariable, Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify))
             : null;
 
     readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();

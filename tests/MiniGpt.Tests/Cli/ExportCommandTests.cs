@@ -89,6 +89,14 @@ public class ExportCommandTests
         var line = Assert.Single(offline.Stderr.TrimEnd('\n').Split('\n'));
         Assert.StartsWith("error: ", line);
         Assert.Contains("gpt2", line);
+
+        // A HOME that does not exist yet is still where the cache goes: it was dropped, and the cache named relative to the current folder.
+        var home = Path.Combine(dir.Path, "no-home-yet");
+        env["HF_HOME"] = null;
+        env["HOME"] = home;
+        env["XDG_CACHE_HOME"] = null;
+        var homeless = CliProcess.Run(env, dir.Path, "generate", "--checkpoint", "gpt2", "--device", "cpu");
+        Assert.Contains($" is not in the hub cache {home}/.cache/huggingface/hub/models--openai-community--gpt2 ", homeless.Stderr);
     }
 
     [Fact]
