@@ -13,19 +13,19 @@ public static class BenchCommand
     public static Command Build()
     {
         var config = new Option<string>("--config") { Description = "the config whose model and batch to time", DefaultValueFactory = _ => TrainCommand.DefaultConfig };
-        var iters = new Option<int>("--iters") { Description = "timed steps", DefaultValueFactory = _ => 50 };
-        var warmup = new Option<int>("--warmup") { Description = "untimed steps first", DefaultValueFactory = _ => 10 };
+        var iters = OptionalNumber.WithDefault<int>("--iters", "timed steps", 50);
+        var warmup = OptionalNumber.WithDefault<int>("--warmup", "untimed steps first", 10);
         var device = new ChoiceOption<DeviceKind>("--device", "where to run (default: the config's device)");
         var dtype = new ChoiceOption<Precision>("--dtype", "the matrix products' precision (default: the config's dtype)");
         var peak = OptionalNumber.Create<double>("--peak-flops", "the device's peak FLOP/s for mfu (default: the config's peak_flops if it sets one, else measured here with a large matrix product in the run's dtype)");
-        var syncEvery = new Option<int>("--sync-every") { Description = "steps per timed window; the host waits for the device once per window (1 times each step alone)", DefaultValueFactory = _ => 1 };
-        var vocab = new Option<int>("--vocab-size") { Description = "vocabulary of the random batches", DefaultValueFactory = _ => 65 };
+        var syncEvery = OptionalNumber.WithDefault<int>("--sync-every", "steps per timed window; the host waits for the device once per window (1 times each step alone)", 1);
+        var vocab = OptionalNumber.WithDefault<int>("--vocab-size", "vocabulary of the random batches", 65);
         var generate = new Option<bool>("--generate") { Description = "time sampling instead: prefill and decode tokens/s, with and without the KV cache" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "--generate: a model to sample from (default: the config's model at its initial weights)" };
-        var promptTokens = new Option<int>("--prompt-tokens") { Description = "--generate: random prompt length for the prefill (kept to block_size)", DefaultValueFactory = _ => 1000 };
-        var newTokens = new Option<int>("--max-new-tokens") { Description = "--generate: tokens to decode", DefaultValueFactory = _ => 500 };
-        var samples = new Option<int>("--num-samples") { Description = "--generate: samples decoded together in one batch", DefaultValueFactory = _ => 1 };
-        var rounds = new Option<int>("--rounds") { Description = "--generate: rounds per figure (the median is reported; decoding without the cache runs once)", DefaultValueFactory = _ => 3 };
+        var promptTokens = OptionalNumber.WithDefault<int>("--prompt-tokens", "--generate: random prompt length for the prefill (kept to block_size)", 1000);
+        var newTokens = OptionalNumber.WithDefault<int>("--max-new-tokens", "--generate: tokens to decode", 500);
+        var samples = OptionalNumber.WithDefault<int>("--num-samples", "--generate: samples decoded together in one batch", 1);
+        var rounds = OptionalNumber.WithDefault<int>("--rounds", "--generate: rounds per figure (the median is reported; decoding without the cache runs once)", 3);
         var noUncached = new Option<bool>("--skip-uncached") { Description = "--generate: do not time decoding without the cache (slow for large models)" };
         var cmd = new Command("bench", "Time training steps on random batches and print JSON: ms_per_iter (median), tokens_per_sec, mfu, parameters, memory. With --generate, time sampling.")
         {

@@ -23,12 +23,12 @@ public static class GenerateCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "a run's out dir (its best.ckpt, else last.ckpt), a .ckpt file, a Hugging Face GPT-2 folder, or gpt2 … gpt2-xl", Required = true };
         var prompt = new Option<string?>("--prompt") { Description = "text to continue (default: a newline)" };
         var promptFile = new Option<string?>("--prompt-file") { Description = "read the prompt from a file" };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate per sample", DefaultValueFactory = _ => 500 };
-        var temperature = new Option<double>("--temperature") { Description = "0 is greedy", DefaultValueFactory = _ => 0.8 };
+        var maxNew = OptionalNumber.WithDefault<int>("--max-new-tokens", "tokens to generate per sample", 500);
+        var temperature = OptionalNumber.WithDefault<double>("--temperature", "0 is greedy", 0.8);
         var topK = OptionalNumber.Create<int>("--top-k", "sample only from the k most likely tokens");
         var topP = OptionalNumber.Create<double>("--top-p", "sample only from the smallest set of tokens with this much probability");
-        var samples = new Option<int>("--num-samples") { Description = "independent samples (up to 100,000), drawn together in batches of up to 16; sample i uses seed + i", DefaultValueFactory = _ => 1 };
-        var seed = new Option<long>("--seed") { Description = "the same seed gives the same text (sample i of --num-samples uses seed + i)", DefaultValueFactory = _ => 1337 };
+        var samples = OptionalNumber.WithDefault<int>("--num-samples", "independent samples (up to 100,000), drawn together in batches of up to 16; sample i uses seed + i", 1);
+        var seed = OptionalNumber.WithDefault<long>("--seed", "the same seed gives the same text (sample i of --num-samples uses seed + i)", 1337);
         var noCache = new Option<bool>("--no-kv-cache") { Description = "recompute the whole context for every token" };
         var device = new ChoiceOption<DeviceKind>("--device", "where to run", DeviceKind.Auto);
         var cmd = new Command("generate", "Stream text from a trained checkpoint.")

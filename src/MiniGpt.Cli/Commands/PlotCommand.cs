@@ -10,11 +10,11 @@ public static class PlotCommand
         var runs = new Option<string[]>("--run") { Description = "a run's out dir; repeat to overlay runs", Required = true, AllowMultipleArgumentsPerToken = false };
         var tags = new Option<string>("--tags") { Description = "comma-separated scalar tags", DefaultValueFactory = _ => "train/loss,val/loss" };
         var output = new Option<string>("--out") { Description = "a .png or .svg file", DefaultValueFactory = _ => "loss.png" };
-        var smoothing = new Option<double>("--smoothing") { Description = "TensorBoard's EMA weight in [0, 1), for series of more than 20 points; 0 draws raw values", DefaultValueFactory = _ => 0.6 };
+        var smoothing = OptionalNumber.WithDefault<double>("--smoothing", "TensorBoard's EMA weight in [0, 1), for series of more than 20 points; 0 draws raw values", 0.6);
         var lr = new Option<bool>("--lr") { Description = "draw the learning rate on a second axis" };
         var log = new Option<bool>("--log-y") { Description = "logarithmic loss axis" };
-        var width = new Option<int>("--width") { DefaultValueFactory = _ => 1000 };
-        var height = new Option<int>("--height") { DefaultValueFactory = _ => 600 };
+        var width = OptionalNumber.WithDefault<int>("--width", "", 1000);
+        var height = OptionalNumber.WithDefault<int>("--height", "", 600);
         var cmd = new Command("plot", "Draw loss curves from runs' TensorBoard event files into a PNG or SVG, without Python.")
         {
             runs, tags, output, smoothing, lr, log, width, height,

@@ -14,7 +14,7 @@ public static class PrepareCommand
         var merges = new Option<string?>("--merges") { Description = "bpe: the matching merges.txt" };
         var tiktoken = new Option<string?>("--tiktoken") { Description = "bpe: a .tiktoken rank file instead of --vocab/--merges" };
         var compact = new Option<bool>("--compact") { Description = "keep only the ids the corpus uses, plus an unknown id" };
-        var valFraction = new Option<double>("--val-fraction") { Description = "the share of the corpus (its end) kept for validation", DefaultValueFactory = _ => 0.1 };
+        var valFraction = OptionalNumber.WithDefault<double>("--val-fraction", "the share of the corpus (its end) kept for validation", 0.1);
         var valDocuments = new Option<long?>("--val-documents") { Description = "a corpus of documents: hold out its last N documents instead of --val-fraction" };
         var replace = new Option<bool>("--replace-invalid-utf8") { Description = "replace invalid UTF-8 (and a JSON string's lone surrogate escape) with U+FFFD instead of stopping" };
         var textField = new Option<string>("--text-field") { Description = "the JSON Lines or Parquet field that holds the text", DefaultValueFactory = _ => "text" };

@@ -66,6 +66,9 @@ public sealed class BadInputTests : IDisposable
         { "eval --checkpoint run --split test", 2, "error: --split 'test': must be one of train or val" },
         { "eval --checkpoint run --batches many", 2, "error: --batches 'many': expected an integer" },
         { "generate --checkpoint run --top-p high", 2, "error: --top-p 'high': expected a number" },
+        // System.CommandLine's own words named .NET's type: "as expected type 'System.Double'".
+        { "generate --checkpoint run --temperature inf --seed abc", 2, "error: --temperature 'inf': expected a number\nerror: --seed 'abc': expected an integer" },
+        { "plot --run run --width wide --out loss.png", 2, "error: --width 'wide': expected an integer" },
         // 10⁸ samples in one batch took 22 GB before the kernel killed the process.
         { "bench --generate --config tiny.json --device cpu --prompt-tokens 0 --num-samples 100000000", 2,
           "error: --prompt-tokens 0: must be in [1, 1,048,576]\nerror: --num-samples 100000000: must be in [1, 1,024]: they are decoded as one batch" },
