@@ -73,7 +73,9 @@ public static partial class CacheReplacement
         foreach (var stale in Stagings(dir).ToList())
         {
             PutBack(dir, stale);
-            Directory.Delete(stale, recursive: true);
+            // What is left is litter once the cache is back: a staging folder that cannot go (another user's) blocks nothing.
+            try { Directory.Delete(stale, recursive: true); }
+            catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && !HoldsAside(dir, stale)) { }
         }
     }
 

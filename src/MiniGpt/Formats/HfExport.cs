@@ -15,7 +15,8 @@ public sealed record ExportResult(string Dir, IReadOnlyList<string> Files, IRead
 /// Writes a model as a Hugging Face GPT-2 folder that transformers' GPT2LMHeadModel.from_pretrained loads:
 /// model.safetensors, config.json, generation_config.json, the tokenizer in Hugging Face's files, and MiniGpt's
 /// own tokenizer description so that an import restores the exact tokenizer. The folder appears whole or not
-/// at all: it is written beside its destination and moved into place.
+/// at all: it is written in a staging folder (beside a new destination, inside an existing empty one) and moved
+/// into place.
 /// </summary>
 public static class HfExport
 {
@@ -38,13 +39,19 @@ public static class HfExport
         // own (a mount point), where a move from beside it is a copy that a full disk cuts short, leaving part of a
         // file behind. A new folder is made beside, then renamed into place.
         var home = Directory.Exists(full) ? full : parent;
-        Directory.CreateDirectory(home);
-        RemoveDeadStaging(home, prefix);
         var staging = Path.Combine(home, $"{prefix}{Guid.NewGuid():N}");
-        using var held = Hold(staging);   // first, so that a staging folder without a held lock is a dead export's
-        Directory.CreateDirectory(staging);
+        FileStream held;
         try
         {
+            Directory.CreateDirectory(home);
+            RemoveDeadStaging(home, prefix);
+            held = Hold(staging);   // first, so that a staging folder without a held lock is a dead export's
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw CannotWrite(dir, e); }
+        using var _ = held;
+        try
+        {
+            Directory.CreateDirectory(staging);
             using (NewDisposeScope())
                 SafeTensorsWriter.Write(Path.Combine(staging, HfModelFolder.WeightsFile), HfGpt2Weights.Export(model), dtype,
                     new Dictionary<string, string> { ["format"] = "pt" });
@@ -59,15 +66,15 @@ public static class HfExport
             Publish(staging, full, dir);
             return new ExportResult(dir, files!, tok.Limitation is { } l ? [l] : []);
         }
-        catch (IOException e)   // a full disk: .NET names the staging file, which the user never chose
-        {
-            throw new DataException(dir, $"cannot write the export to {dir}: {e.Message}", e);
-        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw CannotWrite(dir, e); }
         finally
         {
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
         }
     }
+
+    /// <summary>A write that failed (a full disk, a folder that cannot be written): .NET names the staging file or lock, which the user never chose.</summary>
+    static DataException CannotWrite(string dir, Exception e) => new(dir, $"cannot write the export to {dir}: {e.Message}", e);
 
     const string LockSuffix = ".lock";
 

@@ -56,8 +56,10 @@ public sealed class SinusoidalPositionalEncoding : nn.Module<long, long, Tensor>
         if (start + T > Rows)
         {
             var old = table;
-            // Outside the caller's dispose scope: a sampling step's would free it at the step's end.
+            // Outside the caller's dispose scope: a sampling step's would free it at the step's end. An ordinary tensor
+            // even when grown in inference mode, as rotary's tables are: whatever uses it after may be autograd.
             using (NewDisposeScope())
+            using (inference_mode(false))
                 table = Table(PositionRows.Grown(Rows, start + T, blockSize), d, float32).to(old.dtype).to(old.device).DetachFromDisposeScope();
             ConditionallyRegisterBuffer(nameof(table), table);
             old.Dispose();

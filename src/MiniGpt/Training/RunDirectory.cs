@@ -30,7 +30,8 @@ public sealed class RunDirectory : IDisposable
 
     /// <param name="resume">The run continues from its last.ckpt.</param>
     /// <param name="overwrite">A run already there may be replaced: <see cref="StartOver"/> removes its files.</param>
-    public static RunDirectory Open(string dir, bool resume, bool overwrite)
+    /// <param name="evalOnly">The run writes nothing (eval_only), so a run already in the folder is no obstacle.</param>
+    public static RunDirectory Open(string dir, bool resume, bool overwrite, bool evalOnly = false)
     {
         if (resume && overwrite) throw new ArgumentException("a run cannot both resume and start over");
         if (File.Exists(dir)) throw new DataException(dir, $"{dir} is a file, not a folder for a run");
@@ -43,7 +44,7 @@ public sealed class RunDirectory : IDisposable
             foreach (var name in new[] { Checkpoint.LastFile, Checkpoint.BestFile })
                 foreach (var leftover in AtomicFile.Leftovers(Path.Combine(dir, name))) File.Delete(leftover);
             var existing = RunFiles(dir);
-            if (existing.Count > 0 && !resume && !overwrite) throw new RunExistsException(dir, existing.Select(Path.GetFileName).ToList()!);
+            if (existing.Count > 0 && !resume && !overwrite && !evalOnly) throw new RunExistsException(dir, existing.Select(Path.GetFileName).ToList()!);
             return new RunDirectory(dir, held);
         }
         catch

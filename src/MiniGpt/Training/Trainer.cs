@@ -63,7 +63,7 @@ public sealed class Trainer : IDisposable
         origin = Config.InitFrom;
         this.checkpointWrap = checkpointWrap;
         var device = Devices.Resolve(config.Device);   // fail on a missing GPU before preparing data
-        run = RunDirectory.Open(config.OutDir, config.InitFrom == InitFrom.Resume, overwrite);
+        run = RunDirectory.Open(config.OutDir, config.InitFrom == InitFrom.Resume, overwrite, evalOnly: config.EvalOnly);
         HfModelFolder? pretrained = null;
         try
         {
@@ -122,7 +122,7 @@ public sealed class Trainer : IDisposable
         while (true)
         {
             double lr = LearningRateSchedule.At(iter, c);
-            if (iter % c.EvalInterval == 0 || iter == c.MaxIters)
+            if (c.EvalOnly || iter % c.EvalInterval == 0 || iter == c.MaxIters)   // eval_only evaluates where it starts, a resumed step off the interval too
             {
                 var record = Evaluate(lr, clock, log, progress);
                 evals.Add(record);

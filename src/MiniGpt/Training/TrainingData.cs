@@ -73,9 +73,15 @@ public sealed class TrainingData : IDisposable
     static string? SplitDiffers(TokenCacheMeta meta, TrainConfig c)
     {
         static string Show(double x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (c.ValDocuments is { } n && meta.ValDocuments != n)
-            return $"val_documents = {(meta.ValDocuments is { } m ? m.ToString() : $"none (val_fraction = {Show(meta.ValFraction)})")}, but the config says {n}";
-        if (c.ValDocuments is null && meta.ValFraction != c.ValFraction) return $"val_fraction = {Show(meta.ValFraction)}, but the config says {Show(c.ValFraction)}";
+        if (meta.Documents is { } documents && meta.ValDocuments is { } held)
+        {
+            // Split by document (val_documents applies to corpora of documents alone): the count is what matters, however it was asked for.
+            long wanted = c.ValDocuments ?? Math.Clamp((long)Math.Ceiling(documents * c.ValFraction), 1, Math.Max(1, documents - 1));
+            if (held != wanted)
+                return $"{held} of its {documents} documents held out for val, but the config's " +
+                       (c.ValDocuments is null ? $"val_fraction = {Show(c.ValFraction)} holds out {wanted}" : $"val_documents = {wanted}");
+        }
+        else if (meta.ValFraction != c.ValFraction) return $"val_fraction = {Show(meta.ValFraction)}, but the config says {Show(c.ValFraction)}";
         if (meta.TextField is { } field && field != c.TextField) return $"text_field = '{field}', but the config says '{c.TextField}'";
         return null;
     }

@@ -61,8 +61,14 @@ public class CorpusSourcesTests
         var docs = CorpusFiles.JsonLines(dir.File("docs.jsonl"), Enumerable.Range(0, 200).Select(i => $"{{\"text\": \"document {i}: the quick brown fox\", \"body\": \"x\"}}").ToArray());
         var d = c with { Corpus = docs, DataDir = Path.Combine(dir.Path, "docs-cache"), OutDir = Path.Combine(dir.Path, "run3"), ValDocuments = 20 };
         using (new Trainer(d)) { }
-        Assert.Contains("was prepared with val_documents = 20, but the config says 30",
+        Assert.Contains("was prepared with 20 of its 200 documents held out for val, but the config's val_documents = 30",
             Assert.Throws<TokenCacheException>(() => new Trainer(d with { OutDir = Path.Combine(dir.Path, "run4"), ValDocuments = 30 })).Message);
+        // Asked for as a fraction the count is the same (ceil(200 × 0.1) = 20): the same split, reused; 0.2 is another.
+        using (new Trainer(d with { OutDir = Path.Combine(dir.Path, "run7"), ValDocuments = null })) { }
+        Assert.Contains("was prepared with 20 of its 200 documents held out for val, but the config's val_fraction = 0.2 holds out 40",
+            Assert.Throws<TokenCacheException>(() => new Trainer(d with { OutDir = Path.Combine(dir.Path, "run8"), ValDocuments = null, ValFraction = 0.2 })).Message);
+        // A text is split by character: val_documents does not apply to it, and a config that gives it starts again.
+        using (new Trainer(c with { OutDir = Path.Combine(dir.Path, "run9"), ValDocuments = 100 })) { }
         Assert.Contains("was prepared with text_field = 'text', but the config says 'body'",
             Assert.Throws<TokenCacheException>(() => new Trainer(d with { OutDir = Path.Combine(dir.Path, "run5"), TextField = "body" })).Message);
         using (new Trainer(d with { OutDir = Path.Combine(dir.Path, "run6") })) { }   // as prepared: reused

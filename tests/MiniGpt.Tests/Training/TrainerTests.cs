@@ -107,6 +107,23 @@ public class TrainerTests
     }
 
     [Fact]
+    public void EvalOnly_EvaluatesWhereItStarts_EvenInAFolderWithARun_AndWritesNothing()
+    {
+        // Resumed at step 15 of an interval of 10, it trained on, and met a log it had not opened; beside a run it was
+        // refused, and --overwrite with it too.
+        using var dir = new TempDir();
+        var c = TinyRun.Config(dir) with { MaxIters = 15 };
+        Train(c);
+        var before = Directory.GetFiles(c.OutDir).ToDictionary(f => f, File.ReadAllBytes);
+        TrainResult resumed, fresh;
+        using (var t = new Trainer(c with { InitFrom = InitFrom.Resume, EvalOnly = true, MaxIters = 20 })) resumed = t.Run();
+        using (var t = new Trainer(c with { EvalOnly = true })) fresh = t.Run();
+        Assert.Equal((15, 0), (Assert.Single(resumed.Evals).Step, Assert.Single(fresh.Evals).Step));
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(c.OutDir).Order());
+        foreach (var (f, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(f));
+    }
+
+    [Fact]
     public void FailedCheckpointWrite_KeepsThePreviousOne_AndSurfaces()
     {
         using var dir = new TempDir();
