@@ -60,9 +60,7 @@ public static class EvalCommand
         {
             if (!output.Due(done, total)) return;
             double share = (double)done / Math.Max(total, 1), left = output.Seconds / done * (total - done);
-            string eta = left < 1e4 * 86400 ? ProgressLine.Duration(TimeSpan.FromSeconds(left)) : "--:--:--";
-            string bar = output.Live ? "[" + new string('#', (int)(30 * share)).PadRight(30) + "] " : "";
-            output.Draw($"eval {bar}{100 * share,5:F1}%  {done:N0}/{total:N0} batches  ETA {eta}");
+            output.Draw($"eval {(output.Live ? ProgressLine.Bar(share) : "")}{100 * share,5:F1}%  {done:N0}/{total:N0} batches  ETA {ProgressLine.Eta(left)}");
         }
     }
 }

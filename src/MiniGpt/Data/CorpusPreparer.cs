@@ -185,8 +185,12 @@ public static class CorpusPreparer
             throw new DataException(o.Corpus, $"corpus {o.Corpus} holds 1 document; splitting train from val by document needs at least 2");
         if (o.ValDocuments >= documents)
             throw new ConfigException("val_documents", o.ValDocuments, $"must be below the {documents} documents of {o.Corpus}");
-        return documents - (o.ValDocuments ?? Math.Clamp((long)Math.Ceiling(documents * o.ValFraction), 1, documents - 1));
+        return documents - (o.ValDocuments ?? ValDocumentsOf(documents, o.ValFraction));
     }
+
+    /// <summary>The documents val_fraction holds out: ceil(val_fraction × documents), at least one, leaving at least one for train.</summary>
+    internal static long ValDocumentsOf(long documents, double valFraction)
+        => Math.Clamp((long)Math.Ceiling(documents * valFraction), 1, Math.Max(1, documents - 1));
 
     /// <summary>Copies the ids of a complete token file from <paramref name="from"/> on into <paramref name="to"/>, then cuts them off it.</summary>
     static void MoveTail(string path, long from, TokenFileWriter to)

@@ -72,11 +72,11 @@ public sealed class TrainingData : IDisposable
     /// </summary>
     static string? SplitDiffers(TokenCacheMeta meta, TrainConfig c)
     {
-        static string Show(double x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        static string Show(double x) => ConfigProblem.Format(x);
         if (meta.Documents is { } documents && meta.ValDocuments is { } held)
         {
             // Split by document (val_documents applies to corpora of documents alone): the count is what matters, however it was asked for.
-            long wanted = c.ValDocuments ?? Math.Clamp((long)Math.Ceiling(documents * c.ValFraction), 1, Math.Max(1, documents - 1));
+            long wanted = c.ValDocuments ?? CorpusPreparer.ValDocumentsOf(documents, c.ValFraction);
             if (held != wanted)
                 return $"{held} of its {documents} documents held out for val, but the config's " +
                        (c.ValDocuments is null ? $"val_fraction = {Show(c.ValFraction)} holds out {wanted}" : $"val_documents = {wanted}");
