@@ -282,8 +282,7 @@ public class CorpusPreparerTests
     /// </summary>
     static string FailedReplacement(string outDir, string newCache, string copy)
     {
-        var staging = CacheReplacement.NewStaging(outDir);
-        foreach (var name in CacheFiles.Skip(1)) File.Copy(Path.Combine(newCache, name), Path.Combine(staging, name));
+        var staging = Staged(outDir, newCache);
         Assert.Throws<IOException>(() => CacheReplacement.Land(outDir, staging, () =>
         {
             foreach (var file in Directory.EnumerateFiles(outDir, "*", SearchOption.AllDirectories))
@@ -298,16 +297,31 @@ public class CorpusPreparerTests
         return copy;
     }
 
+    /// <summary>A cache of "first corpus\n" (<paramref name="corpus"/>) in dir/out, and one of a second corpus in dir/new to replace it with.</summary>
+    static (string Out, string New) TwoCaches(TempDir dir, out string corpus)
+    {
+        corpus = dir.File("a.txt", "first corpus\n");
+        var (outDir, newDir) = (Path.Combine(dir.Path, "out"), Path.Combine(dir.Path, "new"));
+        CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, outDir));
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("b.txt", "the second, longer corpus\n"), TokenizerKind.Char, newDir));
+        return (outDir, newDir);
+    }
+
+    /// <summary>A staging folder in <paramref name="outDir"/> holding the train.bin and val.bin of <paramref name="newCache"/>, as a prepare has them before it lands.</summary>
+    static string Staged(string outDir, string newCache)
+    {
+        var staging = CacheReplacement.NewStaging(outDir);
+        foreach (var name in CacheFiles.Skip(1)) File.Copy(Path.Combine(newCache, name), Path.Combine(staging, name));
+        return staging;
+    }
+
     [Fact]
     public void CacheReplacedHalfway_ComesBack_AtOnceOnFailure_AndForItsNextReaderAfterAKill()
     {
         using var dir = new TempDir();
-        var outDir = Path.Combine(dir.Path, "out");
-        var corpus = dir.File("a.txt", "first corpus\n");
-        CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, outDir));
-        CorpusPreparer.Prepare(new PrepareOptions(dir.File("b.txt", "the second, longer corpus\n"), TokenizerKind.Char, Path.Combine(dir.Path, "new")));
+        var (outDir, newDir) = TwoCaches(dir, out var corpus);
         var before = CacheFiles.Select(n => File.ReadAllBytes(Path.Combine(outDir, n))).ToList();
-        var killed = FailedReplacement(outDir, Path.Combine(dir.Path, "new"), Path.Combine(dir.Path, "killed"));
+        var killed = FailedReplacement(outDir, newDir, Path.Combine(dir.Path, "killed"));
         Assert.Equal(before, CacheFiles.Select(n => File.ReadAllBytes(Path.Combine(outDir, n))));   // the failure put it back
         Assert.False(File.Exists(Path.Combine(killed, TokenCacheMeta.FileName)));
 
@@ -327,7 +341,7 @@ public class CorpusPreparerTests
         Assert.Empty(Directory.GetDirectories(killed));
 
         // A training run with the corpus reuses it rather than preparing again.
-        killed = FailedReplacement(outDir, Path.Combine(dir.Path, "new"), Path.Combine(dir.Path, "killed again"));
+        killed = FailedReplacement(outDir, newDir, Path.Combine(dir.Path, "killed again"));
         var written = File.GetLastWriteTimeUtc(Directory.GetFiles(killed, TokenCacheMeta.FileName, SearchOption.AllDirectories).Single());
         using (MiniGpt.Training.TrainingData.Open(new MiniGpt.Config.TrainConfig { Corpus = corpus, DataDir = killed, Tokenizer = TokenizerKind.Char, BlockSize = 1, BatchSize = 1 }))
             Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(killed, TokenCacheMeta.FileName)));   // that file, not a new one
@@ -337,12 +351,9 @@ public class CorpusPreparerTests
     public void ACacheThatCannotBePutBack_StaysAside_AndTheFirstFailureIsTheOneReported()
     {
         using var dir = new TempDir();
-        var outDir = Path.Combine(dir.Path, "out");
-        CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "first corpus\n"), TokenizerKind.Char, outDir));
-        CorpusPreparer.Prepare(new PrepareOptions(dir.File("b.txt", "the second, longer corpus\n"), TokenizerKind.Char, Path.Combine(dir.Path, "new")));
+        var (outDir, newDir) = TwoCaches(dir, out _);
         var before = CacheFiles.Select(n => File.ReadAllBytes(Path.Combine(outDir, n))).ToList();
-        var staging = CacheReplacement.NewStaging(outDir);
-        foreach (var name in CacheFiles.Skip(1)) File.Copy(Path.Combine(dir.Path, "new", name), Path.Combine(staging, name));
+        var staging = Staged(outDir, newDir);
         var train = Path.Combine(outDir, TokenCacheMeta.TrainFile);
         var ex = Assert.Throws<IOException>(() => CacheReplacement.Land(outDir, staging, () =>
         {
@@ -380,11 +391,9 @@ public class CorpusPreparerTests
     public void CacheReplacedHalfway_ComesBack_WhenTheNextPrepareFails()
     {
         using var dir = new TempDir();
-        var outDir = Path.Combine(dir.Path, "out");
-        CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "first corpus\n"), TokenizerKind.Char, outDir));
-        CorpusPreparer.Prepare(new PrepareOptions(dir.File("b.txt", "the second, longer corpus\n"), TokenizerKind.Char, Path.Combine(dir.Path, "new")));
+        var (outDir, newDir) = TwoCaches(dir, out _);
         var meta = File.ReadAllBytes(Path.Combine(outDir, TokenCacheMeta.FileName));
-        var killed = FailedReplacement(outDir, Path.Combine(dir.Path, "new"), Path.Combine(dir.Path, "killed"));
+        var killed = FailedReplacement(outDir, newDir, Path.Combine(dir.Path, "killed"));
         var bad = dir.File("bad.jsonl", "{\"text\": \"fine\"}\n{\"text\": 3}\n");
         Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(new PrepareOptions(bad, TokenizerKind.Char, killed)));
         Assert.Equal(meta, File.ReadAllBytes(Path.Combine(killed, TokenCacheMeta.FileName)));
