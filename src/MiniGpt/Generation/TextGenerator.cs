@@ -18,9 +18,10 @@ public sealed class NonFiniteLogitsException(int step)
 /// Past block_size the context slides in jumps: when it would exceed block_size it restarts from its last
 /// block_size / 2 tokens. Sliding a cache by one token cannot be exact (every deeper layer's keys depend on the
 /// tokens that slid out), so the cache is rebuilt at each jump, once per block_size / 2 tokens rather than for
-/// every token. Both paths use the same window, so their logits agree at every step.
+/// every token. Both paths use the same window, so their logits agree at every step. One sample of a small float32
+/// model on the CPU decodes each new position through <see cref="CpuDecoder"/> rather than its modules.
 /// </summary>
-public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decodeThreads = null)
+public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decodeThreads = null, bool cpuDecoder = true)
 {
     /// <summary>On the CPU, whether the model's weights fit in 16 MB, and so stay in cache from one step to the next.</summary>
     readonly bool? cachedOnCpu = model.parameters().First().device.type == DeviceType.CPU ? model.ParameterCount * 4 <= 16 << 20 : null;
@@ -39,6 +40,19 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
     /// float32 model whose weights exceed 16 MB, which each step streams from memory. Set while sampling, then put back.
     /// </summary>
     public bool SlicesRows => cachedOnCpu == false && model.ComputeDtype is null && model.parameters().First().dtype == float32;
+
+    /// <summary>
+    /// Whether one sample at a time runs the model through <see cref="CpuDecoder"/>, C# on float32 arrays, rather
+    /// than its modules: with the KV cache, for a float32 model on the CPU whose weights fit in 16 MB and whose
+    /// vocabulary is at most <see cref="CpuDecoder.MaxVocab"/>. The modules' hundred-odd calls a step cost the CPU
+    /// recipe model more than its arithmetic; a batch of samples shares them, and from two samples on the modules
+    /// were as fast or faster (docs/benchmarks.md).
+    /// </summary>
+    public bool UsesCpuDecoder => cpuDecoder && useKvCache && cachedOnCpu == true && model.Config.VocabSize <= CpuDecoder.MaxVocab
+                                  && CpuDecoder.Supports(model);
+
+    /// <summary>New positions the latest generation fed through <see cref="CpuDecoder"/>: every one but the prompt's and those after a jump, or none.</summary>
+    public int CpuDecoderSteps { get; private set; }
 
     /// <summary>
     /// Positions the KV cache of the latest generation may hold (null before one, or without the cache): the prompt's
@@ -94,8 +108,11 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
             // fed back): a cache of block_size would be the whole of a large block (a checkpoint's block_size of 2^20
             // asked 4 GB for five tokens). Within that bound the cache grows with the positions it is given.
             long capacity = Math.Min(blockSize, (long)length + Math.Max(maxNewTokens - 1, 0));
+            var decoder = UsesCpuDecoder && B == 1 ? new CpuDecoder(model, (int)capacity) : null;
+            CpuDecoderSteps = 0;
+            var decoderLogits = decoder is null ? null : new float[model.Config.VocabSize];
             cache = useKvCache ? new KvCache(model.Config, B, capacity, model.ComputeDtype ?? float32, device) : null;
-            CachePositions = cache is null ? null : capacity;
+            CachePositions = useKvCache ? capacity : null;
             for (int n = 0; n < maxNewTokens; n++)
             {
                 int[] next;
@@ -111,17 +128,28 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
                         foreach (var c in contexts) c.RemoveRange(0, drop);
                         length -= drop;
                     }
-                    Tensor idx;
+                    Tensor logits;
                     bool decoding = !(cache is null || jump || cache.Length == 0 || last is null);
-                    if (!decoding)
+                    if (decoding && decoder is not null)
                     {
-                        cache?.Reset();
-                        idx = tensor(contexts.SelectMany(c => c.Select(i => (long)i)).ToArray(), [B, length], device: device);   // (B, T): the window
+                        decoder.Step(contexts[0][length - 1], decoderLogits);
+                        CpuDecoderSteps++;
+                        logits = tensor(decoderLogits!, [1, model.Config.VocabSize]);                // (B, V), B = 1
                     }
-                    else idx = last!;                                                               // (B, 1): only the new ids
-                    int want = decoding && DecodeThreads is { } d ? d : threads;
-                    if (get_num_threads() != want) set_num_threads(want);
-                    var logits = model.Forward(idx, cache, lastOnly: true).select(1, 0);           // (B, V)
+                    else
+                    {
+                        Tensor idx;
+                        if (!decoding)
+                        {
+                            cache?.Reset();
+                            idx = tensor(contexts.SelectMany(c => c.Select(i => (long)i)).ToArray(), [B, length], device: device);   // (B, T): the window
+                        }
+                        else idx = last!;                                                           // (B, 1): only the new ids
+                        int want = decoding && DecodeThreads is { } d ? d : threads;
+                        if (get_num_threads() != want) set_num_threads(want);
+                        logits = model.Forward(idx, cache, lastOnly: true).select(1, 0);           // (B, V)
+                        decoder?.Load(cache!);   // the window's keys and values, from one pass of the modules over it
+                    }
                     // Logits that are NaN or infinite would sample the same id for ever, silently. One read at the prompt
                     // and at each rebuild of the window (not each step) finds weights that hold NaN, as an imported file may.
                     if ((n == 0 || jump) && !logits.isfinite().all().item<bool>()) throw new NonFiniteLogitsException(n);

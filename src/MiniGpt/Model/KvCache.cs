@@ -58,6 +58,9 @@ public sealed class LayerKvCache : IDisposable
         (k, v) = (k2.DetachFromDisposeScope(), v2.DetachFromDisposeScope());
     }
 
+    /// <summary>The keys and values held, (B, nh, Length, hs) each.</summary>
+    public (Tensor K, Tensor V) Held => (k.narrow(2, 0, Length), v.narrow(2, 0, Length));
+
     public void Reset() => Length = 0;
 
     public void Dispose() { k.Dispose(); v.Dispose(); }

@@ -70,6 +70,57 @@ public class TextGeneratorTests
         Assert.True(Compare.Identical(cat([ks, ks], 2), k2));
     }
 
+    [Theory]
+    [InlineData(PositionEncoding.Learned)]
+    [InlineData(PositionEncoding.Sinusoidal)]
+    [InlineData(PositionEncoding.Rotary)]
+    public void TheCpuDecoder_SamplesWhatTheModulesSample_PastBlockSizeToo(PositionEncoding pe)
+    {
+        var model = Model(pe);
+        var o = new SamplingOptions(Temperature: 0.8, TopK: 6);
+        double worst = 0;
+        foreach (var seed in new ulong[] { 1, 2, 3 })
+        {
+            var a = new TextGenerator(model).GenerateWithLogits([1, 2, 3], 20, o, new Generator(seed)).ToList();   // 3 + 20 tokens: past block_size 8
+            var b = new TextGenerator(model, cpuDecoder: false).GenerateWithLogits([1, 2, 3], 20, o, new Generator(seed)).ToList();
+            Assert.Equal(b.Select(s => s.Id), a.Select(s => s.Id));
+            worst = Math.Max(worst, a.Zip(b).Max(p => Compare.MaxAbsDiff(p.First.Logits, p.Second.Logits)));
+        }
+        Assert.True(worst <= 1e-5, $"the CPU decoder's logits differ from the modules' by {worst:E2}");
+    }
+
+    [Fact]
+    public void TheCpuDecoder_RunsASmallFloat32ModelOnTheCpu_WithTheCache()
+    {
+        var small = Model();
+        Assert.True(new TextGenerator(small).UsesCpuDecoder);
+        Assert.False(new TextGenerator(small, useKvCache: false).UsesCpuDecoder);
+        Assert.False(new TextGenerator(small, cpuDecoder: false).UsesCpuDecoder);
+        Assert.False(new TextGenerator(LargeModel()).UsesCpuDecoder);   // 21 MB: streamed from memory, where the modules' products win
+        var vocab = new Gpt(new GptConfig(VocabSize: CpuDecoder.MaxVocab + 1, BlockSize: 8, NLayer: 1, NHead: 2, NEmbd: 16));
+        Assert.False(new TextGenerator(vocab).UsesCpuDecoder);           // a head of one dot product a row, against MKL's
+        Assert.True(new TextGenerator(new Gpt(vocab.Config with { VocabSize = CpuDecoder.MaxVocab })).UsesCpuDecoder);
+        small.UseComputeDtype(bfloat16);
+        Assert.False(new TextGenerator(small).UsesCpuDecoder);
+    }
+
+    [Fact]
+    public void TheCpuDecoder_FeedsEveryNewPositionButThePromptAndTheJumps_OfOneSample()
+    {
+        var model = Model();
+        var o = new SamplingOptions(Temperature: 1.0);
+        var generator = new TextGenerator(model);
+        _ = generator.Generate([1, 2, 3], 5, o, new Generator(1)).ToList();
+        Assert.Equal(4, generator.CpuDecoderSteps);    // the prompt through the modules, then 4 positions fed back
+        _ = generator.Generate([1, 2, 3], 20, o, new Generator(1)).ToList();
+        Assert.Equal(16, generator.CpuDecoderSteps);   // block_size 8: the window rebuilt through the modules at 3 jumps (new tokens 6, 11, 16)
+        _ = generator.GenerateBatch([1, 2, 3], 5, o, [new Generator(1), new Generator(2)]).ToList();
+        Assert.Equal(0, generator.CpuDecoderSteps);    // a batch shares the modules' calls
+        var modules = new TextGenerator(model, cpuDecoder: false);
+        _ = modules.Generate([1, 2, 3], 5, o, new Generator(1)).ToList();
+        Assert.Equal(0, modules.CpuDecoderSteps);
+    }
+
     [Fact]
     public void PastBlockSize_TheContextRestartsFromItsLastHalfBlock()
     {
