@@ -108,9 +108,12 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
             // fed back): a cache of block_size would be the whole of a large block (a checkpoint's block_size of 2^20
             // asked 4 GB for five tokens). Within that bound the cache grows with the positions it is given.
             long capacity = Math.Min(blockSize, (long)length + Math.Max(maxNewTokens - 1, 0));
-            var decoder = UsesCpuDecoder && B == 1 ? new CpuDecoder(model, (int)capacity) : null;
+            // Made at the first step it decodes, and given the window's keys and values after each pass of the modules:
+            // a sample of one token (bench's time to the first) pays for neither.
+            bool useDecoder = UsesCpuDecoder && B == 1, decoderBehind = true;
+            CpuDecoder? decoder = null;
+            float[]? decoderLogits = null;
             CpuDecoderSteps = 0;
-            var decoderLogits = decoder is null ? null : new float[model.Config.VocabSize];
             cache = useKvCache ? new KvCache(model.Config, B, capacity, model.ComputeDtype ?? float32, device) : null;
             CachePositions = useKvCache ? capacity : null;
             for (int n = 0; n < maxNewTokens; n++)
@@ -130,8 +133,14 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
                     }
                     Tensor logits;
                     bool decoding = !(cache is null || jump || cache.Length == 0 || last is null);
-                    if (decoding && decoder is not null)
+                    int want = decoding && DecodeThreads is { } d ? d : threads;
+                    if (get_num_threads() != want) set_num_threads(want);
+                    if (decoding && useDecoder)
                     {
+                        decoder ??= new CpuDecoder(model, (int)capacity);
+                        decoderLogits ??= new float[model.Config.VocabSize];
+                        if (decoderBehind) decoder.Load(cache!);   // the window's keys and values, from the modules' one pass over it
+                        decoderBehind = false;
                         decoder.Step(contexts[0][length - 1], decoderLogits);
                         CpuDecoderSteps++;
                         logits = tensor(decoderLogits!, [1, model.Config.VocabSize]);                // (B, V), B = 1
@@ -145,10 +154,8 @@ public sealed class TextGenerator(Gpt model, bool useKvCache = true, int? decode
                             idx = tensor(contexts.SelectMany(c => c.Select(i => (long)i)).ToArray(), [B, length], device: device);   // (B, T): the window
                         }
                         else idx = last!;                                                           // (B, 1): only the new ids
-                        int want = decoding && DecodeThreads is { } d ? d : threads;
-                        if (get_num_threads() != want) set_num_threads(want);
                         logits = model.Forward(idx, cache, lastOnly: true).select(1, 0);           // (B, V)
-                        decoder?.Load(cache!);   // the window's keys and values, from one pass of the modules over it
+                        decoderBehind = true;
                     }
                     // Logits that are NaN or infinite would sample the same id for ever, silently. One read at the prompt
                     // and at each rebuild of the window (not each step) finds weights that hold NaN, as an imported file may.
