@@ -80,18 +80,11 @@ public sealed class CpuDecoder
         return MemoryMarshal.Cast<byte, float>(dense.bytes).ToArray();
     }
 
-    /// <summary>RotaryEmbedding's angles <c>mθ_i</c>, <c>θ_i = 10000^(−2i/hs)</c>, in float64, their cos and sin rounded to float32.</summary>
+    /// <summary>RotaryEmbedding's own tables, their halves that differ: cos mθ_i and sin mθ_i, (rows, hs/2) each.</summary>
     static (float[] Cos, float[] Sin) RotaryRows(int rows, int hs)
     {
-        int half = hs / 2;
-        var (cs, sn) = (new float[rows * half], new float[rows * half]);
-        for (int m = 0; m < rows; m++)
-            for (int i = 0; i < half; i++)
-            {
-                double angle = m * Math.Pow(10000.0, -(2.0 * i) / hs);
-                (cs[m * half + i], sn[m * half + i]) = ((float)Math.Cos(angle), (float)Math.Sin(angle));
-            }
-        return (cs, sn);
+        var (cs, sn) = RotaryEmbedding.Tables(rows, hs, RotaryEmbedding.Theta, ScalarType.Float32, CPU);   // (rows, hs): [cos, cos], [−sin, sin]
+        using (cs) using (sn) return (Floats(cs.narrow(1, 0, hs / 2)), Floats(sn.narrow(1, hs / 2, hs / 2)));
     }
 
     /// <summary>Takes the keys and values the modules put in <paramref name="cache"/> (a prompt's, in one pass) as its own.</summary>
@@ -154,7 +147,7 @@ public sealed class CpuDecoder
         Add(x, h);                                                              // x += MLP(LN₂(x))
     }
 
-    /// <summary>The cache of one layer and sample, with room for position t: doubled when reached, up to capacity.</summary>
+    /// <summary>The cache of one layer, with room for position t: doubled when reached, up to capacity.</summary>
     float[] Grown(float[][] caches, int cache, int t)
     {
         int C = c.NEmbd;

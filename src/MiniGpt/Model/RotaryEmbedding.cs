@@ -19,7 +19,10 @@ public sealed class RotaryEmbedding : nn.Module<Tensor, long, Tensor>
     readonly long headSize, blockSize;
     readonly double theta;
 
-    public RotaryEmbedding(long headSize, long blockSize, double theta = 10000.0) : base(nameof(RotaryEmbedding))
+    /// <summary>The base of the angles, θ_i = Theta^(−2i/hs).</summary>
+    public const double Theta = 10000.0;
+
+    public RotaryEmbedding(long headSize, long blockSize, double theta = Theta) : base(nameof(RotaryEmbedding))
     {
         if (headSize % 2 != 0) throw new ArgumentException($"rotary embedding needs an even head size, got {headSize}");
         (this.headSize, this.blockSize, this.theta) = (headSize, blockSize, theta);
@@ -32,7 +35,13 @@ public sealed class RotaryEmbedding : nn.Module<Tensor, long, Tensor>
     /// <summary>Positions the tables hold now.</summary>
     public long Rows => cos.size(0);
 
-    (Tensor Cos, Tensor Sin) Tables(long rows, ScalarType dtype, Device device)
+    (Tensor Cos, Tensor Sin) Tables(long rows, ScalarType dtype, Device device) => Tables(rows, headSize, theta, dtype, device);
+
+    /// <summary>
+    /// The tables for positions 0 … rows−1 of a head of <paramref name="headSize"/>, (rows, hs) each:
+    /// [cos mθ, cos mθ] and [−sin mθ, sin mθ], the angles in float64. They belong to no dispose scope: the caller disposes them.
+    /// </summary>
+    internal static (Tensor Cos, Tensor Sin) Tables(long rows, long headSize, double theta, ScalarType dtype, Device device)
     {
         // Outside the caller's dispose scope (a sampling step's would free them at its end), and normal tensors even when grown
         // in inference mode: training multiplies by them after a sample, and autograd cannot save an inference tensor.
