@@ -334,25 +334,37 @@ public static class CorpusPreparer
         var text = new HeldText(o.ReplaceInvalidUtf8, o.ChunkBytes + 2 * OrderedEncoder.PieceChars, o.MaxUncutChars);
         long scalars = 0, bytes = 0, trainBytes = 0, valBytes = 0;
         var writer = train;
+        Task? trainWritten = null;   // train.bin completing (flushed to disk) while val is encoded
+        bool finished = false;
         using var encoder = new OrderedEncoder(tokenizer, endOfText: null, o.WorkerCount);
         try
         {
-            foreach (var chunk in Corpus.Chunks(files, o.ChunkBytes))
+            try
             {
-                ct.ThrowIfCancellationRequested();
-                bytes += chunk.Length;   // first: an error names the bytes read, the chunk's included
-                Decode(chunk.Span, flush: false);
-                progress?.Report(new(PreparePhase.Encode, bytes, total));
+                foreach (var chunk in Corpus.Chunks(files, o.ChunkBytes))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    bytes += chunk.Length;   // first: an error names the bytes read, the chunk's included
+                    Decode(chunk.Span, flush: false);
+                    progress?.Report(new(PreparePhase.Encode, bytes, total));
+                }
+                Decode([], flush: true);
+                text.Cut(text.Length, all: true).ForEach(Encode);
             }
-            Decode([], flush: true);
-            text.Cut(text.Length, all: true).ForEach(Encode);
+            catch (DecoderFallbackException)
+            {
+                throw new DataException(o.Corpus, $"corpus {o.Corpus} changed while it was being prepared: it is no longer UTF-8");
+            }
+            catch (UncutRunException e) { throw Uncut(e, o.Corpus, files, bytes); }
+            encoder.Finish();
+            finished = true;
         }
-        catch (DecoderFallbackException)
+        finally
         {
-            throw new DataException(o.Corpus, $"corpus {o.Corpus} changed while it was being prepared: it is no longer UTF-8");
+            // Its writer is disposed when this fails: not while it completes.
+            if (!finished) try { trainWritten?.Wait(); } catch (AggregateException) { }
         }
-        catch (UncutRunException e) { throw Uncut(e, o.Corpus, files, bytes); }
-        encoder.Finish();
+        trainWritten?.GetAwaiter().GetResult();
         return (trainBytes, valBytes);
 
         void Decode(ReadOnlySpan<byte> chunk, bool flush)
@@ -365,6 +377,9 @@ public static class CorpusPreparer
             {
                 text.Cut(start + Utf16Length(added, splitAt - before), all: true).ForEach(Encode);   // the whole of train
                 writer = val;
+                // Batches are delivered in order: once this empty one is, every train id is written. Flushing train.bin
+                // to disk then overlaps val's encoding rather than waiting at the end (35-45 ms for 100 MB of ids).
+                encoder.Add([], _ => trainWritten = Task.Run(train.Complete));
             }
             text.Cut(text.Length, all: false).ForEach(Encode);
         }

@@ -6,18 +6,19 @@ using Microsoft.ML.Tokenizers;
 namespace MiniGpt.Data;
 
 /// <summary>
-/// The BPE tokenizers, from Microsoft.ML.Tokenizers: tiktoken's cl100k_base and o200k_base, a GPT-2 style
-/// byte-level BPE from vocab.json + merges.txt, or any .tiktoken rank file.
+/// The BPE tokenizers: tiktoken's cl100k_base and o200k_base (their ranks from Microsoft.ML.Tokenizers' data
+/// packages) and any .tiktoken rank file, encoded by <see cref="TiktokenEncoder"/>; a GPT-2 style byte-level BPE
+/// from vocab.json + merges.txt, by Microsoft.ML.Tokenizers.
 /// </summary>
-public sealed class LibraryTokenizer : ITokenizer
+public sealed partial class LibraryTokenizer : ITokenizer
 {
-    readonly Tokenizer inner;
+    readonly TiktokenEncoder? tiktoken;
+    readonly BpeTokenizer? gpt2;
     readonly TokenizerDescription description;
 
-    LibraryTokenizer(Tokenizer inner, TokenizerDescription description, int vocabSize, string pattern)
+    LibraryTokenizer(TiktokenEncoder? tiktoken, BpeTokenizer? gpt2, TokenizerDescription description, int vocabSize, string pattern)
     {
-        this.inner = inner;
-        this.description = description;
+        (this.tiktoken, this.gpt2, this.description) = (tiktoken, gpt2, description);
         VocabSize = vocabSize;
         Pattern = pattern;
     }
@@ -29,83 +30,64 @@ public sealed class LibraryTokenizer : ITokenizer
     public string Pattern { get; }
 
     /// <summary>Tokens matched whole in text before splitting, with their ids (cl100k_base's &lt;|endoftext|&gt;, …).</summary>
-    public IReadOnlyDictionary<string, int> SpecialTokens => inner switch
-    {
-        TiktokenTokenizer t => t.SpecialTokens ?? new Dictionary<string, int>(),
-        BpeTokenizer b => b.SpecialTokens ?? new Dictionary<string, int>(),
-        _ => new Dictionary<string, int>(),
-    };
+    public IReadOnlyDictionary<string, int> SpecialTokens => tiktoken?.SpecialTokens ?? gpt2?.SpecialTokens ?? new Dictionary<string, int>();
 
     /// <summary>cl100k_base or o200k_base, from the data packages.</summary>
     public static LibraryTokenizer Tiktoken(TokenizerKind encoding)
     {
-        var t = TiktokenTokenizer.CreateForEncoding(Choices.Name(encoding));
+        var specials = BundledSpecialTokens(encoding);
+        var ranks = new RankTable(TiktokenRanks.Of(new TokenizerDescription(encoding))!);
         // The special tokens follow every rank (cl100k: 100277 ids, o200k: 200019).
-        return new LibraryTokenizer(t, new TokenizerDescription(encoding), t.SpecialTokens!.Values.Max() + 1, LibraryPattern(encoding));
+        return new LibraryTokenizer(new TiktokenEncoder(ranks, LibraryPattern(encoding), specials), null,
+            new TokenizerDescription(encoding), specials.Values.Max() + 1, LibraryPattern(encoding));
     }
+
+    /// <summary>
+    /// The special tokens of the bundled encodings, as tiktoken and Microsoft.ML.Tokenizers define them (a test holds
+    /// them to the library's): the library builds them only with its own tables, which take three times as long to build.
+    /// </summary>
+    static Dictionary<string, int> BundledSpecialTokens(TokenizerKind encoding) => encoding == TokenizerKind.Cl100kBase
+        ? new() { [EndOfText] = 100257, ["<|fim_prefix|>"] = 100258, ["<|fim_middle|>"] = 100259, ["<|fim_suffix|>"] = 100260, ["<|endofprompt|>"] = 100276 }
+        : new() { [EndOfText] = 199999, ["<|endofprompt|>"] = 200018 };
 
     static string LibraryPattern(TokenizerKind encoding) => encoding == TokenizerKind.Cl100kBase ? Cl100kLibraryPattern : O200kLibraryPattern;
 
     /// <summary>
-    /// Every tokenizer that <see cref="TiktokenTokenizer.CreateForEncoding"/> makes splits text with one shared
-    /// Regex, and a Regex busy on one thread builds a fresh matcher for each call from another: two threads encoding
-    /// allocate about 16 times as much and run no faster than one (docs/benchmarks.md). A tokenizer for another
-    /// thread is therefore one with a Regex of its own: for tiktoken, one that reads this one's rank tables (see
-    /// <see cref="SharingTables"/>), else one built again from the same rank data.
+    /// A Regex busy on one thread builds a fresh matcher for each call from another: two threads sharing one
+    /// allocated about 16 times as much and ran no faster than one (docs/benchmarks.md). A tokenizer for another
+    /// thread therefore splits with a Regex of its own: for tiktoken, with an encoder that reads this one's rank
+    /// table; for GPT-2, one built again from the same files.
     /// </summary>
-    public ITokenizer ForAnotherThread() => description switch
-    {
-        { Kind: TokenizerKind.Cl100kBase or TokenizerKind.O200kBase } =>
-            SharingTables(LibraryPattern(description.Kind)) ?? OwnTiktoken(description.Kind, SpecialTokens) ?? this,
-        { Tiktoken: { } ranks } => SharingTables(Cl100kPattern) ?? TiktokenFile(ranks),
-        { VocabJson: { } vocab, Merges: { } merges } => Gpt2Bpe(vocab, merges),
-        _ => this,
-    };
+    public ITokenizer ForAnotherThread() => tiktoken is not null
+        ? new LibraryTokenizer(tiktoken.ForAnotherThread(), null, description, VocabSize, Pattern)
+        : description is { VocabJson: { } vocab, Merges: { } merges } ? Gpt2Bpe(vocab, merges) : this;
 
     /// <summary>
-    /// A tiktoken tokenizer that reads this one's rank tables, with its own Regex on <paramref name="pattern"/>;
-    /// null when this one is not tiktoken, or when the library no longer has the constructor used. The tables are
-    /// never written once built (the library itself shares them between every tokenizer of an encoding), but
-    /// Microsoft.ML.Tokenizers 3.0.0 offers no public way to pair them with another Regex: its constructor from
-    /// tables is private, so it is looked up here by its parameters. Building the tables again instead costs each
-    /// thread 0.1–0.25 s and about 20 MB (cl100k), 1.3 GB on 64 cores, and the copies crowd each other out of the cache.
+    /// A Regex on <paramref name="pattern"/> for one tokenizer alone, so that no two threads share its matcher: a new
+    /// instance of the source-generated class for that pattern, whose code the JIT tiers and profiles as it does any
+    /// other (a worker splitting with <see cref="RegexOptions.Compiled"/>'s dynamic methods was about 5 % slower per
+    /// piece, docs/benchmarks.md); a compiled one for a pattern without such a class, or if the class cannot be made.
     /// </summary>
-    LibraryTokenizer? SharingTables(string pattern)
+    internal static Regex OwnRegex(string pattern)
     {
-        if (inner is not TiktokenTokenizer source) return null;
-        const BindingFlags Private = BindingFlags.NonPublic | BindingFlags.Instance;
-        var tables = new[] { "_encoder", "_decoder", "_vocab" }.Select(n => typeof(TiktokenTokenizer).GetField(n, Private)).ToArray();
-        if (tables.Any(f => f is null)) return null;
-        Type[] parameters = [.. tables.Select(f => f!.FieldType), typeof(PreTokenizer), typeof(IReadOnlyDictionary<string, int>), typeof(Normalizer), typeof(int)];
-        var fromTables = typeof(TiktokenTokenizer).GetConstructor(Private, parameters);
-        // The word cache's size that the public factories give by default.
-        var cacheSize = typeof(TiktokenTokenizer).GetMethod(nameof(TiktokenTokenizer.Create),
-            [typeof(Stream), typeof(PreTokenizer), typeof(Normalizer), typeof(IReadOnlyDictionary<string, int>), typeof(int)])?.GetParameters()[^1].DefaultValue;
-        if (fromTables is null || cacheSize is not int size) return null;
-        var special = source.SpecialTokens?.ToDictionary(t => t.Key, t => t.Value);
-        var preTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special);
-        try
+        Regex? generated = pattern switch
         {
-            var t = (TiktokenTokenizer)fromTables.Invoke([.. tables.Select(f => f!.GetValue(source)), preTokenizer, special, null, size]);
-            return new LibraryTokenizer(t, description, VocabSize, Pattern);
-        }
-        catch (Exception e) when (e is TargetInvocationException or ArgumentException or InvalidCastException) { return null; }   // a library that changed underneath
+            Cl100kLibraryPattern => Cl100kLibraryRegex(),
+            O200kLibraryPattern => O200kLibraryRegex(),
+            Cl100kPattern => Cl100kRegex(),
+            Gpt2Pattern => Gpt2Regex(),
+            _ => null,
+        };
+        // The generator's class has only a private constructor, and hands out one shared instance.
+        try { if (generated is not null && Activator.CreateInstance(generated.GetType(), nonPublic: true) is Regex own) return own; }
+        catch (Exception e) when (e is MissingMethodException or MemberAccessException or TargetInvocationException) { }
+        return new Regex(pattern, RegexOptions.Compiled);
     }
 
-    /// <summary>cl100k_base or o200k_base with its own Regex, from the rank file inside the data package; null if that file is not found.</summary>
-    static LibraryTokenizer? OwnTiktoken(TokenizerKind encoding, IReadOnlyDictionary<string, int> specialTokens)
-    {
-        var name = Choices.Name(encoding);
-        var package = System.Reflection.Assembly.Load(encoding == TokenizerKind.Cl100kBase
-            ? "Microsoft.ML.Tokenizers.Data.Cl100kBase" : "Microsoft.ML.Tokenizers.Data.O200kBase");
-        using var stored = package.GetManifestResourceStream($"{name}.tiktoken.deflate");
-        if (stored is null) return null;
-        using var ranks = new System.IO.Compression.DeflateStream(stored, System.IO.Compression.CompressionMode.Decompress);
-        var special = specialTokens.ToDictionary(t => t.Key, t => t.Value);
-        var pattern = LibraryPattern(encoding);
-        var t = TiktokenTokenizer.Create(ranks, new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special), normalizer: null, special);
-        return new LibraryTokenizer(t, new TokenizerDescription(encoding), special.Values.Max() + 1, pattern);
-    }
+    [GeneratedRegex(Cl100kLibraryPattern)] private static partial Regex Cl100kLibraryRegex();
+    [GeneratedRegex(O200kLibraryPattern)] private static partial Regex O200kLibraryRegex();
+    [GeneratedRegex(Cl100kPattern)] private static partial Regex Cl100kRegex();
+    [GeneratedRegex(Gpt2Pattern)] private static partial Regex Gpt2Regex();
 
     /// <summary>GPT-2 style byte-level BPE from the text of vocab.json and merges.txt.</summary>
     public static LibraryTokenizer Gpt2Bpe(string vocabJson, string merges, string vocabName = "vocab.json", string mergesName = "merges.txt")
@@ -134,7 +116,7 @@ public sealed class LibraryTokenizer : ITokenizer
             {
                 Merges = mergeLines,
                 ByteLevel = true,
-                PreTokenizer = new RegexPreTokenizer(new Regex(Gpt2Pattern, RegexOptions.Compiled), special),
+                PreTokenizer = new RegexPreTokenizer(OwnRegex(Gpt2Pattern), special),
                 SpecialTokens = special,
             });
             size = vocab.Values.Max() + 1;
@@ -143,7 +125,7 @@ public sealed class LibraryTokenizer : ITokenizer
         {
             throw new DataException(vocabName, $"cannot read the BPE files {vocabName} and {mergesName}: {e.Message}", e);
         }
-        return new LibraryTokenizer(t, new TokenizerDescription(TokenizerKind.Bpe, VocabJson: vocabJson, Merges: merges), size, Gpt2Pattern);
+        return new LibraryTokenizer(null, t, new TokenizerDescription(TokenizerKind.Bpe, VocabJson: vocabJson, Merges: merges), size, Gpt2Pattern);
     }
 
     /// <summary>The merges of a merges.txt, one "left right" a line, without its "#version" line and blank lines.</summary>
@@ -159,21 +141,12 @@ public sealed class LibraryTokenizer : ITokenizer
     /// <summary>A .tiktoken rank file ("base64-token rank" per line), pre-tokenised with cl100k's pattern.</summary>
     public static LibraryTokenizer TiktokenFile(string contents, string name = ".tiktoken file")
     {
-        TiktokenTokenizer t;
-        int maxRank;
-        try
-        {
-            var ranks = TiktokenRanks.Parse(contents);
-            maxRank = ranks.Count > 0 ? ranks[^1].Rank : -1;
-            using var s = new MemoryStream(Encoding.UTF8.GetBytes(contents));
-            t = TiktokenTokenizer.Create(s, new RegexPreTokenizer(new Regex(Cl100kPattern, RegexOptions.Compiled), null), normalizer: null);
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
-        {
-            throw new DataException(name, $"cannot read the BPE file {name}: {e.Message}", e);
-        }
-        if (maxRank < 0) throw new DataException(name, $"the BPE file {name} holds no tokens");
-        return new LibraryTokenizer(t, new TokenizerDescription(TokenizerKind.Bpe, Tiktoken: contents), maxRank + 1, Cl100kPattern);
+        IReadOnlyList<(byte[] Bytes, int Rank)> ranks;
+        try { ranks = TiktokenRanks.Parse(contents); }
+        catch (FormatException e) { throw new DataException(name, $"cannot read the BPE file {name}: {e.Message}", e); }
+        if (ranks.Count == 0) throw new DataException(name, $"the BPE file {name} holds no tokens");
+        return new LibraryTokenizer(new TiktokenEncoder(new RankTable(ranks), Cl100kPattern, new Dictionary<string, int>()), null,
+            new TokenizerDescription(TokenizerKind.Bpe, Tiktoken: contents), ranks[^1].Rank + 1, Cl100kPattern);
     }
 
     static string Truncate(string s) => s.Length > 40 ? s[..40] + "…" : s;
@@ -186,9 +159,9 @@ public sealed class LibraryTokenizer : ITokenizer
     const string Cl100kLibraryPattern = @"'(?i:[sdmt]|ll|ve|re)|(?>[^\r\n\p{L}\p{N}]?)(?>\p{L}+)|(?>\p{N}{1,3})| ?(?>[^\s\p{L}\p{N}]+)(?>[\r\n]*)|(?>\s+)$|\s*[\r\n]|\s+(?!\S)|\s";
     const string O200kLibraryPattern = @"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
-    public IReadOnlyList<int> Encode(string text) => inner.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(string text) => tiktoken?.Encode(text) ?? gpt2!.EncodeToIds(text);
 
-    public string Decode(IEnumerable<int> ids) => inner.Decode(ids);
+    public string Decode(IEnumerable<int> ids) => tiktoken?.Decode(ids) ?? gpt2!.Decode(ids);
 
     public TokenizerDescription Describe() => description;
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace MiniGpt.Data;
@@ -59,17 +60,24 @@ sealed class OrderedEncoder : IDisposable
         while (pending.Count > 0)
         {
             if (pending.Peek().Encoded.IsCompleted) Deliver();
-            // Only a surplus: a batch for every other worker stays queued. When reading the corpus is most of this
+            // Only a surplus: batches for the other workers stay queued. When reading the corpus is most of this
             // thread's work (JSON Lines), a caller that encoded whenever a batch waited left the workers idle while it
             // read the next ones (docs/benchmarks.md).
-            else if (work.Count >= workers && work.TryTake(out var item)) Run(tokenizer, item.Texts, item.Done);
+            else if (work.Count >= QueuedPerWorker * workers && work.TryTake(out var item)) Run(tokenizer, item.Texts, item.Done);
             else if (pending.Count > InFlightPerWorker * workers) HelpOrDeliver();   // memory's bound: help, or wait for the oldest
             else break;
         }
     }
 
     /// <summary>Batches in flight per worker before the caller stops reading ahead.</summary>
-    const int InFlightPerWorker = 4;
+    const int InFlightPerWorker = 8;
+
+    /// <summary>
+    /// Batches per worker left queued before the caller encodes one itself: enough for the other threads while it
+    /// encodes its own and reads and cuts the next megabyte. With one per worker, the second of two threads waited
+    /// about 10 % of the time (docs/benchmarks.md).
+    /// </summary>
+    const int QueuedPerWorker = 3;
 
     /// <summary>Waits for every batch added and delivers it.</summary>
     public void Finish()
@@ -116,19 +124,31 @@ sealed class OrderedEncoder : IDisposable
         catch (Exception e) { done.SetException(e); }
     }
 
+    /// <summary>Each text's ids as the tokenizer returns them, copied once into an array of the batch's size (a list grown to it, then copied, allocated twice as much).</summary>
     EncodedBatch Encode(ITokenizer t, IReadOnlyList<Text> texts)
     {
-        var ids = new List<int>();
+        var lists = new IReadOnlyList<int>[texts.Count];
         var each = new (int, long, long)[texts.Count];
+        int total = 0;
         for (int i = 0; i < texts.Count; i++)
         {
-            int before = ids.Count;
             var text = texts[i].Value;
-            ids.AddRange(t.Encode(text));
-            if (endOfText is { } eot && texts[i].EndOfText) ids.Add(eot);
-            each[i] = (ids.Count - before, CorpusPreparer.Scalars(text), Encoding.UTF8.GetByteCount(text));
+            lists[i] = t.Encode(text);
+            int n = lists[i].Count + (endOfText is not null && texts[i].EndOfText ? 1 : 0);
+            each[i] = (n, CorpusPreparer.Scalars(text), Encoding.UTF8.GetByteCount(text));
+            total = checked(total + n);
         }
-        return new([.. ids], each);
+        var ids = new int[total];
+        int at = 0;
+        for (int i = 0; i < texts.Count; i++)
+        {
+            var into = ids.AsSpan(at);
+            if (lists[i] is List<int> list) CollectionsMarshal.AsSpan(list).CopyTo(into);
+            else for (int j = 0; j < lists[i].Count; j++) into[j] = lists[i][j];
+            at += lists[i].Count;
+            if (endOfText is { } eot && texts[i].EndOfText) ids[at++] = eot;
+        }
+        return new(ids, each);
     }
 
     public void Dispose()

@@ -126,8 +126,10 @@ public sealed class TokenFileWriter : IDisposable
         used = 0;
     }
 
+    /// <summary>Writes the header, flushes the file to disk and moves it to its path; again, does nothing.</summary>
     public void Complete()
     {
+        if (completed) return;
         FlushBuffer();
         file.Position = 0;
         file.Write(TokenFile.Header(bytesPerToken, Count));

@@ -1,0 +1,206 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace MiniGpt.Data;
+
+/// <summary>
+/// Each token's rank (its id) by its bytes, for a tiktoken-style BPE. Built once and never written after, so every
+/// thread's encoder reads the same table.
+/// </summary>
+public sealed class RankTable
+{
+    readonly Dictionary<byte[], int> ranks;
+    readonly Dictionary<byte[], int>.AlternateLookup<ReadOnlySpan<byte>> bySpan;
+    readonly Lazy<Dictionary<int, byte[]>> byRank;
+
+    /// <param name="ranks">Distinct tokens with distinct ranks (<see cref="TiktokenRanks"/> checks a file's).</param>
+    public RankTable(IReadOnlyList<(byte[] Bytes, int Rank)> ranks)
+    {
+        this.ranks = new Dictionary<byte[], int>(ranks.Count, BytesComparer.Instance);
+        foreach (var (bytes, rank) in ranks) this.ranks[bytes] = rank;
+        bySpan = this.ranks.GetAlternateLookup<ReadOnlySpan<byte>>();
+        // Only decoding needs ids to bytes; encoding a corpus never builds it.
+        byRank = new(() => ranks.ToDictionary(r => r.Rank, r => r.Bytes), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    public bool TryGetRank(ReadOnlySpan<byte> token, out int rank) => bySpan.TryGetValue(token, out rank);
+
+    /// <summary>The rank of a part that merging made, or of one byte: a token by construction.</summary>
+    public int RankOf(ReadOnlySpan<byte> token)
+        => bySpan.TryGetValue(token, out int rank) ? rank : throw new InvalidOperationException($"bytes {Convert.ToHexString(token)} are no token");
+
+    /// <summary>The token of <paramref name="rank"/>; null for a rank no token has.</summary>
+    public byte[]? BytesOf(int rank) => byRank.Value.GetValueOrDefault(rank);
+
+    sealed class BytesComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static readonly BytesComparer Instance = new();
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+        public int GetHashCode(byte[] bytes) => GetHashCode((ReadOnlySpan<byte>)bytes);
+        public bool Equals(ReadOnlySpan<byte> span, byte[] bytes) => span.SequenceEqual(bytes);
+        public int GetHashCode(ReadOnlySpan<byte> span)
+        {
+            var h = new HashCode();   // seeded per process: text cannot be made to collide on purpose
+            h.AddBytes(span);
+            return h.ToHashCode();
+        }
+        public byte[] Create(ReadOnlySpan<byte> span) => span.ToArray();
+    }
+}
+
+/// <summary>
+/// Encodes text as tiktoken does: special tokens (&lt;|endoftext|&gt;, …) are found first, the text between them is
+/// split by the encoding's pattern, and each piece is its token if it is one whole, else its UTF-8 bytes merged
+/// (<see cref="BytePairMerge"/>). An encoder keeps the pieces it has encoded and a Regex of its own, so one per
+/// thread encodes without locks or shared writes; they share the rank table. The ids are Microsoft.ML.Tokenizers'
+/// (tested equal), which checked a shared word cache under a lock and a vocabulary of 100,000 strings for each
+/// piece: about twice the time per piece (docs/benchmarks.md). One thread at a time encodes with an encoder, as
+/// with any <see cref="ITokenizer"/>; decoding only reads.
+/// </summary>
+public sealed class TiktokenEncoder
+{
+    /// <summary>Pieces kept at most by default; past it the cache starts again. Text's pieces repeat: a few thousand are most of any text.</summary>
+    public const int DefaultMaxCachedPieces = 1 << 16;
+
+    /// <summary>Longer pieces (a run of spaces, a base64 blob) are rarely seen twice.</summary>
+    const int MaxCachedChars = 64;
+
+    readonly RankTable ranks;
+    readonly string pattern;
+    readonly Regex regex;
+    readonly Dictionary<string, int[]> pieces = new();
+    readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> piecesBySpan;
+
+    readonly int maxCachedPieces;
+
+    /// <param name="pattern">The pre-tokenizer's regex: each match is a piece.</param>
+    /// <param name="specialTokens">Tokens found whole in text before it is split, each beginning "&lt;|" and ending "|&gt;".</param>
+    public TiktokenEncoder(RankTable ranks, string pattern, IReadOnlyDictionary<string, int> specialTokens, int maxCachedPieces = DefaultMaxCachedPieces)
+    {
+        (this.ranks, this.pattern, SpecialTokens, this.maxCachedPieces) = (ranks, pattern, specialTokens, maxCachedPieces);
+        regex = LibraryTokenizer.OwnRegex(pattern);
+        piecesBySpan = pieces.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public IReadOnlyDictionary<string, int> SpecialTokens { get; }
+
+    /// <summary>An encoder for another thread: the same table, its own Regex and cache.</summary>
+    public TiktokenEncoder ForAnotherThread() => new(ranks, pattern, SpecialTokens, maxCachedPieces);
+
+    /// <summary>Pieces in the cache now.</summary>
+    public int CachedPieces => pieces.Count;
+
+    // The per-piece path is compiled optimised at its first call (AggressiveOptimization) rather than run as
+    // precompiled code until the JIT's tier-up reaches it: about the first 300 batches of a prepare, longer on two
+    // workers, whose JIT shares their two cores (docs/benchmarks.md).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public List<int> Encode(string text)
+    {
+        var ids = new List<int>(text.Length / 3 + 4);
+        for (int from = 0; from <= text.Length;)
+        {
+            var (at, special) = NextSpecial(text, from);
+            var between = text.AsSpan(from, at - from);
+            foreach (var m in regex.EnumerateMatches(between)) AddPiece(between.Slice(m.Index, m.Length), ids);
+            if (special is not { } s) break;
+            ids.Add(s.Value);
+            from = at + s.Key.Length;
+        }
+        return ids;
+    }
+
+    /// <summary>The first special token at or after <paramref name="from"/>, and where; the text's end and null when none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    (int At, KeyValuePair<string, int>? Special) NextSpecial(string text, int from)
+    {
+        if (SpecialTokens.Count == 0) return (text.Length, null);
+        // Every special token of these encodings begins "<|" and ends "|>", so none is a prefix of another.
+        for (int at = from; (at = text.IndexOf("<|", at, StringComparison.Ordinal)) >= 0; at++)
+            foreach (var special in SpecialTokens)
+                if (text.AsSpan(at).StartsWith(special.Key, StringComparison.Ordinal)) return (at, special);
+        return (text.Length, null);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void AddPiece(ReadOnlySpan<char> piece, List<int> ids)
+    {
+        if (!piecesBySpan.TryGetValue(piece, out var encoded))
+        {
+            encoded = EncodePiece(piece);
+            if (piece.Length <= MaxCachedChars)
+            {
+                if (pieces.Count >= maxCachedPieces) pieces.Clear();
+                piecesBySpan[piece] = encoded;
+            }
+        }
+        ids.AddRange(encoded);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    int[] EncodePiece(ReadOnlySpan<char> piece)
+    {
+        int most = piece.Length * 3;   // a UTF-16 unit is at most 3 bytes; a pair, 4 for 2
+        Span<byte> bytes = most <= 512 ? stackalloc byte[most] : new byte[most];
+        int n = Utf8(piece, bytes, out bool canBeWhole);
+        bytes = bytes[..n];
+        if (canBeWhole && ranks.TryGetRank(bytes, out int whole)) return [whole];
+        return n <= BytePairMerge.ScanLimit ? BytePairMerge.Merge(bytes, ranks) : BytePairMerge.MergeLong(bytes, ranks);
+    }
+
+    /// <summary>
+    /// UTF-8 as Microsoft.ML.Tokenizers encodes a piece, a lone surrogate as its own three bytes (which no token is
+    /// whole), so that the ids stay the library's. <paramref name="canBeWhole"/>: whether the library would look the
+    /// piece up whole, which it does by the token's text, and never for a token whose text holds U+FFFD.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int Utf8(ReadOnlySpan<char> text, Span<byte> to, out bool canBeWhole)
+    {
+        canBeWhole = true;
+        int n = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            uint c = text[i];
+            if (c < 0x80) to[n++] = (byte)c;
+            else if (c < 0x800)
+            {
+                to[n++] = (byte)(0xC0 | c >> 6);
+                to[n++] = (byte)(0x80 | c & 0x3F);
+            }
+            else if (char.IsHighSurrogate((char)c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                uint v = (uint)char.ConvertToUtf32((char)c, text[++i]);
+                to[n++] = (byte)(0xF0 | v >> 18);
+                to[n++] = (byte)(0x80 | v >> 12 & 0x3F);
+                to[n++] = (byte)(0x80 | v >> 6 & 0x3F);
+                to[n++] = (byte)(0x80 | v & 0x3F);
+            }
+            else
+            {
+                if (char.IsSurrogate((char)c) || c == 0xFFFD) canBeWhole = false;
+                to[n++] = (byte)(0xE0 | c >> 12);
+                to[n++] = (byte)(0x80 | c >> 6 & 0x3F);
+                to[n++] = (byte)(0x80 | c & 0x3F);
+            }
+        }
+        return n;
+    }
+
+    /// <summary>The text of <paramref name="ids"/>' bytes together, as the library decodes: ids of no token add nothing, and bytes that are not UTF-8 become U+FFFD.</summary>
+    public string Decode(IEnumerable<int> ids)
+    {
+        var bytes = new List<byte>();
+        foreach (int id in ids)
+        {
+            if (ranks.BytesOf(id) is { } token) bytes.AddRange(token);
+            else if (SpecialText(id) is { } special) bytes.AddRange(Encoding.UTF8.GetBytes(special));
+        }
+        return Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes));
+    }
+
+    string? SpecialText(int id)
+    {
+        foreach (var s in SpecialTokens) if (s.Value == id) return s.Key;
+        return null;
+    }
+}
