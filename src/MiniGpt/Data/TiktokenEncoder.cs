@@ -66,6 +66,12 @@ public sealed class TiktokenEncoder
     /// <summary>Longer pieces (a run of spaces, a base64 blob) are rarely seen twice.</summary>
     const int MaxCachedChars = 64;
 
+    /// <summary>
+    /// Characters kept at most, all pieces together: text made of long distinct pieces would otherwise hold about
+    /// 60 MB in each thread's cache (65,536 CJK pieces of 64 characters), and a thread runs on each core.
+    /// </summary>
+    public const int MaxCachedCharsInAll = 1 << 19;
+
     readonly RankTable ranks;
     readonly string pattern;
     readonly Regex regex;
@@ -73,12 +79,18 @@ public sealed class TiktokenEncoder
     readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> piecesBySpan;
 
     readonly int maxCachedPieces;
+    readonly long maxPieceBytes;
+    int cachedChars;
 
     /// <param name="pattern">The pre-tokenizer's regex: each match is a piece.</param>
     /// <param name="specialTokens">Tokens found whole in text before it is split, each beginning "&lt;|" and ending "|&gt;".</param>
-    public TiktokenEncoder(RankTable ranks, string pattern, IReadOnlyDictionary<string, int> specialTokens, int maxCachedPieces = DefaultMaxCachedPieces)
+    /// <param name="maxPieceBytes">The longest piece, in UTF-8, that is merged; a longer one is refused (<see cref="PieceTooLongException"/>).</param>
+    public TiktokenEncoder(RankTable ranks, string pattern, IReadOnlyDictionary<string, int> specialTokens,
+                           int maxCachedPieces = DefaultMaxCachedPieces, long maxPieceBytes = MaxPieceBytes)
     {
-        (this.ranks, this.pattern, SpecialTokens, this.maxCachedPieces) = (ranks, pattern, specialTokens, maxCachedPieces);
+        if (specialTokens.Keys.FirstOrDefault(k => !k.StartsWith("<|", StringComparison.Ordinal)) is { } other)
+            throw new ArgumentException($"special token '{other}' does not begin with \"<|\"", nameof(specialTokens));
+        (this.ranks, this.pattern, SpecialTokens, this.maxCachedPieces, this.maxPieceBytes) = (ranks, pattern, specialTokens, maxCachedPieces, maxPieceBytes);
         regex = LibraryTokenizer.OwnRegex(pattern);
         piecesBySpan = pieces.GetAlternateLookup<ReadOnlySpan<char>>();
     }
@@ -86,10 +98,16 @@ public sealed class TiktokenEncoder
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 
     /// <summary>An encoder for another thread: the same table, its own Regex and cache.</summary>
-    public TiktokenEncoder ForAnotherThread() => new(ranks, pattern, SpecialTokens, maxCachedPieces);
+    public TiktokenEncoder ForAnotherThread() => new(ranks, pattern, SpecialTokens, maxCachedPieces, maxPieceBytes);
 
     /// <summary>Pieces in the cache now.</summary>
     public int CachedPieces => pieces.Count;
+
+    /// <summary>Their characters.</summary>
+    public int CachedChars => cachedChars;
+
+    /// <summary>The longest piece merged by default: its bytes must fit one array.</summary>
+    public const long MaxPieceBytes = 0x7FFFFFC7;   // Array.MaxLength
 
     // The per-piece path is compiled optimised at its first call (AggressiveOptimization) rather than run as
     // precompiled code until the JIT's tier-up reaches it: about the first 300 batches of a prepare, longer on two
@@ -115,7 +133,8 @@ public sealed class TiktokenEncoder
     (int At, KeyValuePair<string, int>? Special) NextSpecial(string text, int from)
     {
         if (SpecialTokens.Count == 0) return (text.Length, null);
-        // Every special token of these encodings begins "<|" and ends "|>", so none is a prefix of another.
+        // Each begins "<|" (the constructor checks). Where two would match, the first in the dictionary wins, as in
+        // the library's alternation of them; of the bundled encodings' none is a prefix of another.
         for (int at = from; (at = text.IndexOf("<|", at, StringComparison.Ordinal)) >= 0; at++)
             foreach (var special in SpecialTokens)
                 if (text.AsSpan(at).StartsWith(special.Key, StringComparison.Ordinal)) return (at, special);
@@ -130,8 +149,13 @@ public sealed class TiktokenEncoder
             encoded = EncodePiece(piece);
             if (piece.Length <= MaxCachedChars)
             {
-                if (pieces.Count >= maxCachedPieces) pieces.Clear();
+                if (pieces.Count >= maxCachedPieces || cachedChars + piece.Length > MaxCachedCharsInAll)
+                {
+                    pieces.Clear();
+                    cachedChars = 0;
+                }
                 piecesBySpan[piece] = encoded;
+                cachedChars += piece.Length;
             }
         }
         ids.AddRange(encoded);
@@ -140,8 +164,10 @@ public sealed class TiktokenEncoder
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     int[] EncodePiece(ReadOnlySpan<char> piece)
     {
-        int most = piece.Length * 3;   // a UTF-16 unit is at most 3 bytes; a pair, 4 for 2
-        Span<byte> bytes = most <= 512 ? stackalloc byte[most] : new byte[most];
+        long most = 3L * piece.Length;   // a UTF-16 unit is at most 3 bytes; a pair, 4 for 2
+        if (most > maxPieceBytes) most = Utf8Length(piece);
+        if (most > maxPieceBytes) throw new PieceTooLongException(piece.Length, most, maxPieceBytes);
+        Span<byte> bytes = most <= 512 ? stackalloc byte[(int)most] : new byte[most];
         int n = Utf8(piece, bytes, out bool canBeWhole);
         bytes = bytes[..n];
         if (canBeWhole && ranks.TryGetRank(bytes, out int whole)) return [whole];
@@ -186,6 +212,21 @@ public sealed class TiktokenEncoder
         return n;
     }
 
+    /// <summary>What <see cref="Utf8"/> writes for <paramref name="text"/>, in bytes.</summary>
+    static long Utf8Length(ReadOnlySpan<char> text)
+    {
+        long n = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c < 0x80) n += 1;
+            else if (c < 0x800) n += 2;
+            else if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { n += 4; i++; }
+            else n += 3;
+        }
+        return n;
+    }
+
     /// <summary>The text of <paramref name="ids"/>' bytes together, as the library decodes: ids of no token add nothing, and bytes that are not UTF-8 become U+FFFD.</summary>
     public string Decode(IEnumerable<int> ids)
     {
@@ -204,3 +245,7 @@ public sealed class TiktokenEncoder
         return null;
     }
 }
+
+/// <summary>A piece the pattern does not split, too long to merge: its UTF-8 would not fit one array.</summary>
+public sealed class PieceTooLongException(long chars, long bytes, long limit) : MiniGptException(FormattableString.Invariant(
+    $"{chars:N0} characters in a row that the tokenizer's pattern does not split are {bytes:N0} bytes of UTF-8; at most {limit:N0} can be merged as one piece"));

@@ -273,6 +273,49 @@ public class CorpusPreparerTests
         Assert.Equal([".ids-verified", ".prepare.lock", "meta.json", "train.bin", "val.bin"], Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void PrepareInterruptedInVal_AfterTrainBinCompleted_KeepsThePreviousCache_AndLeavesNoStaging(int workers)
+    {
+        // train.bin is completed on another thread once its last batch is written, while val is encoded: stopping
+        // in val must neither keep it nor race it.
+        using var dir = new TempDir();
+        var outDir = Path.Combine(dir.Path, "out");
+        CorpusPreparer.Prepare(new PrepareOptions(dir.File("a.txt", "first corpus\n"), TokenizerKind.Cl100kBase, outDir));
+        var before = CacheFiles.Select(f => File.ReadAllBytes(Path.Combine(outDir, f))).ToList();
+        var text = string.Concat(Enumerable.Range(0, 40_000).Select(i => $"word{i % 97} "));
+        using var cts = new CancellationTokenSource();
+        var stopInVal = new Progress(p => { if (p.Phase == PreparePhase.Encode && p.BytesDone > p.BytesTotal * 0.97) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => CorpusPreparer.Prepare(
+            new PrepareOptions(dir.File("b.txt", text), TokenizerKind.Cl100kBase, outDir, ChunkBytes: 1000, Workers: workers), stopInVal, cts.Token));
+        Assert.Equal(before, CacheFiles.Select(f => File.ReadAllBytes(Path.Combine(outDir, f))));
+        Assert.Equal([".prepare.lock", "meta.json", "train.bin", "val.bin"], Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void TrainBin_IsCompleteInStaging_WhileValIsStillBeingEncoded()
+    {
+        // One worker delivers each batch as it is added, so train.bin's completion starts as the text reaches val.
+        using var dir = new TempDir();
+        var outDir = Path.Combine(dir.Path, "out");
+        var text = string.Concat(Enumerable.Range(0, 40_000).Select(i => $"word{i % 97} "));
+        bool? completeInVal = null;
+        var watch = new Progress(p =>
+        {
+            if (completeInVal is not null || p.Phase != PreparePhase.Encode || p.BytesDone < p.BytesTotal * 0.97 || p.BytesDone == p.BytesTotal) return;
+            // Flushing it to disk takes its time on another thread: wait for it, up to 10 s.
+            var until = DateTime.UtcNow.AddSeconds(10);
+            while (!(completeInVal = Directory.GetFiles(outDir, TokenCacheMeta.TrainFile, SearchOption.AllDirectories).Length > 0).Value && DateTime.UtcNow < until)
+                Thread.Sleep(10);
+        });
+        var meta = CorpusPreparer.Prepare(new PrepareOptions(dir.File("b.txt", text), TokenizerKind.Cl100kBase, outDir, ChunkBytes: 1000, Workers: 1), watch);
+        Assert.True(completeInVal);
+        using var cache = TokenCache.Open(outDir);
+        Assert.Equal(text, cache.Tokenizer.Decode(cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i)));
+        Assert.Equal((meta.TrainTokens, meta.ValTokens), (cache.Train.Count, cache.Val.Count));
+    }
+
     static readonly string[] CacheFiles = [TokenCacheMeta.FileName, TokenCacheMeta.TrainFile, TokenCacheMeta.ValFile];
 
     /// <summary>

@@ -55,6 +55,45 @@ public class TiktokenEncoderTests
         Assert.Equal(expected, new TiktokenEncoder(ranks, pattern, specials).Encode(text));
     }
 
+    [Fact]
+    public void TheCache_HoldsAtMostItsCharacters_WhenPiecesAreLong()
+    {
+        // 12,000 distinct pieces of 64 characters (a space and 63 CJK letters): 768,000 characters, past the cache's
+        // budget, so it starts again on the way; the ids stay the library's.
+        var random = new Random(9);
+        var text = string.Concat(Enumerable.Range(0, 12_000).Select(_ => " " + new string([.. Enumerable.Range(0, 63).Select(_ => (char)random.Next(0x4E00, 0x9FFF))])));
+        var t = (LibraryTokenizer)Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
+        var encoder = new TiktokenEncoder(new RankTable(TiktokenRanks.Of(t.Describe())!), t.Pattern, t.SpecialTokens);
+        Assert.Equal(TiktokenTokenizer.CreateForEncoding("cl100k_base").EncodeToIds(text), encoder.Encode(text));
+        Assert.InRange(encoder.CachedChars, 64, TiktokenEncoder.MaxCachedCharsInAll);
+        Assert.Equal(encoder.CachedChars, encoder.CachedPieces * 64);
+    }
+
+    [Theory]
+    [InlineData("a", 100, true)]
+    [InlineData("a", 101, false)]
+    [InlineData("é", 50, true)]    // 150 characters' worth at 3 bytes each, but 100 bytes
+    [InlineData("é", 51, false)]
+    public void APieceLongerThanTheLimit_IsRefusedWithItsSize_NotMerged(string unit, int repeats, bool merged)
+    {
+        // By default the limit is what one array holds (a piece of 716 M characters overflowed a size computed as an int).
+        var t = (LibraryTokenizer)Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
+        var encoder = new TiktokenEncoder(new RankTable(TiktokenRanks.Of(t.Describe())!), t.Pattern, t.SpecialTokens, maxPieceBytes: 100);
+        var piece = string.Concat(Enumerable.Repeat(unit, repeats));
+        if (merged) { Assert.Equal(t.Encode(piece), encoder.Encode(piece)); return; }
+        var e = Assert.Throws<PieceTooLongException>(() => encoder.Encode("x\n" + piece));
+        Assert.Equal($"{repeats} characters in a row that the tokenizer's pattern does not split are {repeats * System.Text.Encoding.UTF8.GetByteCount(unit)} bytes of UTF-8; at most 100 can be merged as one piece", e.Message);
+    }
+
+    [Fact]
+    public void ASpecialTokenNotBeginningAsTheBundledOnesDo_IsRefused()
+    {
+        // Special tokens are looked for where "<|" begins; one that does not begin so would never be found.
+        var table = new RankTable([.. Enumerable.Range(0, 256).Select(b => (new[] { (byte)b }, b))]);
+        var e = Assert.Throws<ArgumentException>(() => new TiktokenEncoder(table, "\\w+", new Dictionary<string, int> { ["[END]"] = 256 }));
+        Assert.StartsWith("special token '[END]' does not begin with \"<|\"", e.Message);
+    }
+
     [Theory]
     [InlineData(TokenizerKind.Cl100kBase)]
     [InlineData(TokenizerKind.O200kBase)]

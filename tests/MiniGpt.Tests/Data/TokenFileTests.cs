@@ -14,6 +14,22 @@ public class TokenFileTests
         return path;
     }
 
+    [Fact]
+    public void Complete_AgainDoesNothing()
+    {
+        // prepare completes train.bin on another thread as soon as it is whole, and again where it always has.
+        using var dir = new TempDir();
+        var path = dir.File("t.bin");
+        using var w = new TokenFileWriter(path, 2);
+        w.Write([5, 6]);
+        w.Complete();
+        var first = File.ReadAllBytes(path);
+        w.Complete();
+        Assert.Equal(first, File.ReadAllBytes(path));
+        using var r = new TokenFileReader(path);
+        Assert.Equal([5L, 6], r.ReadAll());
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(4)]
