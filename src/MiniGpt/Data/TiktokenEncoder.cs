@@ -10,25 +10,41 @@ namespace MiniGpt.Data;
 /// </summary>
 public sealed class RankTable
 {
-    readonly Dictionary<byte[], int> ranks;
-    readonly Dictionary<byte[], int>.AlternateLookup<ReadOnlySpan<byte>> bySpan;
+    /// <summary>Tokens of up to 7 bytes are keyed by their bytes and length in one number: most of a table, and of the lookups merging makes.</summary>
+    const int ShortBytes = 7;
+
+    readonly Dictionary<ulong, int> shortRanks;
+    readonly Dictionary<byte[], int> longRanks;
+    readonly Dictionary<byte[], int>.AlternateLookup<ReadOnlySpan<byte>> longBySpan;
     readonly Lazy<Dictionary<int, byte[]>> byRank;
 
     /// <param name="ranks">Distinct tokens with distinct ranks (<see cref="TiktokenRanks"/> checks a file's).</param>
     public RankTable(IReadOnlyList<(byte[] Bytes, int Rank)> ranks)
     {
-        this.ranks = new Dictionary<byte[], int>(ranks.Count, BytesComparer.Instance);
-        foreach (var (bytes, rank) in ranks) this.ranks[bytes] = rank;
-        bySpan = this.ranks.GetAlternateLookup<ReadOnlySpan<byte>>();
+        shortRanks = new Dictionary<ulong, int>(ranks.Count);
+        longRanks = new Dictionary<byte[], int>(BytesComparer.Instance);
+        foreach (var (bytes, rank) in ranks)
+            if (bytes.Length <= ShortBytes) shortRanks[Key(bytes)] = rank;
+            else longRanks[bytes] = rank;
+        longBySpan = longRanks.GetAlternateLookup<ReadOnlySpan<byte>>();
         // Only decoding needs ids to bytes; encoding a corpus never builds it.
         byRank = new(() => ranks.ToDictionary(r => r.Rank, r => r.Bytes), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    public bool TryGetRank(ReadOnlySpan<byte> token, out int rank) => bySpan.TryGetValue(token, out rank);
+    /// <summary>Up to 7 bytes and their count as one key: byte i in bits 8i to 8i+7, the count in the top byte.</summary>
+    static ulong Key(ReadOnlySpan<byte> token)
+    {
+        ulong key = (ulong)token.Length << 56;
+        for (int i = 0; i < token.Length; i++) key |= (ulong)token[i] << (8 * i);
+        return key;
+    }
+
+    public bool TryGetRank(ReadOnlySpan<byte> token, out int rank)
+        => token.Length <= ShortBytes ? shortRanks.TryGetValue(Key(token), out rank) : longBySpan.TryGetValue(token, out rank);
 
     /// <summary>The rank of a part that merging made, or of one byte: a token by construction.</summary>
     public int RankOf(ReadOnlySpan<byte> token)
-        => bySpan.TryGetValue(token, out int rank) ? rank : throw new InvalidOperationException($"bytes {Convert.ToHexString(token)} are no token");
+        => TryGetRank(token, out int rank) ? rank : throw new InvalidOperationException($"bytes {Convert.ToHexString(token)} are no token");
 
     /// <summary>The token of <paramref name="rank"/>; null for a rank no token has.</summary>
     public byte[]? BytesOf(int rank) => byRank.Value.GetValueOrDefault(rank);

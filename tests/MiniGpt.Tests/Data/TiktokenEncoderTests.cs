@@ -86,6 +86,31 @@ public class TiktokenEncoderTests
     }
 
     [Fact]
+    public void RankTable_FindsEveryTokenByItsBytes_AndNothingElse()
+    {
+        // Tokens of up to 7 bytes are looked up by a number made of their bytes and length, longer ones by their bytes.
+        var ranks = TiktokenRanks.Of(new TokenizerDescription(TokenizerKind.O200kBase))!;
+        var table = new RankTable(ranks);
+        Assert.All(ranks, r => Assert.True(table.TryGetRank(r.Bytes, out int rank) && rank == r.Rank, $"token {r.Rank}"));
+        Assert.Contains(ranks, r => r.Bytes.Length == 7);
+        Assert.Contains(ranks, r => r.Bytes.Length == 8);
+        var tokens = ranks.Select(r => Convert.ToHexString(r.Bytes)).ToHashSet();
+        var random = new Random(4);
+        int tried = 0;
+        for (int i = 0; i < 24_000; i++)
+        {
+            // Bytes that differ from a token in one place, or only by a zero byte more at the end.
+            var token = ranks[random.Next(ranks.Count)].Bytes;
+            var near = i % 2 == 0 ? [.. token, 0] : token.ToArray();
+            if (i % 2 == 1) near[random.Next(near.Length)] ^= (byte)(1 + random.Next(255));
+            if (tokens.Contains(Convert.ToHexString(near))) continue;
+            Assert.False(table.TryGetRank(near, out _), Convert.ToHexString(near));
+            tried++;
+        }
+        Assert.True(tried > 20_000);
+    }
+
+    [Fact]
     public void ASpecialTokenNotBeginningAsTheBundledOnesDo_IsRefused()
     {
         // Special tokens are looked for where "<|" begins; one that does not begin so would never be found.
