@@ -191,9 +191,10 @@ public sealed class TiktokenEncoder
     }
 
     /// <summary>
-    /// UTF-8 as Microsoft.ML.Tokenizers encodes a piece, a lone surrogate as its own three bytes (which no token is
-    /// whole), so that the ids stay the library's. <paramref name="canBeWhole"/>: whether the library would look the
-    /// piece up whole, which it does by the token's text, and never for a token whose text holds U+FFFD.
+    /// UTF-8 as Microsoft.ML.Tokenizers encodes a piece, a lone surrogate as its own three bytes rather than U+FFFD's,
+    /// so that the ids stay the library's. <paramref name="canBeWhole"/>: whether the library would look the piece up
+    /// whole, which it does by the token's text, and never for a token whose text holds U+FFFD (as one whose bytes are
+    /// not UTF-8 decodes).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int Utf8(ReadOnlySpan<char> text, Span<byte> to, out bool canBeWhole)
