@@ -22,6 +22,13 @@ public class TiktokenEncoderTests
         "      \n\n\n   \r\n\t\t  \u3000\u3000天地玄黄，宇宙洪荒。\u00A0\u2028é\u0301 ٣٤٥ Добрый день",
     ];
 
+    /// <summary>An encoder of cl100k_base, as <see cref="LibraryTokenizer"/> makes one, with the limits given.</summary>
+    static TiktokenEncoder Cl100kEncoder(int maxCachedPieces = TiktokenEncoder.DefaultMaxCachedPieces, long maxPieceBytes = TiktokenEncoder.MaxPieceBytes)
+    {
+        var t = (LibraryTokenizer)Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
+        return new TiktokenEncoder(new RankTable(TiktokenRanks.Of(t.Describe())!), t.Pattern, t.SpecialTokens, maxCachedPieces, maxPieceBytes);
+    }
+
     [Theory]
     [MemberData(nameof(Texts))]
     public void Encode_GivesTheLibrarysIds(string text)
@@ -43,16 +50,12 @@ public class TiktokenEncoderTests
         string[] kinds = ["the", " the", " The", "ing", " 1234", "7", " 😀", "日本", "\n", "\n\n", "  ", " \t", "'s", "'LL", ",", "...",
                           " Добрый", "é", "e\u0301", "\uFFFD", "\uD800", "<|endoftext|>", "<|", "==", " x", "Zz", "٣", "\r\n"];
         var text = string.Concat(Enumerable.Range(0, 40_000).Select(_ => kinds[random.Next(kinds.Length)]));
-        var library = TiktokenTokenizer.CreateForEncoding("cl100k_base");
-        var ranks = new RankTable(TiktokenRanks.Of(new TokenizerDescription(TokenizerKind.Cl100kBase))!);
-        var specials = ((LibraryTokenizer)Tokenizers.CreateBpe(TokenizerKind.Cl100kBase)).SpecialTokens;
-        var pattern = ((LibraryTokenizer)Tokenizers.CreateBpe(TokenizerKind.Cl100kBase)).Pattern;
-        var encoder = new TiktokenEncoder(ranks, pattern, specials, maxCachedPieces: 50);
-        var expected = library.EncodeToIds(text);
+        var encoder = Cl100kEncoder(maxCachedPieces: 50);
+        var expected = TiktokenTokenizer.CreateForEncoding("cl100k_base").EncodeToIds(text);
         Assert.Equal(expected, encoder.Encode(text));
         Assert.InRange(encoder.CachedPieces, 1, 50);
         Assert.Equal(expected, encoder.ForAnotherThread().Encode(text));
-        Assert.Equal(expected, new TiktokenEncoder(ranks, pattern, specials).Encode(text));
+        Assert.Equal(expected, Cl100kEncoder().Encode(text));
     }
 
     [Fact]
@@ -62,8 +65,7 @@ public class TiktokenEncoderTests
         // budget, so it starts again on the way; the ids stay the library's.
         var random = new Random(9);
         var text = string.Concat(Enumerable.Range(0, 12_000).Select(_ => " " + new string([.. Enumerable.Range(0, 63).Select(_ => (char)random.Next(0x4E00, 0x9FFF))])));
-        var t = (LibraryTokenizer)Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
-        var encoder = new TiktokenEncoder(new RankTable(TiktokenRanks.Of(t.Describe())!), t.Pattern, t.SpecialTokens);
+        var encoder = Cl100kEncoder();
         Assert.Equal(TiktokenTokenizer.CreateForEncoding("cl100k_base").EncodeToIds(text), encoder.Encode(text));
         Assert.InRange(encoder.CachedChars, 64, TiktokenEncoder.MaxCachedCharsInAll);
         Assert.Equal(encoder.CachedChars, encoder.CachedPieces * 64);
@@ -72,15 +74,14 @@ public class TiktokenEncoderTests
     [Theory]
     [InlineData("a", 100, true)]
     [InlineData("a", 101, false)]
-    [InlineData("é", 50, true)]    // 150 characters' worth at 3 bytes each, but 100 bytes
+    [InlineData("é", 50, true)]    // 150 bytes at the bound of 3 a character, but 100 in fact
     [InlineData("é", 51, false)]
     public void APieceLongerThanTheLimit_IsRefusedWithItsSize_NotMerged(string unit, int repeats, bool merged)
     {
         // By default the limit is what one array holds (a piece of 716 M characters overflowed a size computed as an int).
-        var t = (LibraryTokenizer)Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
-        var encoder = new TiktokenEncoder(new RankTable(TiktokenRanks.Of(t.Describe())!), t.Pattern, t.SpecialTokens, maxPieceBytes: 100);
+        var encoder = Cl100kEncoder(maxPieceBytes: 100);
         var piece = string.Concat(Enumerable.Repeat(unit, repeats));
-        if (merged) { Assert.Equal(t.Encode(piece), encoder.Encode(piece)); return; }
+        if (merged) { Assert.Equal(Tokenizers.CreateBpe(TokenizerKind.Cl100kBase).Encode(piece), encoder.Encode(piece)); return; }
         var e = Assert.Throws<PieceTooLongException>(() => encoder.Encode("x\n" + piece));
         Assert.Equal($"{repeats} characters in a row that the tokenizer's pattern does not split are {repeats * System.Text.Encoding.UTF8.GetByteCount(unit)} bytes of UTF-8; at most 100 can be merged as one piece", e.Message);
     }
