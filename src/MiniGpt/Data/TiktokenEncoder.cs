@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -13,19 +14,33 @@ public sealed class RankTable
     /// <summary>Tokens of up to 7 bytes are keyed by their bytes and length in one number: most of a table, and of the lookups merging makes.</summary>
     const int ShortBytes = 7;
 
-    readonly Dictionary<ulong, int> shortRanks;
+    // Open addressing rather than a Dictionary<ulong, int>: the table is built before a prepare's first batch, and
+    // the generic dictionary's code ran unoptimised (tier 0) through its 100,000 inserts and the first lookups.
+    // A slot's key 0 is empty: a key holds its length, at least 1, in its top byte.
+    readonly (ulong Key, int Rank)[] shortRanks;
+    readonly int shortShift;
     readonly Dictionary<byte[], int> longRanks;
     readonly Dictionary<byte[], int>.AlternateLookup<ReadOnlySpan<byte>> longBySpan;
     readonly Lazy<Dictionary<int, byte[]>> byRank;
 
     /// <param name="ranks">Distinct tokens with distinct ranks (<see cref="TiktokenRanks"/> checks a file's).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public RankTable(IReadOnlyList<(byte[] Bytes, int Rank)> ranks)
     {
-        shortRanks = new Dictionary<ulong, int>(ranks.Count);
+        int shortTokens = 0;
+        for (int r = 0; r < ranks.Count; r++) shortTokens += ranks[r].Bytes.Length <= ShortBytes ? 1 : 0;
+        // At most three quarters full, so a search ends within a few slots; no more, as filling a cold table costs a
+        // cache miss per token.
+        int slots = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, shortTokens * 4 / 3 + 1));
+        (shortRanks, shortShift) = (new (ulong, int)[slots], 64 - BitOperations.Log2((uint)slots));
         longRanks = new Dictionary<byte[], int>(BytesComparer.Instance);
-        foreach (var (bytes, rank) in ranks)
-            if (bytes.Length <= ShortBytes) shortRanks[Key(bytes)] = rank;
-            else longRanks[bytes] = rank;
+        for (int r = 0; r < ranks.Count; r++)
+        {
+            var (bytes, rank) = ranks[r];
+            if (bytes.Length > ShortBytes) { longRanks[bytes] = rank; continue; }
+            ulong key = Key(bytes);
+            shortRanks[Slot(key)] = (key, rank);
+        }
         longBySpan = longRanks.GetAlternateLookup<ReadOnlySpan<byte>>();
         // Only decoding needs ids to bytes; encoding a corpus never builds it.
         byRank = new(() => ranks.ToDictionary(r => r.Rank, r => r.Bytes), LazyThreadSafetyMode.ExecutionAndPublication);
@@ -40,7 +55,21 @@ public sealed class RankTable
     }
 
     public bool TryGetRank(ReadOnlySpan<byte> token, out int rank)
-        => token.Length <= ShortBytes ? shortRanks.TryGetValue(Key(token), out rank) : longBySpan.TryGetValue(token, out rank);
+    {
+        if (token.Length > ShortBytes) return longBySpan.TryGetValue(token, out rank);
+        var entry = shortRanks[Slot(Key(token))];
+        rank = entry.Rank;
+        return entry.Key != 0;
+    }
+
+    /// <summary>The slot that holds <paramref name="key"/>, or the empty one where it would go: Fibonacci hashing, then the next slots in turn.</summary>
+    int Slot(ulong key)
+    {
+        int mask = shortRanks.Length - 1;
+        int i = (int)((key * 0x9E3779B97F4A7C15UL) >> shortShift);
+        while (shortRanks[i].Key != key && shortRanks[i].Key != 0) i = (i + 1) & mask;
+        return i;
+    }
 
     /// <summary>The rank of a part that merging made, or of one byte: a token by construction.</summary>
     public int RankOf(ReadOnlySpan<byte> token)
@@ -91,12 +120,10 @@ public sealed class TiktokenEncoder
     readonly RankTable ranks;
     readonly string pattern;
     readonly Regex regex;
-    readonly Dictionary<string, int[]> pieces = new();
-    readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> piecesBySpan;
+    readonly PieceCache pieces;
 
     readonly int maxCachedPieces;
     readonly long maxPieceBytes;
-    int cachedChars;
 
     /// <param name="pattern">The pre-tokenizer's regex: each match is a piece.</param>
     /// <param name="specialTokens">Tokens found whole in text before it is split, each beginning "&lt;|" and ending "|&gt;".</param>
@@ -107,9 +134,20 @@ public sealed class TiktokenEncoder
         if (specialTokens.Keys.FirstOrDefault(k => !k.StartsWith("<|", StringComparison.Ordinal)) is { } other)
             throw new ArgumentException($"special token '{other}' does not begin with \"<|\"", nameof(specialTokens));
         (this.ranks, this.pattern, SpecialTokens, this.maxCachedPieces, this.maxPieceBytes) = (ranks, pattern, specialTokens, maxCachedPieces, maxPieceBytes);
+        // What an encoding thread writes for every piece (the Regex's runner and match, rented and returned each
+        // time) is made here, at once, between two unused arrays that keep other threads' objects off its cache
+        // lines when the GC packs objects together. Made at the first match instead, each thread's runner could land
+        // beside the other's: on two workers about half of all runs of a prepare took 2.0–2.8 s rather than 1.6
+        // (docs/benchmarks.md).
+        guardBefore = new byte[CacheLine];
         regex = LibraryTokenizer.OwnRegex(pattern);
-        piecesBySpan = pieces.GetAlternateLookup<ReadOnlySpan<char>>();
+        regex.IsMatch("a");
+        pieces = new PieceCache(maxCachedPieces, MaxCachedCharsInAll);
+        guardAfter = new byte[CacheLine];
     }
+
+    const int CacheLine = 128;   // two 64-byte lines: adjacent-line prefetching pairs them
+    readonly byte[] guardBefore, guardAfter;
 
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 
@@ -120,7 +158,7 @@ public sealed class TiktokenEncoder
     public int CachedPieces => pieces.Count;
 
     /// <summary>Their characters.</summary>
-    public int CachedChars => cachedChars;
+    public int CachedChars => pieces.CharCount;
 
     /// <summary>The longest piece merged by default: its bytes must fit one array.</summary>
     public const long MaxPieceBytes = 0x7FFFFFC7;   // Array.MaxLength
@@ -160,21 +198,14 @@ public sealed class TiktokenEncoder
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void AddPiece(ReadOnlySpan<char> piece, List<int> ids)
     {
-        if (!piecesBySpan.TryGetValue(piece, out var encoded))
+        if (pieces.TryGet(piece, out var cached))
         {
-            encoded = EncodePiece(piece);
-            if (piece.Length <= MaxCachedChars)
-            {
-                if (pieces.Count >= maxCachedPieces || cachedChars + piece.Length > MaxCachedCharsInAll)
-                {
-                    pieces.Clear();
-                    cachedChars = 0;
-                }
-                piecesBySpan[piece] = encoded;
-                cachedChars += piece.Length;
-            }
+            ids.AddRange(cached);
+            return;
         }
-        ids.AddRange(encoded);
+        var encoded = EncodePiece(piece);
+        if (piece.Length is > 0 and <= MaxCachedChars) pieces.Add(piece, encoded);
+        ids.AddRange((ReadOnlySpan<int>)encoded);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

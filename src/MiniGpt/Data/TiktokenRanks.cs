@@ -1,5 +1,8 @@
+using System.Buffers;
+using System.Buffers.Text;
 using System.IO.Compression;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 
 namespace MiniGpt.Data;
 
@@ -63,21 +66,36 @@ public static class TiktokenRanks
     /// The ranks Microsoft.ML.Tokenizers encodes cl100k_base and o200k_base with: its data packages embed them as a
     /// deflated file of one base64 token per line, in rank order, after a "Capacity: N" line.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // 100,000 lines, each a few calls
     static IReadOnlyList<(byte[] Bytes, int Rank)> Bundled(TokenizerKind encoding)
     {
         var name = Choices.Name(encoding);
         var package = encoding == TokenizerKind.Cl100kBase ? "Microsoft.ML.Tokenizers.Data.Cl100kBase" : "Microsoft.ML.Tokenizers.Data.O200kBase";
         using var compressed = Assembly.Load(package).GetManifestResourceStream($"{name}.tiktoken.deflate")
                                ?? throw new InvalidOperationException($"{package} holds no {name}.tiktoken.deflate");
-        using var reader = new StreamReader(new DeflateStream(compressed, CompressionMode.Decompress));
+        var inflated = new MemoryStream();
+        using (var deflate = new DeflateStream(compressed, CompressionMode.Decompress)) deflate.CopyTo(inflated);
+        // Read as bytes, not lines of text: strings, splits and base64 strings for 100,000 lines were most of the
+        // time a prepare waited for its tokenizer (docs/benchmarks.md).
+        ReadOnlySpan<byte> rest = inflated.GetBuffer().AsSpan(0, (int)inflated.Length);
         var ranks = new List<(byte[] Bytes, int Rank)>();
-        for (string? line; (line = reader.ReadLine()) is not null;)
+        Span<byte> token = stackalloc byte[256];
+        while (!rest.IsEmpty)
         {
-            if (line.StartsWith("Capacity:", StringComparison.Ordinal) || line.Length == 0) continue;
+            int end = rest.IndexOf((byte)'\n');
+            var line = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? [] : rest[(end + 1)..];
+            line = line.TrimEnd((byte)'\r');
+            if (line.IsEmpty || line.StartsWith("Capacity:"u8)) continue;
             // A line may also carry its rank, as in a .tiktoken file; without one it is the next rank.
-            var parts = line.Split(' ');
-            int rank = parts.Length == 2 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : ranks.Count == 0 ? 0 : ranks[^1].Rank + 1;
-            ranks.Add((Convert.FromBase64String(parts[0]), rank));
+            int space = line.IndexOf((byte)' ');
+            var base64 = space < 0 ? line : line[..space];
+            int rank = space < 0 ? (ranks.Count == 0 ? 0 : ranks[^1].Rank + 1)
+                : Utf8Parser.TryParse(line[(space + 1)..], out int r, out int used) && used == line.Length - space - 1 ? r
+                : throw new FormatException($"{name}: a rank is not a number");
+            if (Base64.DecodeFromUtf8(base64, token, out int read, out int written) != OperationStatus.Done || read != base64.Length)
+                throw new FormatException($"{name}: a token is not base64 of at most {token.Length} bytes");
+            ranks.Add((token[..written].ToArray(), rank));
         }
         return ranks;
     }
