@@ -17,15 +17,21 @@ static class TokenCacheMetaJson
         {
             w.WriteStartObject();
             w.WriteNumber(Name(nameof(m.FormatVersion)), m.FormatVersion);
-            w.WritePropertyName(Name(nameof(m.Tokenizer)));
-            Write(w, m.Tokenizer);
+            if (m.Tokenizer is { } tokenizer)
+            {
+                w.WritePropertyName(Name(nameof(m.Tokenizer)));
+                Write(w, tokenizer);
+            }
             w.WriteNumber(Name(nameof(m.VocabSize)), m.VocabSize);
             w.WriteNumber(Name(nameof(m.BytesPerToken)), m.BytesPerToken);
             w.WriteNumber(Name(nameof(m.CorpusBytes)), m.CorpusBytes);
-            w.WriteString(Name(nameof(m.CorpusSha256)), m.CorpusSha256);
-            w.WriteStartArray(Name(nameof(m.CorpusFiles)));
-            foreach (var f in m.CorpusFiles) w.WriteStringValue(f);
-            w.WriteEndArray();
+            Optional(w, nameof(m.CorpusSha256), m.CorpusSha256);
+            if (m.CorpusFiles is { } files)
+            {
+                w.WriteStartArray(Name(nameof(m.CorpusFiles)));
+                foreach (var f in files) w.WriteStringValue(f);
+                w.WriteEndArray();
+            }
             w.WriteNumber(Name(nameof(m.ValFraction)), m.ValFraction);
             w.WriteNumber(Name(nameof(m.TrainTokens)), m.TrainTokens);
             w.WriteNumber(Name(nameof(m.ValTokens)), m.ValTokens);
@@ -43,9 +49,9 @@ static class TokenCacheMetaJson
                 foreach (var s in sources)
                 {
                     w.WriteStartObject();
-                    w.WriteString(Name(nameof(s.Path)), s.Path);
+                    Optional(w, nameof(s.Path), s.Path);
                     w.WriteNumber(Name(nameof(s.Bytes)), s.Bytes);
-                    w.WriteString(Name(nameof(s.Sha256)), s.Sha256);
+                    Optional(w, nameof(s.Sha256), s.Sha256);
                     w.WriteString(Name(nameof(s.ModifiedUtc)), s.ModifiedUtc);
                     w.WriteEndObject();
                 }
@@ -71,7 +77,7 @@ static class TokenCacheMetaJson
         w.WriteEndObject();
     }
 
-    /// <summary>A property the serializer leaves out when null (<see cref="TokenCacheMeta.Json"/>'s DefaultIgnoreCondition).</summary>
+    /// <summary>A property the serializer leaves out when null (<see cref="TokenCacheMeta.Json"/>'s DefaultIgnoreCondition), as it does any null, the record's declared types notwithstanding.</summary>
     static void Optional(Utf8JsonWriter w, string property, long? value)
     {
         if (value is { } v) w.WriteNumber(Name(property), v);
