@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -200,12 +201,25 @@ public sealed class TiktokenEncoder
     {
         if (pieces.TryGet(piece, out var cached))
         {
-            ids.AddRange(cached);
+            Append(ids, cached);
             return;
         }
         var encoded = EncodePiece(piece);
         if (piece.Length is > 0 and <= MaxCachedChars) pieces.Add(piece, encoded);
-        ids.AddRange((ReadOnlySpan<int>)encoded);
+        Append(ids, encoded);
+    }
+
+    /// <summary>
+    /// Adds a piece's ids by code inlined here, not List's AddRange: its generic form for a span is compiled at first
+    /// use, unoptimised, and reached through a stub until the JIT's tier-up replaces it, longer on two workers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Append(List<int> ids, ReadOnlySpan<int> more)
+    {
+        if (more.Length == 1) { ids.Add(more[0]); return; }
+        int n = ids.Count;
+        CollectionsMarshal.SetCount(ids, n + more.Length);
+        more.CopyTo(CollectionsMarshal.AsSpan(ids)[n..]);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
