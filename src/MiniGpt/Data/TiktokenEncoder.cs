@@ -210,8 +210,9 @@ public sealed class TiktokenEncoder
     }
 
     /// <summary>
-    /// Adds a piece's ids by code inlined here, not List's AddRange: its generic form for a span is compiled at first
-    /// use, unoptimised, and reached through a stub until the JIT's tier-up replaces it, longer on two workers.
+    /// Adds a piece's ids without List's AddRange, whose generic form for a span ran unoptimised, through a stub, until
+    /// the JIT's tier-up replaced it, longer on two workers (docs/benchmarks.md). Most pieces have one id: List's Add,
+    /// inlined here.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Append(List<int> ids, ReadOnlySpan<int> more)
@@ -298,7 +299,7 @@ public sealed class TiktokenEncoder
             if (ranks.BytesOf(id) is { } token) bytes.AddRange(token);
             else if (SpecialText(id) is { } special) bytes.AddRange(Encoding.UTF8.GetBytes(special));
         }
-        return Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes));
+        return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
     }
 
     string? SpecialText(int id)
