@@ -136,19 +136,13 @@ public sealed class TiktokenEncoder
             throw new ArgumentException($"special token '{other}' does not begin with \"<|\"", nameof(specialTokens));
         (this.ranks, this.pattern, SpecialTokens, this.maxCachedPieces, this.maxPieceBytes) = (ranks, pattern, specialTokens, maxCachedPieces, maxPieceBytes);
         // What an encoding thread writes for every piece (the Regex's runner and match, rented and returned each
-        // time) is made here, at once, between two unused arrays that keep other threads' objects off its cache
-        // lines when the GC packs objects together. Made at the first match instead, each thread's runner could land
-        // beside the other's: on two workers about half of all runs of a prepare took 2.0–2.8 s rather than 1.6
-        // (docs/benchmarks.md).
-        guardBefore = new byte[CacheLine];
+        // time) is made here, with the Regex. Made at the first match instead, while the other thread made its own,
+        // each thread's runner could land on the other's cache line: on two workers about half of all runs of a
+        // prepare took 2.0–2.8 s rather than 1.6 (docs/benchmarks.md).
         regex = LibraryTokenizer.OwnRegex(pattern);
         regex.IsMatch("a");
         pieces = new PieceCache(maxCachedPieces, MaxCachedCharsInAll);
-        guardAfter = new byte[CacheLine];
     }
-
-    const int CacheLine = 128;   // two 64-byte lines: adjacent-line prefetching pairs them
-    readonly byte[] guardBefore, guardAfter;
 
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
 
