@@ -349,7 +349,7 @@ public static class CorpusPreparer
                     progress?.Report(new(PreparePhase.Encode, bytes, total));
                 }
                 Decode([], flush: true);
-                text.Cut(text.Length, all: true).ForEach(Encode);
+                text.Cut(text.Length, all: true, OrderedEncoder.Text.Rent).ForEach(Encode);
             }
             catch (DecoderFallbackException)
             {
@@ -375,19 +375,19 @@ public static class CorpusPreparer
             scalars += Scalars(added);
             if (writer == train && scalars > splitAt)
             {
-                text.Cut(start + Utf16Length(added, splitAt - before), all: true).ForEach(Encode);   // the whole of train
+                text.Cut(start + Utf16Length(added, splitAt - before), all: true, OrderedEncoder.Text.Rent).ForEach(Encode);   // the whole of train
                 writer = val;
                 // Batches are delivered in order: once this empty one is, every train id is written. Flushing train.bin
                 // to disk then overlaps val's encoding rather than waiting at the end (35-45 ms for 100 MB of ids).
                 encoder.Add([], _ => trainWritten = Task.Run(train.Complete));
             }
-            text.Cut(text.Length, all: false).ForEach(Encode);
+            text.Cut(text.Length, all: false, OrderedEncoder.Text.Rent).ForEach(Encode);
         }
 
-        void Encode(string piece)
+        void Encode(OrderedEncoder.Text piece)
         {
             var to = writer;
-            encoder.Add([new(piece, EndOfText: false)], encoded =>
+            encoder.Add([piece], encoded =>
             {
                 to.Write(encoded.Ids);
                 if (to == train) trainBytes += encoded.Bytes;

@@ -52,18 +52,21 @@ sealed class HeldText(bool replaceInvalid, int capacity, int maxRun = HeldText.M
     /// Cuts the pieces off the first <paramref name="end"/> characters: up to their last cut, or (<paramref name="all"/>)
     /// all of them, the last piece short. What is left is kept for the next chunk.
     /// </summary>
-    public List<string> Cut(int end, bool all)
+    public List<string> Cut(int end, bool all) => Cut(end, all, piece => new string(piece));
+
+    /// <summary>As <see cref="Cut(int, bool)"/>, each piece made by <paramref name="copy"/> from the characters held.</summary>
+    public List<T> Cut<T>(int end, bool all, Func<ReadOnlySpan<char>, T> copy)
     {
-        var pieces = new List<string>();
+        var pieces = new List<T>();
         int at = 0;
         for (int cut; (cut = CorpusPreparer.CutPoint(text.AsSpan(at, end - at), at == 0 ? searched : 0)) > 0; at += cut)
         {
             if (cut > maxRun) throw new UncutRunException(cut, maxRun, HeldBytes(at));
-            pieces.Add(new string(text, at, cut));
+            pieces.Add(copy(text.AsSpan(at, cut)));
         }
         // Held over, the last character may yet begin a piece (a cut is judged by the characters either side): one more.
         if (end - at > maxRun + (all ? 0L : 1L)) throw new UncutRunException(end - at, maxRun, HeldBytes(at));
-        if (all && at < end) pieces.Add(new string(text, at, end - at));
+        if (all && at < end) pieces.Add(copy(text.AsSpan(at, end - at)));
         if (all) at = end;
         searched = all ? 0 : CorpusPreparer.NoCutBefore(end - at);
         if (at > 0) text.AsSpan(at, held - at).CopyTo(text);

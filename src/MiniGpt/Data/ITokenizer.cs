@@ -23,6 +23,12 @@ public interface ITokenizer
 
     IReadOnlyList<int> Encode(string text);
 
+    /// <summary>
+    /// Appends the ids of <paramref name="text"/> to <paramref name="ids"/>: those <see cref="Encode(string)"/> gives,
+    /// without a string or a list of their own where the tokenizer can do without (a prepare encodes its corpus so).
+    /// </summary>
+    void Encode(ReadOnlySpan<char> text, List<int> ids) => ids.AddRange(Encode(text.ToString()));
+
     string Decode(IEnumerable<int> ids);
 
     TokenizerDescription Describe();

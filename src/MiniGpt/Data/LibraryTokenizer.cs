@@ -160,6 +160,12 @@ public sealed partial class LibraryTokenizer : ITokenizer
 
     public IReadOnlyList<int> Encode(string text) => tiktoken?.Encode(text) ?? gpt2!.EncodeToIds(text);
 
+    public void Encode(ReadOnlySpan<char> text, List<int> ids)
+    {
+        if (tiktoken is not null) tiktoken.Encode(text, ids);
+        else ids.AddRange(gpt2!.EncodeToIds(text));
+    }
+
     public string Decode(IEnumerable<int> ids) => tiktoken?.Decode(ids) ?? gpt2!.Decode(ids);
 
     public TokenizerDescription Describe() => description;

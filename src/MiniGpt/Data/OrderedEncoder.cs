@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -5,9 +6,13 @@ using System.Text;
 namespace MiniGpt.Data;
 
 /// <summary>The ids of a batch of texts, each followed by the end-of-text id where it asks for one, with the batch's size.</summary>
+/// <param name="Rented">The ids, in an array from the shared pool that goes back to it once the batch is delivered.</param>
 /// <param name="Each">For each text: its ids (the end of text included), Unicode scalar values and UTF-8 bytes.</param>
-sealed record EncodedBatch(int[] Ids, (int Ids, long Chars, long Bytes)[] Each)
+sealed record EncodedBatch(int[] Rented, int Count, (int Ids, long Chars, long Bytes)[] Each)
 {
+    /// <summary>The ids: valid only while the batch is delivered.</summary>
+    public ReadOnlySpan<int> Ids => Rented.AsSpan(0, Count);
+
     /// <summary>Unicode scalar values in the texts.</summary>
     public long Chars => Each.Sum(e => e.Chars);
 
@@ -35,11 +40,30 @@ sealed class OrderedEncoder : IDisposable
     readonly BlockingCollection<(IReadOnlyList<Text> Texts, TaskCompletionSource<EncodedBatch> Done)>? work;
     readonly Queue<(Task<EncodedBatch> Encoded, Action<EncodedBatch> Then)> pending = new();
     readonly Thread[] threads = [];
+    readonly List<int> callerIds = [];   // what the caller's thread encodes, a batch at a time
     volatile bool stopping;
 
 
-    /// <summary>A text to encode, and whether the end-of-text id (if the encoder has one) follows its ids: it ends a document.</summary>
-    public readonly record struct Text(string Value, bool EndOfText);
+    /// <summary>
+    /// A text to encode, and whether the end-of-text id (if the encoder has one) follows its ids: it ends a document.
+    /// <paramref name="Pooled"/>: its characters are an array from the shared pool, returned once it is encoded.
+    /// </summary>
+    public readonly record struct Text(ReadOnlyMemory<char> Value, bool EndOfText, bool Pooled = false)
+    {
+        public Text(string Value, bool EndOfText) : this(Value.AsMemory(), EndOfText) { }
+
+        /// <summary>
+        /// A copy of <paramref name="piece"/> in an array from the shared pool. Pieces of text and their ids
+        /// allocated about 4.7 bytes per byte of corpus; each collection then copied those in flight, while both
+        /// threads of two workers waited (docs/benchmarks.md).
+        /// </summary>
+        public static Text Rent(ReadOnlySpan<char> piece)
+        {
+            var chars = ArrayPool<char>.Shared.Rent(piece.Length);
+            piece.CopyTo(chars);
+            return new(chars.AsMemory(0, piece.Length), EndOfText: false, Pooled: true);
+        }
+    }
 
     public OrderedEncoder(ITokenizer tokenizer, int? endOfText, int workers)
     {
@@ -53,7 +77,7 @@ sealed class OrderedEncoder : IDisposable
     /// <summary>Encodes <paramref name="texts"/>, then calls <paramref name="then"/> with the ids on this thread, after every batch added before.</summary>
     public void Add(IReadOnlyList<Text> texts, Action<EncodedBatch> then)
     {
-        if (work is null) { then(Encode(tokenizer, texts)); return; }
+        if (work is null) { Deliver(Encode(tokenizer, callerIds, texts), then); return; }
         var done = new TaskCompletionSource<EncodedBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
         work.Add((texts, done));
         pending.Enqueue((done.Task, then));
@@ -63,7 +87,7 @@ sealed class OrderedEncoder : IDisposable
             // Only a surplus: batches for the other workers stay queued. When reading the corpus is most of this
             // thread's work (JSON Lines), a caller that encoded whenever a batch waited left the workers idle while it
             // read the next ones (docs/benchmarks.md).
-            else if (work.Count >= QueuedPerWorker * workers && work.TryTake(out var item)) Run(tokenizer, item.Texts, item.Done);
+            else if (work.Count >= QueuedPerWorker * workers && work.TryTake(out var item)) Run(tokenizer, callerIds, item.Texts, item.Done);
             else if (pending.Count > InFlightPerWorker * workers) HelpOrDeliver();   // memory's bound: help, or wait for the oldest
             else break;
         }
@@ -92,14 +116,20 @@ sealed class OrderedEncoder : IDisposable
     /// </summary>
     void HelpOrDeliver()
     {
-        if (!pending.Peek().Encoded.IsCompleted && work!.TryTake(out var item)) Run(tokenizer, item.Texts, item.Done);
+        if (!pending.Peek().Encoded.IsCompleted && work!.TryTake(out var item)) Run(tokenizer, callerIds, item.Texts, item.Done);
         else Deliver();
     }
 
     void Deliver()
     {
         var (encoded, then) = pending.Dequeue();
-        then(encoded.GetAwaiter().GetResult());   // rethrows a worker's exception as it was
+        Deliver(encoded.GetAwaiter().GetResult(), then);   // rethrows a worker's exception as it was
+    }
+
+    static void Deliver(EncodedBatch batch, Action<EncodedBatch> then)
+    {
+        then(batch);
+        ArrayPool<int>.Shared.Return(batch.Rented);
     }
 
     void Work(int index)
@@ -108,47 +138,50 @@ sealed class OrderedEncoder : IDisposable
         // and every batch after it with it, while the caller's thread encodes alone meanwhile.
         ITokenizer? own = null;
         Exception? failed = null;
+        var ids = new List<int>();
         try { own = tokenizer.ForAnotherThread(); }
         catch (Exception e) { failed = e; }
         foreach (var (texts, done) in work!.GetConsumingEnumerable())
         {
             if (stopping) { done.TrySetCanceled(); continue; }
             if (failed is not null) { done.SetException(failed); continue; }
-            Run(own!, texts, done);
+            Run(own!, ids, texts, done);
         }
     }
 
-    void Run(ITokenizer t, IReadOnlyList<Text> texts, TaskCompletionSource<EncodedBatch> done)
+    void Run(ITokenizer t, List<int> ids, IReadOnlyList<Text> texts, TaskCompletionSource<EncodedBatch> done)
     {
-        try { done.SetResult(Encode(t, texts)); }
+        try { done.SetResult(Encode(t, ids, texts)); }
         catch (Exception e) { done.SetException(e); }
     }
 
-    /// <summary>Each text's ids as the tokenizer returns them, copied once into an array of the batch's size (a list grown to it, then copied, allocated twice as much).</summary>
-    EncodedBatch Encode(ITokenizer t, IReadOnlyList<Text> texts)
+    /// <summary>
+    /// Each text's ids, appended to the thread's own list <paramref name="ids"/>, then copied into an array from the
+    /// shared pool; pooled texts go back to it.
+    /// </summary>
+    EncodedBatch Encode(ITokenizer t, List<int> ids, IReadOnlyList<Text> texts)
     {
-        var lists = new IReadOnlyList<int>[texts.Count];
-        var each = new (int, long, long)[texts.Count];
-        int total = 0;
-        for (int i = 0; i < texts.Count; i++)
+        try
         {
-            var text = texts[i].Value;
-            lists[i] = t.Encode(text);
-            int n = lists[i].Count + (endOfText is not null && texts[i].EndOfText ? 1 : 0);
-            each[i] = (n, CorpusPreparer.Scalars(text), Encoding.UTF8.GetByteCount(text));
-            total = checked(total + n);
+            ids.Clear();
+            var each = new (int, long, long)[texts.Count];
+            for (int i = 0; i < texts.Count; i++)
+            {
+                var text = texts[i].Value.Span;
+                int before = ids.Count;
+                t.Encode(text, ids);
+                if (endOfText is { } eot && texts[i].EndOfText) ids.Add(eot);
+                each[i] = (ids.Count - before, CorpusPreparer.Scalars(text), Encoding.UTF8.GetByteCount(text));
+            }
+            var rented = ArrayPool<int>.Shared.Rent(ids.Count);
+            CollectionsMarshal.AsSpan(ids).CopyTo(rented);
+            return new(rented, ids.Count, each);
         }
-        var ids = new int[total];
-        int at = 0;
-        for (int i = 0; i < texts.Count; i++)
+        finally
         {
-            var into = ids.AsSpan(at);
-            if (lists[i] is List<int> list) CollectionsMarshal.AsSpan(list).CopyTo(into);
-            else for (int j = 0; j < lists[i].Count; j++) into[j] = lists[i][j];
-            at += lists[i].Count;
-            if (endOfText is { } eot && texts[i].EndOfText) ids[at++] = eot;
+            foreach (var text in texts)
+                if (text.Pooled && MemoryMarshal.TryGetArray(text.Value, out var chars)) ArrayPool<char>.Shared.Return(chars.Array!);
         }
-        return new(ids, each);
     }
 
     public void Dispose()

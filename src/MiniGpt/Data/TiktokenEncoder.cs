@@ -158,35 +158,44 @@ public sealed class TiktokenEncoder
     /// <summary>The longest piece merged by default: its bytes must fit one array.</summary>
     public const long MaxPieceBytes = 0x7FFFFFC7;   // Array.MaxLength
 
+    public List<int> Encode(string text)
+    {
+        var ids = new List<int>(text.Length / 3 + 4);
+        Encode(text, ids);
+        return ids;
+    }
+
+    /// <summary>Appends the ids of <paramref name="text"/> to <paramref name="ids"/>.</summary>
     // The per-piece path is compiled optimised at its first call (AggressiveOptimization) rather than run as
     // precompiled code until the JIT's tier-up reaches it: about the first 300 batches of a prepare, longer on two
     // workers, whose JIT shares their two cores (docs/benchmarks.md).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public List<int> Encode(string text)
+    public void Encode(ReadOnlySpan<char> text, List<int> ids)
     {
-        var ids = new List<int>(text.Length / 3 + 4);
         for (int from = 0; from <= text.Length;)
         {
             var (at, special) = NextSpecial(text, from);
-            var between = text.AsSpan(from, at - from);
+            var between = text[from..at];
             foreach (var m in regex.EnumerateMatches(between)) AddPiece(between.Slice(m.Index, m.Length), ids);
             if (special is not { } s) break;
             ids.Add(s.Value);
             from = at + s.Key.Length;
         }
-        return ids;
     }
 
     /// <summary>The first special token at or after <paramref name="from"/>, and where; the text's end and null when none.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    (int At, KeyValuePair<string, int>? Special) NextSpecial(string text, int from)
+    (int At, KeyValuePair<string, int>? Special) NextSpecial(ReadOnlySpan<char> text, int from)
     {
         if (SpecialTokens.Count == 0) return (text.Length, null);
         // Each begins "<|" (the constructor checks). Where two would match, the first in the dictionary wins, as in
         // the library's alternation of them; of the bundled encodings' none is a prefix of another.
-        for (int at = from; (at = text.IndexOf("<|", at, StringComparison.Ordinal)) >= 0; at++)
+        for (int at = from, i; (i = text[at..].IndexOf("<|", StringComparison.Ordinal)) >= 0; at++)
+        {
+            at += i;
             foreach (var special in SpecialTokens)
-                if (text.AsSpan(at).StartsWith(special.Key, StringComparison.Ordinal)) return (at, special);
+                if (text[at..].StartsWith(special.Key, StringComparison.Ordinal)) return (at, special);
+        }
         return (text.Length, null);
     }
 

@@ -41,6 +41,25 @@ public class LibraryTokenizerTests
     }
 
     [Theory]
+    [MemberData(nameof(SmallBpe.Kinds), MemberType = typeof(SmallBpe))]
+    public void EncodeIntoAList_AppendsTheIdsThatEncodeGives(string which)
+    {
+        using var dir = new TempDir();
+        var f = SmallBpe.Files(which, dir);
+        var t = Tokenizers.CreateBpe(f.Kind, f.Vocab, f.Merges, f.Tiktoken);
+        // Special tokens at the start, together and at the end: the span's own offsets, not a string's, find them.
+        const string eot = "<|endoftext|>", rest = " it's 12345\r\n\n  world's 🙂";
+        var text = eot + SmallBpe.MultiByteText + eot + eot + rest + eot;
+        var ids = new List<int> { -7 };
+        // From the middle of a longer text, as a prepare hands over a piece of its buffer.
+        t.Encode(("xx" + text + "yy").AsSpan(2, text.Length), ids);
+        Assert.Equal([-7, .. t.Encode(text)], ids);
+        if (t.Encode(eot) is [var eotId])   // a .tiktoken file names no special tokens
+            Assert.Equal([-7, eotId, .. t.Encode(SmallBpe.MultiByteText), eotId, eotId, .. t.Encode(rest), eotId], ids);
+        else Assert.Equal("tiktoken file", which);
+    }
+
+    [Theory]
     [InlineData("cl100k_base")]
     [InlineData("tiktoken file")]
     public void ForAnotherThread_OfTiktoken_ReadsTheSameRankTables_RatherThanBuildingItsOwn(string which)
