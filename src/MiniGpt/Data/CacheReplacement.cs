@@ -87,7 +87,8 @@ public static partial class CacheReplacement
     /// that says so, not a missing cache to build again.
     /// </summary>
     /// <param name="patience">How long to wait for the folder's lock (10 s by default): another reader may be putting the cache back.</param>
-    public static void Recover(string dir, TimeSpan? patience = null)
+    /// <param name="ct">Ends the wait (Ctrl+C) with <see cref="OperationCanceledException"/>.</param>
+    public static void Recover(string dir, TimeSpan? patience = null, CancellationToken ct = default)
     {
         if (!Directory.Exists(dir)) return;
         var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(10));
@@ -106,7 +107,7 @@ public static partial class CacheReplacement
             }
             if (DateTime.UtcNow > deadline)
                 throw new DataException(dir, $"token cache {dir} is being prepared or put back by another process");
-            Thread.Sleep(50);
+            if (ct.WaitHandle.WaitOne(50)) ct.ThrowIfCancellationRequested();
         }
     }
 

@@ -70,7 +70,7 @@ public static class CorpusPreparer
         ITokenizer? bpe = o.Fixed is { } d ? Tokenizers.FromDescription(d, "the model's tokenizer")
             : o.Tokenizer == TokenizerKind.Char || bundled ? null : Tokenizers.CreateBpe(o.Tokenizer, o.VocabFile, o.MergesFile, o.TiktokenFile);
 
-        CacheReplacement.Recover(o.OutDir);   // a cache a killed prepare left aside is back before anything here can fail
+        CacheReplacement.Recover(o.OutDir, ct: ct);   // a cache a killed prepare left aside is back before anything here can fail
         if (Directory.Exists(o.OutDir) && !File.Exists(Path.Combine(o.OutDir, TokenCacheMeta.FileName))
             && Directory.EnumerateFileSystemEntries(o.OutDir).Any(e => !IsOurs(e)))
             throw new DataException(o.OutDir, $"{o.OutDir} is not empty and holds no token cache; a token cache needs an empty or new folder");

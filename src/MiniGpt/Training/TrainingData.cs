@@ -38,7 +38,7 @@ public sealed class TrainingData : IDisposable
     {
         // A missing cache, or one from an older MiniGpt, is built from the corpus; without a corpus, Open explains.
         // One that a killed prepare left moved aside is put back first, and reused if it still holds the corpus.
-        CacheReplacement.Recover(c.DataDir);
+        CacheReplacement.Recover(c.DataDir, ct: ct);
         bool missing = !File.Exists(Path.Combine(c.DataDir, TokenCacheMeta.FileName));
         if (c.Corpus is not null && (missing || TokenCacheMeta.IsOutdated(c.DataDir)))
             CorpusPreparer.Prepare(new PrepareOptions(c.Corpus, c.Tokenizer, c.DataDir, c.ValFraction, Fixed: model?.Describe(),

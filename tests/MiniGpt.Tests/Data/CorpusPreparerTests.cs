@@ -402,6 +402,10 @@ public class CorpusPreparerTests
         var held = CacheReplacement.TryHold(killed)!;
         var busy = Assert.Throws<DataException>(() => CacheReplacement.Recover(killed, TimeSpan.Zero));
         Assert.Equal($"token cache {killed} is being prepared or put back by another process", busy.Message);
+        // Ctrl+C ends the wait, before the patience runs out, and leaves the cache aside for the next reader.
+        using (var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+            Assert.ThrowsAny<OperationCanceledException>(() => CacheReplacement.Recover(killed, TimeSpan.FromSeconds(5), stop.Token));
+        Assert.False(File.Exists(Path.Combine(killed, TokenCacheMeta.FileName)));
         using var started = new ManualResetEventSlim();
         var opening = Task.Factory.StartNew(() => { started.Set(); return TokenCache.Open(killed); }, TaskCreationOptions.LongRunning);
         started.Wait();
