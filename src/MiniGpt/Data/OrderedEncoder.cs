@@ -59,9 +59,10 @@ sealed class OrderedEncoder : IDisposable
         /// </summary>
         public static Text Rent(ReadOnlySpan<char> piece)
         {
-            var chars = ArrayPool<char>.Shared.Rent(piece.Length);
+            bool pooled = piece.Length <= MostPooled;
+            var chars = pooled ? ArrayPool<char>.Shared.Rent(piece.Length) : new char[piece.Length];
             piece.CopyTo(chars);
-            return new(chars.AsMemory(0, piece.Length), EndOfText: false, Pooled: true);
+            return new(chars.AsMemory(0, piece.Length), EndOfText: false, pooled);
         }
     }
 
@@ -92,6 +93,13 @@ sealed class OrderedEncoder : IDisposable
             else break;
         }
     }
+
+    /// <summary>
+    /// The longest array taken from the shared pools, which round a length up to a power of two and keep what comes
+    /// back: a piece of hundreds of megabytes (a run with no place to cut) gets an array of its own size, left to the
+    /// collector, and a thread's list of ids is emptied after it.
+    /// </summary>
+    const int MostPooled = 1 << 20;
 
     /// <summary>Batches in flight per worker before the caller stops reading ahead.</summary>
     const int InFlightPerWorker = 8;
@@ -129,7 +137,7 @@ sealed class OrderedEncoder : IDisposable
     static void Deliver(EncodedBatch batch, Action<EncodedBatch> then)
     {
         then(batch);
-        ArrayPool<int>.Shared.Return(batch.Rented);
+        if (batch.Rented.Length <= MostPooled) ArrayPool<int>.Shared.Return(batch.Rented);   // else not from the pool
     }
 
     void Work(int index)
@@ -173,9 +181,11 @@ sealed class OrderedEncoder : IDisposable
                 if (endOfText is { } eot && texts[i].EndOfText) ids.Add(eot);
                 each[i] = (ids.Count - before, CorpusPreparer.Scalars(text), Encoding.UTF8.GetByteCount(text));
             }
-            var rented = ArrayPool<int>.Shared.Rent(ids.Count);
+            var rented = ids.Count <= MostPooled ? ArrayPool<int>.Shared.Rent(ids.Count) : new int[ids.Count];
             CollectionsMarshal.AsSpan(ids).CopyTo(rented);
-            return new(rented, ids.Count, each);
+            var batch = new EncodedBatch(rented, ids.Count, each);
+            if (ids.Capacity > MostPooled) { ids.Clear(); ids.Capacity = 0; }
+            return batch;
         }
         finally
         {

@@ -166,6 +166,18 @@ public class CorpusPreparerTests
         AssertEncodedAsIfEachSplitWhole(dir, text, (TokenizerKind.O200kBase, null, null, null), Tokenizers.CreateBpe(TokenizerKind.O200kBase), valFraction: 0.5);
     }
 
+    [Fact]
+    public void RunWithNoPlaceToCut_LongerThanThePooledArrays_IsEncodedWhole()
+    {
+        using var dir = new TempDir();
+        // 3.6 million digits in a row, no place to cut: one piece of more characters, and more ids (cl100k: up to 3
+        // digits each), than the pooled arrays hold; then ordinary lines, pieces from the pools again.
+        var digits = string.Concat(Enumerable.Range(0, 400_000).Select(i => $"{i % 1000:D3}{i % 7}{i % 3}{i % 10}{i % 11 % 10}{i % 13 % 10}{i % 9}"));
+        var text = "Act 1\n" + digits + "\n" + string.Concat(Enumerable.Range(0, 20_000).Select(i => $"line {i} of verse\n"));
+        AssertEncodedAsIfEachSplitWhole(dir, text, (TokenizerKind.Cl100kBase, null, null, null), Tokenizers.CreateBpe(TokenizerKind.Cl100kBase), valFraction: 0.1);
+        Assert.True(Tokenizers.CreateBpe(TokenizerKind.Cl100kBase).Encode(digits).Count > 1 << 20);
+    }
+
     /// <summary>Prepares <paramref name="text"/> on 2 workers and checks that each split's ids are its text's, encoded whole; returns the corpus file.</summary>
     static string AssertEncodedAsIfEachSplitWhole(TempDir dir, string text, (TokenizerKind Kind, string? Vocab, string? Merges, string? Tiktoken) f,
         ITokenizer tok, double valFraction, int chunkBytes = 1 << 20)
