@@ -27,6 +27,14 @@ public sealed class CompactTokenizer : ITokenizer
 
     public IReadOnlyList<int> Encode(string text) => inner.Encode(text).Select(Map).ToList();
 
+    /// <summary>The inner tokenizer's ids, appended, then mapped where they lie: a model's compact vocabulary prepares its corpus so.</summary>
+    public void Encode(ReadOnlySpan<char> text, List<int> ids)
+    {
+        int from = ids.Count;
+        inner.Encode(text, ids);
+        foreach (ref int id in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ids)[from..]) id = Map(id);
+    }
+
     /// <summary>Runs between unknown ids decode through the inner tokenizer; each unknown id becomes U+FFFD.</summary>
     public string Decode(IEnumerable<int> ids)
     {

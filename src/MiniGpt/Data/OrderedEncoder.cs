@@ -40,7 +40,7 @@ sealed class OrderedEncoder : IDisposable
     readonly BlockingCollection<(IReadOnlyList<Text> Texts, TaskCompletionSource<EncodedBatch> Done)>? work;
     readonly Queue<(Task<EncodedBatch> Encoded, Action<EncodedBatch> Then)> pending = new();
     readonly Thread[] threads = [];
-    readonly List<int> callerIds = [];   // what the caller's thread encodes, a batch at a time
+    readonly List<int> callerIds = [];   // the caller's thread's, for every batch it encodes: a list per batch allocated as much again as its ids
     volatile bool stopping;
 
 

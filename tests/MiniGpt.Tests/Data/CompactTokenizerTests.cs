@@ -31,6 +31,18 @@ public class CompactTokenizerTests
         Assert.Contains('\uFFFD', t.Decode(ids));
     }
 
+    [Fact]
+    public void EncodeIntoAList_AppendsTheCompactIds_UnknownIncluded()
+    {
+        var inner = Tokenizers.CreateBpe(TokenizerKind.Cl100kBase);
+        var t = new CompactTokenizer(inner, inner.Encode("hello world"));
+        var ids = new List<int> { 123_456 };   // what the list held stays as it was, unmapped
+        t.Encode("hello zebra world".AsSpan(), ids);
+        Assert.Equal([123_456, .. t.Encode("hello zebra world")], ids);
+        Assert.Equal(inner.Encode("hello zebra world").Select(t.Map), ids.Skip(1));
+        Assert.Contains(t.UnknownId, ids);
+    }
+
     [Theory]
     [InlineData(new[] { 11, 264, 100_277 })]   // past cl100k_base's last id
     [InlineData(new[] { -1, 264 })]
