@@ -267,6 +267,10 @@ public static class Documents
             // through a field of bytes at its path; one inside a struct still as Parquet.Net decodes it.
             (string? Text, string? Problem) Null = (null, $"column \"{field}\" is null, not a string");
             var raw = column!.Path.Length == 1 ? new ParquetSchema(new DataField<byte[]>(column.Name, column.IsNullable)).GetDataFields()[0] : null;
+            // One array of rows for every row group, not one per group: above 85 KB each was a large object, and large
+            // objects made most of a prepare's collections full ones (docs/benchmarks.md).
+            byte[]?[] utf8 = [];
+            string?[] strings = [];
             for (int g = 0; g < reader.RowGroupCount; g++)
             {
                 // The counts are the file's word, checked before an array of that many rows is made.
@@ -280,23 +284,35 @@ public static class Documents
                         : rows > MaxRowGroupRows ? $"{rows:N0} rows, more than the {MaxRowGroupRows:N0} MiniGpt holds at once (write the file with smaller row groups)" : null
                     : $"corrupt data ({error})";
                 if (refused is not null) { yield return new(null, file, $"row group {g}", refused, size); continue; }
-                (var read, error) = Attempt(() =>
+                (var rowCount, error) = Attempt(() =>
                 {
                     using var group = reader.OpenRowGroupReader(g);
+                    int n = checked((int)group.RowCount);
                     if (raw is not null)
                     {
-                        var utf8 = new byte[]?[group.RowCount];
-                        group.ReadAsync(raw, utf8.AsMemory(), null).AsTask().GetAwaiter().GetResult();
-                        return Array.ConvertAll(utf8, b => b is null ? Null : !System.Text.Unicode.Utf8.IsValid(b) && !replaceInvalid ? (null, "invalid UTF-8") : (Encoding.UTF8.GetString(b), null));
+                        if (utf8.Length < n) utf8 = new byte[]?[n];
+                        group.ReadAsync(raw, utf8.AsMemory(0, n), null).AsTask().GetAwaiter().GetResult();
                     }
-                    var v = new string?[group.RowCount];
-                    group.ReadAsync(column!, v.AsMemory(), null).AsTask().GetAwaiter().GetResult();
-                    return Array.ConvertAll(v, t => t is null ? Null : (t, null));
+                    else
+                    {
+                        if (strings.Length < n) strings = new string?[n];
+                        group.ReadAsync(column!, strings.AsMemory(0, n), null).AsTask().GetAwaiter().GetResult();
+                    }
+                    return new[] { n };
                 });
-                if (read is null) { yield return new(null, file, $"row group {g}", $"corrupt data ({error})", size); continue; }
-                for (int r = 0; r < read.Length; r++)
-                    yield return read[r] is (var text, null) ? new(text, file, $"row group {g}", null, size)
-                        : new(null, file, $"row group {g}, row {r}", read[r].Problem, size);
+                if (rowCount is not [var read]) { yield return new(null, file, $"row group {g}", $"corrupt data ({error})", size); continue; }
+                for (int r = 0; r < read; r++)
+                {
+                    // A row's string is made as it is handed out, and its bytes let go: made for the whole group at
+                    // once, they outlived the collections while the group was read out (docs/benchmarks.md).
+                    var (text, wrong) = raw is null ? (strings[r] is { } s ? (s, null) : Null)
+                        : utf8[r] is not { } b ? Null
+                        : !replaceInvalid && !System.Text.Unicode.Utf8.IsValid(b) ? (null, "invalid UTF-8")
+                        : (Encoding.UTF8.GetString(b), null);
+                    if (raw is not null) utf8[r] = null;
+                    else strings[r] = null;
+                    yield return wrong is null ? new(text, file, $"row group {g}", null, size) : new(null, file, $"row group {g}, row {r}", wrong, size);
+                }
             }
         }
         finally { reader.DisposeAsync().AsTask().GetAwaiter().GetResult(); }   // it has no synchronous Dispose

@@ -81,6 +81,33 @@ public class DocumentCorpusTests
     }
 
     [Fact]
+    public void ParquetRowGroups_OfFewerRowsThanTheOneBefore_AndATextInsideAStruct_AreReadRowByRow()
+    {
+        using var dir = new TempDir();
+        // The rows of each group go into the same array: a shorter group after a longer one, with a null where the
+        // longer one had text, must not show the text again.
+        var flat = CorpusFiles.Parquet(dir.File("flat.parquet"), "text", ["a", "b", "c"], [null, "e"], ["f"]);
+        Assert.Equal([("a", null), ("b", null), ("c", null), (null, "row group 1, row 0"), ("e", null), ("f", null)],
+            Documents.Read([flat], "text", false, skipBad: true).Select(d => (d.Text, d.Problem is null ? null : d.Where)));
+        // A column inside a struct is read as Parquet.Net decodes it, not as bytes; here in groups of 2 rows, then 1.
+        var nested = dir.File("nested.parquet");
+        using (var file = File.Create(nested))
+            Parquet.Serialization.ParquetSerializer.SerializeAsync(new[] { "one", "two", "three" }.Select(t => new Row { Meta = new() { Text = t } }), file,
+                new Parquet.ParquetOptions { RowGroupSize = 2 }).GetAwaiter().GetResult();
+        Assert.Equal(["one", "two", "three"], Documents.Read([nested], "text", false, skipBad: false).Select(d => d.Text));
+    }
+
+    sealed class Row
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("meta")] public Inner? Meta { get; set; }
+    }
+
+    sealed class Inner
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("text")] public string? Text { get; set; }
+    }
+
+    [Fact]
     public void ManyDocuments_GiveTheSameCache_WhateverTheNumberOfWorkers()
     {
         using var dir = new TempDir();
