@@ -29,8 +29,9 @@ sealed record EncodedBatch(int[] Rented, int Count, (int Ids, long Chars, long B
 sealed class OrderedEncoder : IDisposable
 {
     /// <summary>
-    /// About how many characters to encode at a time. Below the large object heap's 85,000 bytes, a piece and its
-    /// ids stay in the per-thread young generation; pieces of a megabyte made two workers only 1.4 times as fast as one.
+    /// About how many characters to encode at a time. Pieces of a megabyte, as strings in the large object heap, made
+    /// two workers only 1.4 times as fast as one; in pooled arrays, 128K characters were no faster than these 32K
+    /// (docs/benchmarks.md). Documents are still strings: below 85,000 bytes, they stay in the young generation.
     /// </summary>
     public const int PieceChars = 1 << 15;
 
