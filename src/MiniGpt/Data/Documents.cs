@@ -277,7 +277,7 @@ public static class Documents
                 var (counts, error) = Attempt(() =>
                 {
                     using var group = reader.OpenRowGroupReader(g);
-                    return new[] { group.RowCount, group.GetMetadata(column!).MetaData?.NumValues ?? throw new InvalidDataException("its column chunk has no metadata") };
+                    return new[] { group.RowCount, group.GetMetadata(column!)?.MetaData?.NumValues ?? throw new InvalidDataException("its column chunk has no metadata") };
                 });
                 string? refused = counts is [var rows, var held]
                     ? rows > held ? $"corrupt data (it claims {rows:N0} rows, its column holds {held:N0} values)"
