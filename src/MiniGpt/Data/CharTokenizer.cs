@@ -34,6 +34,13 @@ public sealed class CharTokenizer : ITokenizer
     public IReadOnlyList<int> Encode(string text)
     {
         var result = new List<int>(text.Length);
+        Encode(text, result);
+        return result;
+    }
+
+    /// <summary>Appends the ids of <paramref name="text"/>: a corpus of documents is encoded so, without a copy of each.</summary>
+    public void Encode(ReadOnlySpan<char> text, List<int> result)
+    {
         List<string>? unknown = null;
         foreach (var r in text.EnumerateRunes())
         {
@@ -43,7 +50,6 @@ public sealed class CharTokenizer : ITokenizer
         }
         if (unknown is not null)
             throw new UnknownCharactersException(unknown.Distinct().ToList());
-        return result;
     }
 
     public string Decode(IEnumerable<int> ids)

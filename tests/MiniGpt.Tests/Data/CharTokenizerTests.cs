@@ -16,6 +16,25 @@ public class CharTokenizerTests
     }
 
     [Fact]
+    public void EncodeIntoAList_AppendsOneIdPerScalarValue()
+    {
+        var t = CharTokenizer.FromDescription(SmallBpe.MultiByteText);
+        var ids = new List<int> { -3 };
+        var text = "xx" + SmallBpe.MultiByteText + "yy";
+        ((ITokenizer)t).Encode(text.AsSpan(2, SmallBpe.MultiByteText.Length), ids);
+        Assert.Equal([-3, .. SmallBpe.MultiByteText.EnumerateRunes().Select(r => t.IdOf(r.Value))], ids);
+        Assert.Throws<UnknownCharactersException>(() => ((ITokenizer)t).Encode("\u2603".AsSpan(), ids));
+        // Without a copy of the text or a list of its own: a corpus of documents is encoded so, each document once.
+        var many = string.Concat(Enumerable.Repeat(SmallBpe.MultiByteText, 200));
+        var into = new List<int>(2 * many.Length);
+        ((ITokenizer)t).Encode(many.AsSpan(), into);
+        into.Clear();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        ((ITokenizer)t).Encode(many.AsSpan(), into);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Vocabulary_IsSortedByScalarValue_AndStable()
     {
         var a = CharTokenizer.FromDescription("ba😀c日a");
