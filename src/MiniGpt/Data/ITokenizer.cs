@@ -25,9 +25,10 @@ public interface ITokenizer
 
     /// <summary>
     /// Appends the ids of <paramref name="text"/> to <paramref name="ids"/>: those <see cref="Encode(string)"/> gives,
-    /// without a string or a list of their own where the tokenizer can do without (a prepare encodes its corpus so).
+    /// without a string or a list of their own (a prepare encodes its corpus so). No default: one through
+    /// <see cref="Encode(string)"/> would copy every document it is given.
     /// </summary>
-    void Encode(ReadOnlySpan<char> text, List<int> ids) => ids.AddRange(Encode(text.ToString()));
+    void Encode(ReadOnlySpan<char> text, List<int> ids);
 
     string Decode(IEnumerable<int> ids);
 
