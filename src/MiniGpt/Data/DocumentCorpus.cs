@@ -34,7 +34,10 @@ static class DocumentCorpus
     /// encoder. Each text counts one character more than it has: a corpus of empty documents (20 million of them
     /// gzip into 465 KB) would otherwise fill one batch with all of them, 1.4 GB.
     /// </summary>
-    static bool BatchFull(long chars, int texts, PrepareOptions o) => chars + texts >= Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars);
+    static bool BatchFull(long chars, int texts, PrepareOptions o) => chars + texts >= BatchChars(o);
+
+    /// <summary>About how many characters go to the encoder at a time.</summary>
+    static int BatchChars(PrepareOptions o) => Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars);
 
     /// <summary>char, pass 2: the first <paramref name="trainDocuments"/> documents to train, the rest to val, encoded on o.Workers threads in order.</summary>
     public static SplitSizes Encode(IReadOnlyList<string> files, PrepareOptions o, CharTokenizer tokenizer, long trainDocuments,
@@ -98,43 +101,37 @@ static class DocumentCorpus
         long documents = 0, skipped = 0, ids = 0, chars = 0, bytes = 0;
         using (var encoder = new OrderedEncoder(tokenizer, endOfText, o.WorkerCount))
         {
-            var batch = new List<OrderedEncoder.Text>();
-            long batchChars = 0;
             var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
-            foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments, o.MaxLineBytes, o.MaxUncutChars))
+            foreach (var batch in Documents.ReadBatches(files, o.TextField, o.ReplaceInvalidUtf8, o.MaxLineBytes, o.MaxUncutChars, BatchChars(o)))
             {
                 ct.ThrowIfCancellationRequested();
-                if (d.Text is null) { skipped++; continue; }
-                batch.Add(new(d.Text, EndOfText: d.Ends));   // a piece of a text file that goes on: no end of text yet
-                batchChars += d.Text.Length;
-                if (d.Ends) documents++;
-                if (BatchFull(batchChars, batch.Count, o)) Flush();
-                reported.Report(d, documents);
-            }
-            Flush();
-            encoder.Finish();
-            reported.Finish(documents);
-
-            void Flush()
-            {
-                if (batch.Count == 0) return;
-                var texts = batch;
-                encoder.Add(texts, encoded =>
+                IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> made = [];
+                // Made (a batch of JSON lines parsed) on the thread that encodes it; counted here, in order.
+                encoder.Add(() => (made = batch.ForEncoder()).Where(m => m.Text is not null).Select(m => m.Text!.Value).ToList(), encoded =>
                 {
                     all.Write(encoded.Ids);
-                    for (int i = 0; i < texts.Count; i++)
+                    int text = 0;
+                    foreach (var (t, problem) in made)
                     {
-                        var e = encoded.Each[i];
+                        if (problem is not null)
+                        {
+                            if (!o.SkipBadDocuments) throw new BadDocumentException(problem.File, problem.Where, problem.Problem!);
+                            skipped++;
+                            continue;
+                        }
+                        var e = encoded.Each[text++];
                         (ids, chars, bytes) = (ids + e.Ids, chars + e.Chars, bytes + e.Bytes);
-                        if (!texts[i].EndOfText) continue;   // a document ends only with its last piece
+                        if (!t!.Value.EndOfText) continue;   // a document ends only with its last piece
+                        documents++;
                         ends.Write(ids);
                         ends.Write(chars);
                         ends.Write(bytes);
                     }
                 });
-                batch = [];
-                batchChars = 0;
+                reported.Report(batch.File, batch.FileBytesRead, documents);
             }
+            encoder.Finish();
+            reported.Finish(documents);
         }
         return (documents, skipped);
     }
@@ -168,10 +165,12 @@ static class DocumentCorpus
         readonly long total = files.Sum(f => new FileInfo(f).Length);
         long last = -1;
 
-        public void Report(Document d, long documents)
+        public void Report(Document d, long documents) => Report(d.File, d.FileBytesRead, documents);
+
+        public void Report(string file, long fileBytesRead, long documents)
         {
             // The last file's end is Finish's to report: reading ahead gets there before its last documents are counted.
-            long done = before[d.File] + d.FileBytesRead;
+            long done = before[file] + fileBytesRead;
             if (progress is null || done - last < (4 << 20) || done >= total) return;
             last = done;
             progress.Report(new(phase, done, total, documents));

@@ -37,20 +37,50 @@ public static class Documents
     public static IEnumerable<Document> Read(IReadOnlyList<string> files, string textField, bool replaceInvalidUtf8, bool skipBad,
         int maxLineBytes = MaxLineBytes, int maxUncutChars = HeldText.MaxRun)
     {
-        foreach (var file in files)
-        {
-            var documents = Corpus.FormatOf(file) switch
-            {
-                CorpusFormat.Parquet => ParquetRows(file, textField, replaceInvalidUtf8),
-                CorpusFormat.Text => TextFile(file, replaceInvalidUtf8, maxUncutChars),
-                var f => JsonLines(file, f == CorpusFormat.GzipJsonLines, textField, replaceInvalidUtf8, maxLineBytes),
-            };
-            foreach (var d in documents)
+        foreach (var batch in ReadBatches(files, textField, replaceInvalidUtf8, maxLineBytes, maxUncutChars))
+            foreach (var d in batch.Make())
             {
                 if (d.Problem is not null && !skipBad) throw new BadDocumentException(d.File, d.Where, d.Problem);
                 yield return d;
             }
+    }
+
+    /// <summary>
+    /// The documents of <see cref="Read"/> in batches of about <paramref name="batchChars"/> characters (or bytes of JSON
+    /// Lines), each made by <see cref="DocumentBatch.Make"/> on whichever thread takes it. Problems are documents too, in
+    /// their place: skipping them or not is the caller's.
+    /// </summary>
+    public static IEnumerable<DocumentBatch> ReadBatches(IReadOnlyList<string> files, string textField, bool replaceInvalidUtf8,
+        int maxLineBytes = MaxLineBytes, int maxUncutChars = HeldText.MaxRun, int batchChars = OrderedEncoder.PieceChars)
+    {
+        foreach (var file in files)
+        {
+            var format = Corpus.FormatOf(file);
+            var batches = format switch
+            {
+                CorpusFormat.JsonLines or CorpusFormat.GzipJsonLines => JsonLineBatches(file, format == CorpusFormat.GzipJsonLines, textField, replaceInvalidUtf8, maxLineBytes, batchChars),
+                CorpusFormat.Parquet => ParquetBatches(file, textField, replaceInvalidUtf8, batchChars),
+                _ => Grouped(TextFile(file, replaceInvalidUtf8, maxUncutChars), batchChars),
+            };
+            foreach (var b in batches) yield return b;
         }
+    }
+
+    /// <summary>Documents made as they were read, in batches of about <paramref name="batchChars"/> characters.</summary>
+    static IEnumerable<DocumentBatch> Grouped(IEnumerable<Document> documents, int batchChars)
+    {
+        var batch = new List<Document>();
+        long chars = 0;
+        foreach (var d in documents)
+        {
+            batch.Add(d);
+            chars += d.Text?.Length ?? 0;
+            // Each document counts one character more than it has: a file of 20 million empty rows would otherwise be one batch.
+            if (chars + batch.Count < batchChars) continue;
+            yield return new MadeDocuments(batch);
+            (batch, chars) = ([], 0);
+        }
+        if (batch.Count > 0) yield return new MadeDocuments(batch);
     }
 
     /// <summary>
@@ -104,11 +134,16 @@ public static class Documents
 
     static string Size(int bytes) => bytes % (1 << 20) == 0 ? $"{bytes >> 20} MB" : FormattableString.Invariant($"{bytes:N0} bytes");
 
-    static IEnumerable<Document> JsonLines(string file, bool gzip, string field, bool replaceInvalid, int maxLine)
+    /// <summary>
+    /// A JSON Lines file as batches of its lines, copied as read and parsed later: a stream that cannot be read further
+    /// (a corrupt gzip stream, a line over the limit) ends it with a problem at that line.
+    /// </summary>
+    static IEnumerable<DocumentBatch> JsonLineBatches(string file, bool gzip, string field, bool replaceInvalid, int maxLine, int batchBytes)
     {
         using var raw = Corpus.OpenRead(file);
         using var stream = gzip ? new GzipReader(raw) : (Stream)raw;
         var reader = new LineReader(stream, maxLine);
+        var lines = new JsonLineBatch(file, 1, field, replaceInvalid);
         for (long number = 1; ; number++)
         {
             string? broken = null;
@@ -116,13 +151,20 @@ public static class Documents
             try { more = reader.Next(); }
             catch (InvalidDataException e) { (more, broken) = (false, $"corrupt gzip stream ({e.Message})"); }
             catch (LineTooLongException) { (more, broken) = (false, $"a line of more than {Size(maxLine)}"); }
-            if (broken is not null) { yield return new(null, file, $"line {number}", broken, raw.Position); yield break; }
-            if (reader.Line.Length == 0 && !more) yield break;
-            if (reader.Line.Length == 0) continue;   // a blank line holds no document
-            var (text, problem) = TextOf(reader.Line, field, replaceInvalid);
-            yield return new(text, file, $"line {number}", problem, raw.Position);
-            if (!more) yield break;
+            if (broken is not null)
+            {
+                if (!lines.IsEmpty) yield return lines.Done(raw.Position);
+                yield return new MadeDocuments([new(null, file, $"line {number}", broken, raw.Position)]);
+                yield break;
+            }
+            if (reader.Line.Length == 0 && !more) break;   // after the last '\n': no line
+            lines.Add(reader.Line.Span);
+            if (!more) break;
+            if (lines.Bytes < batchBytes) continue;
+            yield return lines.Done(raw.Position);
+            lines = new JsonLineBatch(file, number + 1, field, replaceInvalid);
         }
+        if (!lines.IsEmpty) yield return lines.Done(raw.Position);
     }
 
     /// <summary>A line longer than the reader's limit.</summary>
@@ -167,51 +209,74 @@ public static class Documents
         }
     }
 
-    // Bytes, not a string, so that invalid UTF-8 is found in its own line, not in a read-ahead buffer.
-    static (string? Text, string? Problem) TextOf(ReadOnlyMemory<byte> line, string field, bool replaceInvalid)
+    /// <summary>The text of a JSON line's field as a string, or the problem; <see cref="TextInto"/> reads it.</summary>
+    internal static (string? Text, string? Problem) TextOf(ReadOnlySpan<byte> line, string field, bool replaceInvalid)
     {
-        if (!System.Text.Unicode.Utf8.IsValid(line.Span))
+        // No more characters than bytes (see TextInto); a pooled array only as long as a batch's.
+        bool pooled = line.Length <= JsonLineBatch.MostPooled;
+        var chars = pooled ? System.Buffers.ArrayPool<char>.Shared.Rent(line.Length) : new char[line.Length];
+        var (length, problem) = TextInto(line, field, replaceInvalid, chars);
+        var text = problem is null ? new string(chars, 0, length) : null;
+        if (pooled) System.Buffers.ArrayPool<char>.Shared.Return(chars);
+        return (text, problem);
+    }
+
+    /// <summary>
+    /// The text of a JSON line's field, written to <paramref name="into"/>, which has room for as many characters as the
+    /// line has bytes (UTF-8 has at least one byte a character, an escape several, and invalid UTF-8 replaced is one
+    /// U+FFFD a byte); its length, or the problem.
+    /// </summary>
+    // Bytes, not a string, so that invalid UTF-8 is found in its own line, not in a read-ahead buffer.
+    internal static (int Length, string? Problem) TextInto(ReadOnlySpan<byte> line, string field, bool replaceInvalid, Span<char> into)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(line))
         {
-            if (!replaceInvalid) return (null, "invalid UTF-8");
-            line = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(line.Span));
+            if (!replaceInvalid) return (0, "invalid UTF-8");
+            line = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(line));
         }
-        return FieldOf(line, field, replaceInvalid);
+        return FieldInto(line, field, replaceInvalid, into);
     }
 
     // Read token by token, without building a document: the field's last value wins, as JsonElement.TryGetProperty's does.
-    static (string? Text, string? Problem) FieldOf(ReadOnlyMemory<byte> line, string field, bool replaceInvalid)
+    static (int Length, string? Problem) FieldInto(ReadOnlySpan<byte> line, string field, bool replaceInvalid, Span<char> into)
     {
         try
         {
-            var r = new Utf8JsonReader(line.Span);
-            if (!r.Read()) return (null, "malformed JSON (no value)");
+            var r = new Utf8JsonReader(line);
+            if (!r.Read()) return (0, "malformed JSON (no value)");
             if (r.TokenType != JsonTokenType.StartObject)
             {
                 var root = r.TokenType;
                 r.Skip();
                 while (r.Read()) { }   // anything after the value is malformed JSON
-                return (null, $"{Kind(root)}, not an object");
+                return (0, $"{Kind(root)}, not an object");
             }
-            (bool found, JsonTokenType kind, string? text) = (false, JsonTokenType.None, null);
+            (bool found, JsonTokenType kind, int length) = (false, JsonTokenType.None, -1);
             while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
             {
                 bool match = r.ValueTextEquals(field);
                 r.Read();
-                if (match) (found, kind, text) = (true, r.TokenType, r.TokenType == JsonTokenType.String ? StringOf(ref r) : null);
+                if (match) (found, kind, length) = (true, r.TokenType, r.TokenType == JsonTokenType.String ? StringInto(ref r, replaceInvalid, into) : -1);
                 r.Skip();
             }
             while (r.Read()) { }
-            if (!found) return (null, $"no field \"{field}\"");
-            if (kind == JsonTokenType.String && text is null) return (null, $"field \"{field}\" holds a lone surrogate (an escape such as \\ud800 without its pair), which is not Unicode");
-            return kind == JsonTokenType.String ? (text, null) : (null, $"field \"{field}\" is {Kind(kind)}, not a string");
+            if (!found) return (0, $"no field \"{field}\"");
+            if (kind == JsonTokenType.String && length < 0) return (0, $"field \"{field}\" holds a lone surrogate (an escape such as \\ud800 without its pair), which is not Unicode");
+            return kind == JsonTokenType.String ? (length, null) : (0, $"field \"{field}\" is {Kind(kind)}, not a string");
         }
-        catch (JsonException e) { return (null, $"malformed JSON ({e.Message})"); }
+        catch (JsonException e) { return (0, $"malformed JSON ({e.Message})"); }
 
-        // JSON may escape half of a surrogate pair alone, which no UTF-8 or string of Unicode holds: null, or (replacing) U+FFFD for it.
-        string? StringOf(ref Utf8JsonReader r)
+        // JSON may escape half of a surrogate pair alone, which no UTF-8 or string of Unicode holds: −1, or (replacing) U+FFFD for it.
+        static int StringInto(ref Utf8JsonReader r, bool replaceInvalid, Span<char> into)
         {
-            try { return r.GetString(); }
-            catch (InvalidOperationException) when (r.ValueIsEscaped) { return replaceInvalid ? LoneSurrogatesReplaced(r.ValueSpan) : null; }
+            try { return r.CopyString(into); }
+            catch (InvalidOperationException) when (r.ValueIsEscaped)
+            {
+                if (!replaceInvalid) return -1;
+                var replaced = LoneSurrogatesReplaced(r.ValueSpan);
+                replaced.CopyTo(into);
+                return replaced.Length;
+            }
         }
     }
 
@@ -248,29 +313,44 @@ public static class Documents
         _ => "a string",
     };
 
-    static IEnumerable<Document> ParquetRows(string file, string field, bool replaceInvalid)
+    /// <summary>
+    /// A Parquet file's rows in batches. Those of a column of the top level go as their bytes, made into text on the thread
+    /// that encodes them (<see cref="ParquetRowBatch"/>); a problem with the file, its schema or a row group is a batch of its own.
+    /// </summary>
+    static IEnumerable<DocumentBatch> ParquetBatches(string file, string field, bool replaceInvalid, int batchChars)
     {
         using var stream = Corpus.OpenRead(file);
         long size = stream.Length;
-        if (ParquetFooter.Problem(stream) is { } footer) { yield return new(null, file, "the whole file", $"not a readable Parquet file ({footer})", size); yield break; }
+        DocumentBatch One(string where, string problem) => new MadeDocuments([new(null, file, where, problem, size)]);
+        if (ParquetFooter.Problem(stream) is { } footer) { yield return One("the whole file", $"not a readable Parquet file ({footer})"); yield break; }
         var (reader, problem) = Attempt(() => ParquetReader.CreateAsync(stream).GetAwaiter().GetResult());
-        if (reader is null) { yield return new(null, file, "the whole file", $"not a readable Parquet file ({problem})", size); yield break; }
+        if (reader is null) { yield return One("the whole file", $"not a readable Parquet file ({problem})"); yield break; }
         try
         {
             var (fields, unreadable) = Attempt(() => reader.Schema.GetDataFields());
-            if (fields is null) { yield return new(null, file, "the schema", $"not readable ({unreadable})", size); yield break; }
+            if (fields is null) { yield return One("the schema", $"not readable ({unreadable})"); yield break; }
             var column = fields.FirstOrDefault(f => f.Name == field);
             string? bad = column is null ? $"no column \"{field}\" (it has {string.Join(", ", fields.Select(f => f.Name))})"
                 : !IsText(column.ClrType) || column.IsArray ? $"column \"{field}\" holds {column.ClrType.Name}{(column.IsArray ? " lists" : "")}, not strings" : null;
-            if (bad is not null) { yield return new(null, file, "the schema", bad, size); yield break; }
+            if (bad is not null) { yield return One("the schema", bad); yield break; }
             // Bytes, not strings: Parquet.Net decodes invalid UTF-8 as U+FFFD, silently. A column of the top level is read
             // through a field of bytes at its path; one inside a struct still as Parquet.Net decodes it.
-            (string? Text, string? Problem) Null = (null, $"column \"{field}\" is null, not a string");
             var raw = column!.Path.Length == 1 ? new ParquetSchema(new DataField<byte[]>(column.Name, column.IsNullable)).GetDataFields()[0] : null;
             // One array of rows for every row group, not one per group: above 85 KB each was a large object, and large
             // objects made most of a prepare's collections full ones (docs/benchmarks.md).
             byte[]?[] utf8 = [];
             string?[] strings = [];
+            // A row's string is let go as it is handed out: held for the whole group, the strings outlived the
+            // collections while the group was read out (docs/benchmarks.md).
+            IEnumerable<Document> Strings(int g, int read)
+            {
+                for (int r = 0; r < read; r++)
+                {
+                    var s = strings[r];
+                    strings[r] = null;
+                    yield return s is not null ? new(s, file, $"row group {g}", null, size) : new(null, file, $"row group {g}, row {r}", ParquetRowBatch.Null(field), size);
+                }
+            }
             for (int g = 0; g < reader.RowGroupCount; g++)
             {
                 // The counts are the file's word, checked before an array of that many rows is made.
@@ -283,7 +363,7 @@ public static class Documents
                     ? rows > held ? $"corrupt data (it claims {rows:N0} rows, its column holds {held:N0} values)"
                         : rows > MaxRowGroupRows ? $"{rows:N0} rows, more than the {MaxRowGroupRows:N0} MiniGpt holds at once (write the file with smaller row groups)" : null
                     : $"corrupt data ({error})";
-                if (refused is not null) { yield return new(null, file, $"row group {g}", refused, size); continue; }
+                if (refused is not null) { yield return One($"row group {g}", refused); continue; }
                 (var rowCount, error) = Attempt(() =>
                 {
                     using var group = reader.OpenRowGroupReader(g);
@@ -300,19 +380,10 @@ public static class Documents
                     }
                     return new[] { n };
                 });
-                if (rowCount is not [var read]) { yield return new(null, file, $"row group {g}", $"corrupt data ({error})", size); continue; }
-                for (int r = 0; r < read; r++)
-                {
-                    // A row's string is made as it is handed out, and its bytes let go: made for the whole group at
-                    // once, they outlived the collections while the group was read out (docs/benchmarks.md).
-                    var (text, wrong) = raw is null ? (strings[r] is { } s ? (s, null) : Null)
-                        : utf8[r] is not { } b ? Null
-                        : !replaceInvalid && !System.Text.Unicode.Utf8.IsValid(b) ? (null, "invalid UTF-8")
-                        : (Encoding.UTF8.GetString(b), null);
-                    if (raw is not null) utf8[r] = null;
-                    else strings[r] = null;
-                    yield return wrong is null ? new(text, file, $"row group {g}", null, size) : new(null, file, $"row group {g}, row {r}", wrong, size);
-                }
+                if (rowCount is not [var read]) { yield return One($"row group {g}", $"corrupt data ({error})"); continue; }
+                var batches = raw is not null ? ParquetRowBatch.Batches(utf8, read, file, g, field, replaceInvalid, size, batchChars)
+                    : Grouped(Strings(g, read), batchChars);
+                foreach (var b in batches) yield return b;
             }
         }
         finally { reader.DisposeAsync().AsTask().GetAwaiter().GetResult(); }   // it has no synchronous Dispose

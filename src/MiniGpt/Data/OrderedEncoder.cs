@@ -38,7 +38,7 @@ sealed class OrderedEncoder : IDisposable
     readonly ITokenizer tokenizer;
     readonly int? endOfText;
     readonly int workers;
-    readonly BlockingCollection<(IReadOnlyList<Text> Texts, TaskCompletionSource<EncodedBatch> Done)>? work;
+    readonly BlockingCollection<(Func<IReadOnlyList<Text>> Texts, TaskCompletionSource<EncodedBatch> Done)>? work;
     readonly Queue<(Task<EncodedBatch> Encoded, Action<EncodedBatch> Then)> pending = new();
     readonly Thread[] threads = [];
     readonly List<int> callerIds = [];   // the caller's thread's, for every batch it encodes: a list per batch allocated as much again as its ids
@@ -47,7 +47,8 @@ sealed class OrderedEncoder : IDisposable
 
     /// <summary>
     /// A text to encode, and whether the end-of-text id (if the encoder has one) follows its ids: it ends a document.
-    /// <paramref name="Pooled"/>: its characters are an array from the shared pool, returned once it is encoded.
+    /// <paramref name="Pooled"/>: its characters are in an array from the shared pool, returned once it is encoded
+    /// (texts that share one array, slices of a batch's, return it with the last of them alone).
     /// </summary>
     public readonly record struct Text(ReadOnlyMemory<char> Value, bool EndOfText, bool Pooled = false)
     {
@@ -77,7 +78,13 @@ sealed class OrderedEncoder : IDisposable
     }
 
     /// <summary>Encodes <paramref name="texts"/>, then calls <paramref name="then"/> with the ids on this thread, after every batch added before.</summary>
-    public void Add(IReadOnlyList<Text> texts, Action<EncodedBatch> then)
+    public void Add(IReadOnlyList<Text> texts, Action<EncodedBatch> then) => Add(() => texts, then);
+
+    /// <summary>
+    /// Encodes the texts that <paramref name="texts"/> makes, which it makes on the thread that encodes them (the
+    /// parsing of a batch of documents, say), then calls <paramref name="then"/> as the other overload does.
+    /// </summary>
+    public void Add(Func<IReadOnlyList<Text>> texts, Action<EncodedBatch> then)
     {
         if (work is null) { Deliver(Encode(tokenizer, callerIds, texts), then); return; }
         var done = new TaskCompletionSource<EncodedBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -158,7 +165,7 @@ sealed class OrderedEncoder : IDisposable
         }
     }
 
-    void Run(ITokenizer t, List<int> ids, IReadOnlyList<Text> texts, TaskCompletionSource<EncodedBatch> done)
+    void Run(ITokenizer t, List<int> ids, Func<IReadOnlyList<Text>> texts, TaskCompletionSource<EncodedBatch> done)
     {
         try { done.SetResult(Encode(t, ids, texts)); }
         catch (Exception e) { done.SetException(e); }
@@ -168,8 +175,9 @@ sealed class OrderedEncoder : IDisposable
     /// Each text's ids, appended to the thread's own list <paramref name="ids"/>, then copied into an array from the
     /// shared pool; pooled texts go back to it.
     /// </summary>
-    EncodedBatch Encode(ITokenizer t, List<int> ids, IReadOnlyList<Text> texts)
+    EncodedBatch Encode(ITokenizer t, List<int> ids, Func<IReadOnlyList<Text>> make)
     {
+        var texts = make();
         try
         {
             ids.Clear();

@@ -9,6 +9,8 @@ namespace MiniGpt.Tests.Data;
 /// <summary>Every kind of bad document is named by file and line or row group, or skipped and counted when asked.</summary>
 public class BadDocumentTests
 {
+    const int Cl100kEndOfText = 100257;
+
     [Theory]
     [InlineData("{\"text\": \"ok\"}\n{\"body\": \"x\"}", "line 2", "no field \"text\"")]
     [InlineData("{\"text\": \"ok\"}\n\n{\"text\": 42}", "line 3", "field \"text\" is a number, not a string")]
@@ -72,6 +74,55 @@ public class BadDocumentTests
             System.Text.Json.JsonValueKind.Array => "an array", System.Text.Json.JsonValueKind.Object => "an object",
             System.Text.Json.JsonValueKind.Number => "a number", _ => "a string",
         };
+    }
+
+    [Fact]
+    public void JsonLines_InManyBatches_AreNamedByTheirLines_WhateverTheNumberOfWorkers()
+    {
+        // Batches of a few lines each (ChunkBytes), parsed on whichever thread encodes them: a bad line is still named
+        // by its number in the file, blank and CRLF-ended lines counted, and the first bad line is the one reported.
+        var lines = Enumerable.Range(1, 300).Select(n => n switch
+        {
+            _ when n % 37 == 0 => "",
+            _ when n % 11 == 0 => $"{{\"text\": \"crlf {n}\"}}\r",
+            _ => $"{{\"text\": \"line {n} é 😀\"}}",
+        }).ToArray();
+        lines[150 - 1] = "{\"body\": \"no text\"}";
+        lines[151 - 1] = "{\"text\": 7}";
+        lines[260 - 1] = "{\"text\": \"cut";
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.JsonLines(dir.File("c.jsonl"), lines);
+        var good = Enumerable.Range(1, 300).Where(n => n % 37 != 0 && n is not (150 or 151 or 260)).ToList();
+        foreach (var workers in new[] { 1, 2, 3 })
+        {
+            var o = new PrepareOptions(corpus, TokenizerKind.Cl100kBase, dir.File($"a{workers}"), ValFraction: 0.4, Workers: workers, ChunkBytes: 100);
+            var ex = Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(o));
+            Assert.Equal($"{corpus}: line 150: no field \"text\"", ex.Message);
+            var meta = CorpusPreparer.Prepare(o with { OutDir = dir.File($"b{workers}"), SkipBadDocuments = true });
+            Assert.Equal((good.Count, 3L), ((int?)meta.Documents, meta.SkippedDocuments));
+            using var cache = TokenCache.Open(dir.File($"b{workers}"));
+            var tok = LibraryTokenizer.Tiktoken(TokenizerKind.Cl100kBase);
+            var ids = cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i).ToList();
+            Assert.Equal(good.SelectMany(n => tok.Encode(n % 11 == 0 ? $"crlf {n}" : $"line {n} é 😀").Append(Cl100kEndOfText)), ids);
+        }
+        var read = Documents.Read([corpus], "text", replaceInvalidUtf8: false, skipBad: true).Where(d => d.Problem is not null).Select(d => d.Where);
+        Assert.Equal(["line 150", "line 151", "line 260"], read);
+    }
+
+    [Fact]
+    public void JsonLineBatches_MadeAfterTheFileIsRead_HoldTheirOwnLines()
+    {
+        // Workers parse a batch while the reader has moved on: each batch keeps a copy of its lines, however long
+        // (lines longer than the reader's first buffer of 64 KB make it grow and move).
+        var lines = Enumerable.Range(0, 120).Select(i => i % 40 == 7 ? new string((char)('a' + i % 26), 100_000 + i) : $"doc {i} {Guid.NewGuid()}")
+            .Select(t => System.Text.Json.JsonSerializer.Serialize(new { text = t })).ToArray();
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.JsonLines(dir.File("c.jsonl"), lines);
+        var batches = Documents.ReadBatches([corpus], "text", replaceInvalidUtf8: false, batchChars: 500).ToList();
+        Assert.True(batches.Count > 10, $"{batches.Count} batches");
+        var made = Enumerable.Reverse(batches).Select(b => b.Make()).Reverse().SelectMany(d => d).ToList();
+        Assert.Equal(Documents.Read([corpus], "text", false, skipBad: false).Select(d => (d.Text, d.Where)), made.Select(d => (d.Text, d.Where)));
+        Assert.Equal(lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("text").GetString()), made.Select(d => d.Text));
     }
 
     [Fact]
@@ -209,6 +260,46 @@ public class BadDocumentTests
         Assert.Equal(["ok", "\uFFFD\uFFFDab", "fine"], replaced);
         var meta = Prepare(corpus, dir.File("b"), skip: true);
         Assert.Equal((2L, 1L), (meta.Documents, meta.SkippedDocuments));
+    }
+
+    [Fact]
+    public void ParquetRows_InManyBatches_AreNamedByTheirRows_WhateverTheNumberOfWorkers()
+    {
+        // Rows go to the encoders as their bytes, a few a batch (ChunkBytes), checked and decoded there: a bad row is
+        // still named by its group and row, invalid UTF-8 is replaced as Documents.Read replaces it, and the ids are
+        // each document's own.
+        using var dir = new TempDir();
+        var zero = Enumerable.Range(0, 40).Select(i => $"zero {i} é").ToArray();
+        var one = Enumerable.Range(0, 60).Select(i => i == 33 ? "QQab" : $"one {i} 😀").ToArray();
+        var crafted = CraftedParquet.Bytes("text", new CraftedParquet.Group(zero), new CraftedParquet.Group(one));
+        int at = crafted.AsSpan().IndexOf("QQ"u8);
+        (crafted[at], crafted[at + 1]) = (0xFF, 0xC0);
+        var invalid = dir.File("invalid.parquet");
+        File.WriteAllBytes(invalid, crafted);
+        var nulls = CorpusFiles.Parquet(dir.File("nulls.parquet"), "text", zero, [.. one[..33], null, .. one[34..]]);
+        var tok = LibraryTokenizer.Tiktoken(TokenizerKind.Cl100kBase);
+        int[] Ids(IEnumerable<string> docs) => docs.SelectMany(d => tok.Encode(d).Append(Cl100kEndOfText)).ToArray();
+        string[] others = [.. zero, .. one[..33], .. one[34..]];
+        foreach (var workers in new[] { 1, 2, 3 })
+            foreach (var (corpus, problem) in new[] { (invalid, "invalid UTF-8"), (nulls, "column \"text\" is null, not a string") })
+            {
+                var o = new PrepareOptions(corpus, TokenizerKind.Cl100kBase, dir.File($"a{workers}"), ValFraction: 0.4, Workers: workers, ChunkBytes: 40);
+                var ex = Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(o));
+                Assert.Equal($"{corpus}: row group 1, row 33: {problem}", ex.Message);
+                var skipped = o with { OutDir = dir.File($"{Path.GetFileName(corpus)}-skip{workers}"), SkipBadDocuments = true };
+                var meta = CorpusPreparer.Prepare(skipped);
+                Assert.Equal((99, 1L), ((int?)meta.Documents, meta.SkippedDocuments));
+                Assert.Equal(Ids(others), AllIds(skipped.OutDir));
+            }
+        var replaced = new PrepareOptions(invalid, TokenizerKind.Cl100kBase, dir.File("replaced"), ValFraction: 0.4, Workers: 2, ChunkBytes: 40, ReplaceInvalidUtf8: true);
+        CorpusPreparer.Prepare(replaced);
+        Assert.Equal(Ids([.. zero, .. one[..33], "\uFFFD\uFFFDab", .. one[34..]]), AllIds(replaced.OutDir));
+
+        static int[] AllIds(string dir)
+        {
+            using var cache = TokenCache.Open(dir);
+            return cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i).ToArray();
+        }
     }
 
     [Fact]

@@ -108,6 +108,31 @@ public class DocumentCorpusTests
     }
 
     [Fact]
+    public void JsonLines_OnOneWorker_AllocateLittlePerByteOfText()
+    {
+        // A document's text goes into a pooled array of its batch, not a string of its own: strings and their records
+        // were most of what a prepare of JSON Lines allocated (docs/benchmarks.md). What is left per document (its
+        // place in its batch, its ids' count) counts here too, with documents of a few hundred bytes: 1.2–1.5 bytes a
+        // byte of text, ~6 with the batch's array left out of the pool. (Parquet.Net's own arrays, a few bytes per byte
+        // of a Parquet file, would hide the difference.)
+        using var dir = new TempDir();
+        var paragraphs = File.ReadAllText(Shakespeare).Split("\n\n");
+        var (perByte, detail) = Allocations.PerByte(copies =>
+        {
+            var docs = Enumerable.Repeat(paragraphs, copies).SelectMany(p => p).ToArray();
+            var corpus = CorpusFiles.Texts(dir.File($"c{copies}.jsonl"), docs);
+            var outDir = Path.Combine(dir.Path, $"out{copies}");
+            return () =>
+            {
+                var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Cl100kBase, outDir, Workers: 1, Fixed: new(TokenizerKind.Cl100kBase)));
+                Assert.Equal(docs.Length, meta.Documents);
+                return meta.TrainBytes + meta.ValBytes;
+            };
+        });
+        Assert.True(perByte < 2.5, detail + " of text");
+    }
+
+    [Fact]
     public void ManyDocuments_GiveTheSameCache_WhateverTheNumberOfWorkers()
     {
         using var dir = new TempDir();
