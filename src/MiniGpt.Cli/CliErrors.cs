@@ -25,12 +25,13 @@ public static class CliErrors
 {
     /// <summary>Runs a command's body; any exception becomes its message on stderr and its exit code.</summary>
     /// <param name="options">The command's options: a problem with a key one of them sets is spelled as that flag.</param>
-    public static int Run(Func<int> body, IEnumerable<Option> options)
+    /// <param name="holds">What the command holds in memory that can be too large, for an out-of-memory error's hint.</param>
+    public static int Run(Func<int> body, IEnumerable<Option> options, string holds = TrainingHolds)
     {
         try { return body(); }
         catch (Exception e)
         {
-            var (code, lines) = Describe(e, FlagsByKey(options));
+            var (code, lines) = Describe(e, FlagsByKey(options), holds);
             foreach (var line in lines) Console.Error.WriteLine("error: " + line);
             return (int)code;
         }
@@ -40,8 +41,15 @@ public static class CliErrors
     public static IReadOnlyDictionary<string, string> FlagsByKey(IEnumerable<Option> options)
         => options.Where(o => o.Name.StartsWith("--")).ToDictionary(o => o.Name[2..].Replace('-', '_'), o => o.Name);
 
+    /// <summary>What training, sampling and evaluating hold: a batch, a block, a model.</summary>
+    public const string TrainingHolds = "a smaller batch_size, block_size or model needs less";
+
+    /// <summary>What prepare holds whole, whatever the size of the corpus.</summary>
+    public const string PrepareHolds = "prepare holds a corpus's longest JSON line, Parquet row group, or run of text with no space or line break to cut it at, whole";
+
     /// <param name="flags">The command's flags by the key each sets (<see cref="FlagsByKey"/>).</param>
-    public static (ExitCode Code, IReadOnlyList<string> Lines) Describe(Exception e, IReadOnlyDictionary<string, string> flags) => e switch
+    /// <param name="holds">The out-of-memory hint (<see cref="Run"/>).</param>
+    public static (ExitCode Code, IReadOnlyList<string> Lines) Describe(Exception e, IReadOnlyDictionary<string, string> flags, string holds = TrainingHolds) => e switch
     {
         ConfigException c => (ExitCode.Usage, c.Problems.Select(p => Render(p, flags)).ToList()),
         TrainingDivergedException => (ExitCode.Diverged, [e.Message]),
@@ -55,7 +63,7 @@ public static class CliErrors
         IOException or UnauthorizedAccessException => (ExitCode.Failed, [e.Message]),
         // Not a bug but a size: a batch, a block or a model larger than memory (what a config allows is checked only for the weights).
         OutOfMemoryException or System.Runtime.InteropServices.ExternalException when OutOfMemory(e) is { } what =>
-            (ExitCode.Failed, [$"out of memory: {what} (a smaller batch_size, block_size or model needs less)"]),
+            (ExitCode.Failed, [$"out of memory: {what} ({holds})"]),
         NativeLoadException n => (ExitCode.Failed, Environment.GetEnvironmentVariable("MINIGPT_TRACE") is "1" ? [NativeLoad(n), .. n.Trace.TrimEnd().Split('\n')] : [NativeLoad(n)]),
         DllNotFoundException => (ExitCode.Failed, [NativeLoad(e)]),
         TypeInitializationException t when t.TypeName?.StartsWith("TorchSharp") == true => (ExitCode.Failed, [NativeLoad(e)]),

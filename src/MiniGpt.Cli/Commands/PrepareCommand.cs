@@ -46,7 +46,7 @@ public static class PrepareCommand
                 Console.WriteLine($"documents: {docs - meta.ValDocuments:N0} train, {meta.ValDocuments:N0} val, {meta.SkippedDocuments:N0} bad ones skipped");
             Console.WriteLine($"corpus {meta.CorpusBytes / 1e6:F1} MB in {seconds:F2} s ({meta.CorpusBytes / 1e6 / Math.Max(seconds, 1e-9):F1} MB/s) → {o.OutDir}");
             return 0;
-        }, cmd.Options));
+        }, cmd.Options, CliErrors.PrepareHolds));
         return cmd;
     }
 

@@ -141,5 +141,19 @@ public sealed class BadInputTests : IDisposable
         }
     }
 
+    [Fact]
+    public void OutOfMemory_InPrepare_NamesWhatPrepareHoldsWhole_NotABatch()
+    {
+        // A JSON line of 40 MB under a 64 MB heap: the reader's buffer for it does not fit. Prepare streams a corpus;
+        // what it holds whole is its longest line, row group or uncut run, not a batch or a model.
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("big.jsonl"), "{\"text\": \"" + new string('a', 40_000_000) + "\"}\n");
+        using var p = new CliProcess(new Dictionary<string, string?> { ["DOTNET_GCHeapHardLimit"] = "0x4000000" }, dir.Path, "prepare", "--corpus", "big.jsonl", "--out", "o");
+        Assert.Equal(1, p.WaitForExit(TimeSpan.FromMinutes(2)));
+        Assert.Equal("error: out of memory: Exception of type 'System.OutOfMemoryException' was thrown. (prepare holds a corpus's longest JSON line, " +
+                     "Parquet row group, or run of text with no space or line break to cut it at, whole)\n", p.Stderr);
+        Assert.False(Directory.Exists(dir.File("o")), "a failed prepare leaves no folder it made");
+    }
+
     static (int, string) Tail((int Code, string Stdout, string Stderr) r) => (r.Code, r.Stderr);
 }
