@@ -102,9 +102,18 @@ static class DocumentCorpus
         using (var encoder = new OrderedEncoder(tokenizer, endOfText, o.WorkerCount))
         {
             var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
-            foreach (var batch in Documents.ReadBatches(files, o.TextField, o.ReplaceInvalidUtf8, o.MaxLineBytes, o.MaxUncutChars, BatchChars(o)))
+            using var read = Documents.ReadBatches(files, o.TextField, o.ReplaceInvalidUtf8, o.MaxLineBytes, o.MaxUncutChars, BatchChars(o)).GetEnumerator();
+            while (true)
             {
                 ct.ThrowIfCancellationRequested();
+                try { if (!read.MoveNext()) break; }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A bad document in a batch still in flight came first: delivered, it is the one reported.
+                    encoder.Finish();
+                    throw;
+                }
+                var batch = read.Current;
                 IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> made = [];
                 // Made (a batch of JSON lines parsed) on the thread that encodes it; counted here, in order.
                 encoder.Add(() => (made = batch.ForEncoder()).Where(m => m.Text is not null).Select(m => m.Text!.Value).ToList(), encoded =>

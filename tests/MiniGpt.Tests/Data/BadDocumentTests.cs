@@ -110,6 +110,22 @@ public class BadDocumentTests
     }
 
     [Fact]
+    public void ABadLine_IsReported_BeforeAReadingErrorInALaterFile_WhateverTheNumberOfWorkers()
+    {
+        // Lines are parsed on the encoding threads, while reading goes on: a later file that cannot be read (a run
+        // too long to cut) must not hide the bad line before it, which a batch still in flight holds.
+        using var dir = new TempDir();
+        CorpusFiles.JsonLines(dir.File("c/a.jsonl"), Enumerable.Range(0, 50).Select(i => i == 10 ? "{\"body\": 1}" : $"{{\"text\": \"doc {i}\"}}"));
+        File.WriteAllText(dir.File("c/b.txt"), new string('a', 200_000));
+        foreach (var workers in new[] { 1, 2, 3 })
+        {
+            var o = new PrepareOptions(dir.File("c"), TokenizerKind.Cl100kBase, dir.File($"out{workers}"), Workers: workers, MaxUncutChars: 1 << 15);
+            var ex = Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(o));
+            Assert.Equal($"{dir.File("c/a.jsonl")}: line 11: no field \"text\"", ex.Message);
+        }
+    }
+
+    [Fact]
     public void JsonLineBatches_MadeAfterTheFileIsRead_HoldTheirOwnLines()
     {
         // Workers parse a batch while the reader has moved on: each batch keeps a copy of its lines, however long
