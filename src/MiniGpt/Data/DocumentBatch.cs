@@ -3,9 +3,9 @@ using System.Buffers;
 namespace MiniGpt.Data;
 
 /// <summary>
-/// Documents read but not yet made. A JSON Lines file's come as its lines, parsed by <see cref="Make"/> on the thread
-/// that encodes them: parsed by the one thread that reads, they were most of its time, and that thread set the pace of
-/// every worker (docs/benchmarks.md).
+/// Documents read but not yet made. A JSON Lines file's come as its lines and a Parquet file's rows as their bytes,
+/// parsed, checked and decoded by <see cref="Make"/> on the thread that encodes them: made by the one thread that
+/// reads, they were most of its time, and that thread would set the pace of every worker (docs/benchmarks.md).
 /// </summary>
 public abstract class DocumentBatch
 {
@@ -85,22 +85,28 @@ sealed class JsonLineBatch(string file, long firstLine, string field, bool repla
 
     public override IReadOnlyList<Document> Make()
     {
+        var documents = new List<Document>();
+        EachLine((number, start, length) =>
+        {
+            var (text, problem) = Documents.TextOf(bytes.AsSpan(start, length), field, replaceInvalid);
+            documents.Add(new(text, file, $"line {number}", problem, read));
+        });
+        return documents;
+    }
+
+    /// <summary>Calls <paramref name="line"/> with each line's number, start and length, blank ones skipped, then lets the lines go: once.</summary>
+    void EachLine(Action<long, int, int> line)
+    {
         if (made) throw new InvalidOperationException("a batch of lines is made once");
         made = true;
-        var documents = new List<Document>();
         long number = firstLine;
         for (int start = 0; start < used; number++)
         {
             int length = bytes.AsSpan(start, used - start).IndexOf((byte)'\n');
-            if (length > 0)
-            {
-                var (text, problem) = Documents.TextOf(bytes.AsSpan(start, length), field, replaceInvalid);
-                documents.Add(new(text, file, $"line {number}", problem, read));
-            }
+            if (length > 0) line(number, start, length);
             start += length + 1;
         }
         Return();
-        return documents;
     }
 
     /// <summary>
@@ -109,30 +115,21 @@ sealed class JsonLineBatch(string file, long firstLine, string field, bool repla
     /// </summary>
     internal override IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> ForEncoder()
     {
-        if (made) throw new InvalidOperationException("a batch of lines is made once");
-        made = true;
         var entries = new List<(OrderedEncoder.Text? Text, Document? Problem)>();
         // No more characters than bytes (Documents.TextInto): the lines' bytes are room for all their texts.
         bool pooled = used <= MostPooled;
         var chars = pooled ? ArrayPool<char>.Shared.Rent(used) : new char[used];
         int at = 0, last = -1;
-        long number = firstLine;
-        for (int start = 0; start < used; number++)
+        EachLine((number, start, length) =>
         {
-            int length = bytes.AsSpan(start, used - start).IndexOf((byte)'\n');
-            if (length > 0)
+            var (n, problem) = Documents.TextInto(bytes.AsSpan(start, length), field, replaceInvalid, chars.AsSpan(at, length));
+            if (problem is not null) entries.Add((null, new Document(null, file, $"line {number}", problem, read)));
+            else
             {
-                var (n, problem) = Documents.TextInto(bytes.AsSpan(start, length), field, replaceInvalid, chars.AsSpan(at, length));
-                if (problem is not null) entries.Add((null, new Document(null, file, $"line {number}", problem, read)));
-                else
-                {
-                    entries.Add((new OrderedEncoder.Text(chars.AsMemory(at, n), EndOfText: true), null));
-                    (last, at) = (entries.Count - 1, at + n);
-                }
+                entries.Add((new OrderedEncoder.Text(chars.AsMemory(at, n), EndOfText: true), null));
+                (last, at) = (entries.Count - 1, at + n);
             }
-            start += length + 1;
-        }
-        Return();
+        });
         // The array goes back to the pool once, with the last text that holds a part of it.
         if (last >= 0) entries[last] = (entries[last].Text!.Value with { Pooled = pooled }, null);
         else if (pooled) ArrayPool<char>.Shared.Return(chars);
