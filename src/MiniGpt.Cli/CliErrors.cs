@@ -61,7 +61,8 @@ public static class CliErrors
         BadDocumentException => (ExitCode.Failed, [$"{e.Message} (minigpt prepare --skip-bad-documents skips such documents and counts them)"]),
         MiniGptException => (ExitCode.Failed, [e.Message]),
         IOException or UnauthorizedAccessException => (ExitCode.Failed, [e.Message]),
-        // Not a bug but a size: a batch, a block or a model larger than memory (what a config allows is checked only for the weights).
+        // Not a bug but a size: what the command holds whole (a batch, a block, a model; a corpus's longest line) larger
+        // than memory (what a config allows is checked only for the weights).
         OutOfMemoryException or System.Runtime.InteropServices.ExternalException when OutOfMemory(e) is { } what =>
             (ExitCode.Failed, [$"out of memory: {what} ({holds})"]),
         NativeLoadException n => (ExitCode.Failed, Environment.GetEnvironmentVariable("MINIGPT_TRACE") is "1" ? [NativeLoad(n), .. n.Trace.TrimEnd().Split('\n')] : [NativeLoad(n)]),

@@ -4,8 +4,9 @@ namespace MiniGpt.Data;
 
 /// <summary>
 /// Documents read but not yet made. A JSON Lines file's come as its lines and a Parquet file's rows as their bytes,
-/// parsed, checked and decoded by <see cref="Make"/> on the thread that encodes them: made by the one thread that
-/// reads, they were most of its time, and that thread would set the pace of every worker (docs/benchmarks.md).
+/// parsed, checked and decoded by <see cref="ForEncoder"/> on the thread that encodes them (or by <see cref="Make"/>,
+/// as strings, for a reader of documents): made by the one thread that reads, they were most of its time, and that
+/// thread would set the pace of every worker (docs/benchmarks.md).
 /// </summary>
 public abstract class DocumentBatch
 {
@@ -36,7 +37,8 @@ sealed class MadeDocuments(IReadOnlyList<Document> documents) : DocumentBatch
 
 /// <summary>
 /// Lines of a JSON Lines file from line <paramref name="firstLine"/> on, blank ones included so that each keeps its
-/// number, each followed by '\n' in an array from the shared pool until they are made.
+/// number, each followed by '\n', in an array from the shared pool (one of its own past
+/// <see cref="OrderedEncoder.MostPooled"/> bytes) until they are made.
 /// </summary>
 sealed class JsonLineBatch(string file, long firstLine, string field, bool replaceInvalid) : DocumentBatch
 {
@@ -54,19 +56,13 @@ sealed class JsonLineBatch(string file, long firstLine, string field, bool repla
     /// <summary>The bytes the lines take, a '\n' each included.</summary>
     public int Bytes => used;
 
-    /// <summary>
-    /// The longest array taken from the shared pool, which keeps what comes back: a line of hundreds of megabytes
-    /// gets an array of its own, left to the collector.
-    /// </summary>
-    internal const int MostPooled = 1 << 20;
-
     public void Add(ReadOnlySpan<byte> line)
     {
         int needed = checked(used + line.Length + 1);
         if (bytes is null || needed > bytes.Length)
         {
             int size = Math.Max(needed, Math.Min(2 * (bytes?.Length ?? 0), Array.MaxLength));
-            var more = size <= MostPooled ? ArrayPool<byte>.Shared.Rent(size) : new byte[size];
+            var more = size <= OrderedEncoder.MostPooled ? ArrayPool<byte>.Shared.Rent(size) : new byte[size];
             bytes?.AsSpan(0, used).CopyTo(more);
             Return();
             bytes = more;
@@ -117,7 +113,7 @@ sealed class JsonLineBatch(string file, long firstLine, string field, bool repla
     {
         var entries = new List<(OrderedEncoder.Text? Text, Document? Problem)>();
         // No more characters than bytes (Documents.TextInto): the lines' bytes are room for all their texts.
-        bool pooled = used <= MostPooled;
+        bool pooled = used <= OrderedEncoder.MostPooled;
         var chars = pooled ? ArrayPool<char>.Shared.Rent(used) : new char[used];
         int at = 0, last = -1;
         EachLine((number, start, length) =>
@@ -138,7 +134,7 @@ sealed class JsonLineBatch(string file, long firstLine, string field, bool repla
 
     void Return()
     {
-        if (bytes is { Length: <= MostPooled }) ArrayPool<byte>.Shared.Return(bytes);
+        if (bytes is { Length: <= OrderedEncoder.MostPooled }) ArrayPool<byte>.Shared.Return(bytes);
         bytes = null;
     }
 }
@@ -157,7 +153,7 @@ sealed class ParquetRowBatch(string file, int group, int firstRow, byte[]?[] row
 
     /// <summary>
     /// Rows [0, <paramref name="count"/>) of <paramref name="read"/> in batches of about <paramref name="batchChars"/>
-    /// bytes (a longer row alone), each let go from <paramref name="read"/> as its batch is made.
+    /// bytes (a longer row alone), each let go from <paramref name="read"/> as its batch is handed on.
     /// </summary>
     public static IEnumerable<ParquetRowBatch> Batches(byte[]?[] read, int count, string file, int group, string field, bool replaceInvalid,
         long size, int batchChars)
@@ -187,7 +183,7 @@ sealed class ParquetRowBatch(string file, int group, int firstRow, byte[]?[] row
         var entries = new List<(OrderedEncoder.Text? Text, Document? Problem)>(rows.Length);
         // No more characters than bytes: invalid UTF-8 replaced is one U+FFFD a byte at most.
         long total = rows.Sum(b => (long)(b?.Length ?? 0));
-        bool pooled = total <= JsonLineBatch.MostPooled;
+        bool pooled = total <= OrderedEncoder.MostPooled;
         var chars = pooled ? ArrayPool<char>.Shared.Rent((int)total) : new char[total];
         int at = 0, last = -1;
         for (int i = 0; i < rows.Length; i++)

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
 using Parquet;
@@ -46,9 +47,9 @@ public static class Documents
     }
 
     /// <summary>
-    /// The documents of <see cref="Read"/> in batches of about <paramref name="batchChars"/> characters (or bytes of JSON
-    /// Lines), each made by <see cref="DocumentBatch.Make"/> on whichever thread takes it. Problems are documents too, in
-    /// their place: skipping them or not is the caller's.
+    /// The documents of <see cref="Read"/> in batches of about <paramref name="batchChars"/> characters (or bytes, of JSON
+    /// lines and Parquet rows), each made (<see cref="DocumentBatch.Make"/>, or its texts for an encoder) on whichever
+    /// thread takes it. Problems are documents too, in their place: skipping them or not is the caller's.
     /// </summary>
     public static IEnumerable<DocumentBatch> ReadBatches(IReadOnlyList<string> files, string textField, bool replaceInvalidUtf8,
         int maxLineBytes = MaxLineBytes, int maxUncutChars = HeldText.MaxRun, int batchChars = OrderedEncoder.PieceChars)
@@ -136,7 +137,8 @@ public static class Documents
 
     /// <summary>
     /// A JSON Lines file as batches of its lines, copied as read and parsed later: a stream that cannot be read further
-    /// (a corrupt gzip stream, a line over the limit) ends it with a problem at that line.
+    /// (a corrupt gzip stream, a line over the limit) ends it with a problem at that line. Any other failure to read
+    /// (out of memory for a long line, an I/O error) comes after the lines before it, whose problems come first.
     /// </summary>
     static IEnumerable<DocumentBatch> JsonLineBatches(string file, bool gzip, string field, bool replaceInvalid, int maxLine, int batchBytes)
     {
@@ -147,18 +149,23 @@ public static class Documents
         for (long number = 1; ; number++)
         {
             string? broken = null;
-            bool more;
-            try { more = reader.Next(); }
-            catch (InvalidDataException e) { (more, broken) = (false, $"corrupt gzip stream ({e.Message})"); }
-            catch (LineTooLongException) { (more, broken) = (false, $"a line of more than {Size(maxLine)}"); }
-            if (broken is not null)
+            ExceptionDispatchInfo? failed = null;
+            bool more = false;
+            try
+            {
+                more = reader.Next();
+                if (reader.Line.Length > 0 || more) lines.Add(reader.Line.Span);   // else the end of the last line: no line
+            }
+            catch (InvalidDataException e) { broken = $"corrupt gzip stream ({e.Message})"; }
+            catch (LineTooLongException) { broken = $"a line of more than {Size(maxLine)}"; }
+            catch (Exception e) when (e is not OperationCanceledException) { failed = ExceptionDispatchInfo.Capture(e); }
+            if (broken is not null || failed is not null)
             {
                 if (!lines.IsEmpty) yield return lines.Done(raw.Position);
-                yield return new MadeDocuments([new(null, file, $"line {number}", broken, raw.Position)]);
+                failed?.Throw();
+                yield return new MadeDocuments([new(null, file, $"line {number}", broken!, raw.Position)]);
                 yield break;
             }
-            if (reader.Line.Length == 0 && !more) break;   // after the last '\n': no line
-            lines.Add(reader.Line.Span);
             if (!more) break;
             if (lines.Bytes < batchBytes) continue;
             yield return lines.Done(raw.Position);
@@ -213,7 +220,7 @@ public static class Documents
     internal static (string? Text, string? Problem) TextOf(ReadOnlySpan<byte> line, string field, bool replaceInvalid)
     {
         // No more characters than bytes (see TextInto); a pooled array only as long as a batch's.
-        bool pooled = line.Length <= JsonLineBatch.MostPooled;
+        bool pooled = line.Length <= OrderedEncoder.MostPooled;
         var chars = pooled ? System.Buffers.ArrayPool<char>.Shared.Rent(line.Length) : new char[line.Length];
         var (length, problem) = TextInto(line, field, replaceInvalid, chars);
         var text = problem is null ? new string(chars, 0, length) : null;

@@ -31,7 +31,8 @@ sealed class OrderedEncoder : IDisposable
     /// <summary>
     /// About how many characters to encode at a time. Pieces of a megabyte, as strings in the large object heap, made
     /// two workers only 1.4 times as fast as one; in pooled arrays, 128K characters were no faster than these 32K
-    /// (docs/benchmarks.md). Documents are still strings: below 85,000 bytes, they stay in the young generation.
+    /// (docs/benchmarks.md). A batch of documents is about as long: JSON lines and Parquet rows share one pooled array,
+    /// other texts (a text file's pieces among documents, anything the char tokenizer encodes) are strings.
     /// </summary>
     public const int PieceChars = 1 << 15;
 
@@ -94,7 +95,7 @@ sealed class OrderedEncoder : IDisposable
         {
             if (pending.Peek().Encoded.IsCompleted) Deliver();
             // Only a surplus: batches for the other workers stay queued. When reading the corpus is most of this
-            // thread's work (JSON Lines), a caller that encoded whenever a batch waited left the workers idle while it
+            // thread's work (JSON Lines parsed here, as they once were; Parquet's decoding still is), a caller that encoded whenever a batch waited left the workers idle while it
             // read the next ones (docs/benchmarks.md).
             else if (work.Count >= QueuedPerWorker * workers && work.TryTake(out var item)) Run(tokenizer, callerIds, item.Texts, item.Done);
             else if (pending.Count > InFlightPerWorker * workers) HelpOrDeliver();   // memory's bound: help, or wait for the oldest
@@ -107,7 +108,7 @@ sealed class OrderedEncoder : IDisposable
     /// back: a piece of hundreds of megabytes (a run with no place to cut) gets an array of its own size, left to the
     /// collector, and a thread's list of ids is emptied after it.
     /// </summary>
-    const int MostPooled = 1 << 20;
+    internal const int MostPooled = 1 << 20;
 
     /// <summary>Batches in flight per worker before the caller stops reading ahead.</summary>
     const int InFlightPerWorker = 8;

@@ -153,6 +153,14 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal("error: out of memory: Exception of type 'System.OutOfMemoryException' was thrown. (prepare holds a corpus's longest JSON line, " +
                      "Parquet row group, or run of text with no space or line break to cut it at, whole)\n", p.Stderr);
         Assert.False(Directory.Exists(dir.File("o")), "a failed prepare leaves no folder it made");
+        // A bad line before the one that does not fit is still the error: its batch goes on before the reader fails.
+        File.WriteAllText(dir.File("bad-first.jsonl"), "{\"body\": 1}\n{\"text\": \"" + new string('a', 40_000_000) + "\"}\n");
+        foreach (var tokenizer in new[] { "cl100k_base", "char" })
+        {
+            using var q = new CliProcess(new Dictionary<string, string?> { ["DOTNET_GCHeapHardLimit"] = "0x4000000" }, dir.Path, "prepare", "--corpus", "bad-first.jsonl", "--tokenizer", tokenizer, "--out", "o2");
+            Assert.Equal(1, q.WaitForExit(TimeSpan.FromMinutes(2)));
+            Assert.Equal($"error: {dir.File("bad-first.jsonl")}: line 1: no field \"text\" (minigpt prepare --skip-bad-documents skips such documents and counts them)\n", q.Stderr);
+        }
     }
 
     static (int, string) Tail((int Code, string Stdout, string Stderr) r) => (r.Code, r.Stderr);
