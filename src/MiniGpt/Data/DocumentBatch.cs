@@ -1,4 +1,3 @@
-using System.Buffers;
 
 namespace MiniGpt.Data;
 
@@ -20,6 +19,18 @@ public abstract class DocumentBatch
     internal virtual IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> ForEncoder()
         => Make().Select(d => d.Text is null ? ((OrderedEncoder.Text?)null, d) : (new OrderedEncoder.Text(d.Text, d.Ends), null)).ToList();
 
+    /// <summary>
+    /// <paramref name="entries"/>, whose texts are slices of <paramref name="chars"/>, the last of them at
+    /// <paramref name="last"/> (−1: none): the array goes back once, with that text, or now.
+    /// </summary>
+    private protected static IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> HandBack(
+        List<(OrderedEncoder.Text? Text, Document? Problem)> entries, int last, char[] chars)
+    {
+        if (last >= 0) entries[last] = (entries[last].Text!.Value with { Pooled = true }, null);
+        else PooledArrays.Return(chars);
+        return entries;
+    }
+
     /// <summary>The file the documents are from.</summary>
     public abstract string File { get; }
 
@@ -37,8 +48,7 @@ sealed class MadeDocuments(IReadOnlyList<Document> documents) : DocumentBatch
 
 /// <summary>
 /// Lines of a JSON Lines file from line <paramref name="firstLine"/> on, blank ones included so that each keeps its
-/// number, each followed by '\n', in an array from the shared pool (one of its own past
-/// <see cref="OrderedEncoder.MostPooled"/> bytes) until they are made.
+/// number, each followed by '\n', in an array from <see cref="PooledArrays"/> until they are made.
 /// </summary>
 sealed class JsonLineBatch(string file, long firstLine, string field, bool replaceInvalid) : DocumentBatch
 {
@@ -62,7 +72,7 @@ sealed class JsonLineBatch(string file, long firstLine, string field, bool repla
         if (bytes is null || needed > bytes.Length)
         {
             int size = Math.Max(needed, Math.Min(2 * (bytes?.Length ?? 0), Array.MaxLength));
-            var more = size <= OrderedEncoder.MostPooled ? ArrayPool<byte>.Shared.Rent(size) : new byte[size];
+            var more = PooledArrays.Rent<byte>(size);
             bytes?.AsSpan(0, used).CopyTo(more);
             Return();
             bytes = more;
@@ -113,8 +123,7 @@ sealed class JsonLineBatch(string file, long firstLine, string field, bool repla
     {
         var entries = new List<(OrderedEncoder.Text? Text, Document? Problem)>();
         // No more characters than bytes (Documents.TextInto): the lines' bytes are room for all their texts.
-        bool pooled = used <= OrderedEncoder.MostPooled;
-        var chars = pooled ? ArrayPool<char>.Shared.Rent(used) : new char[used];
+        var chars = PooledArrays.Rent<char>(used);
         int at = 0, last = -1;
         EachLine((number, start, length) =>
         {
@@ -126,15 +135,12 @@ sealed class JsonLineBatch(string file, long firstLine, string field, bool repla
                 (last, at) = (entries.Count - 1, at + n);
             }
         });
-        // The array goes back to the pool once, with the last text that holds a part of it.
-        if (last >= 0) entries[last] = (entries[last].Text!.Value with { Pooled = pooled }, null);
-        else if (pooled) ArrayPool<char>.Shared.Return(chars);
-        return entries;
+        return HandBack(entries, last, chars);
     }
 
     void Return()
     {
-        if (bytes is { Length: <= OrderedEncoder.MostPooled }) ArrayPool<byte>.Shared.Return(bytes);
+        if (bytes is not null) PooledArrays.Return(bytes);
         bytes = null;
     }
 }
@@ -183,8 +189,7 @@ sealed class ParquetRowBatch(string file, int group, int firstRow, byte[]?[] row
         var entries = new List<(OrderedEncoder.Text? Text, Document? Problem)>(rows.Length);
         // No more characters than bytes: invalid UTF-8 replaced is one U+FFFD a byte at most.
         long total = rows.Sum(b => (long)(b?.Length ?? 0));
-        bool pooled = total <= OrderedEncoder.MostPooled;
-        var chars = pooled ? ArrayPool<char>.Shared.Rent((int)total) : new char[total];
+        var chars = PooledArrays.Rent<char>(checked((int)total));
         int at = 0, last = -1;
         for (int i = 0; i < rows.Length; i++)
         {
@@ -193,8 +198,6 @@ sealed class ParquetRowBatch(string file, int group, int firstRow, byte[]?[] row
             entries.Add((new OrderedEncoder.Text(chars.AsMemory(at, n), EndOfText: true), null));
             (last, at) = (entries.Count - 1, at + n);
         }
-        if (last >= 0) entries[last] = (entries[last].Text!.Value with { Pooled = pooled }, null);
-        else if (pooled) ArrayPool<char>.Shared.Return(chars);
-        return entries;
+        return HandBack(entries, last, chars);
     }
 }

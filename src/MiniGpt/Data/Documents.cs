@@ -219,12 +219,10 @@ public static class Documents
     /// <summary>The text of a JSON line's field as a string, or the problem; <see cref="TextInto"/> reads it.</summary>
     internal static (string? Text, string? Problem) TextOf(ReadOnlySpan<byte> line, string field, bool replaceInvalid)
     {
-        // No more characters than bytes (see TextInto); a pooled array only as long as a batch's.
-        bool pooled = line.Length <= OrderedEncoder.MostPooled;
-        var chars = pooled ? System.Buffers.ArrayPool<char>.Shared.Rent(line.Length) : new char[line.Length];
+        var chars = PooledArrays.Rent<char>(line.Length);   // no more characters than bytes: see TextInto
         var (length, problem) = TextInto(line, field, replaceInvalid, chars);
         var text = problem is null ? new string(chars, 0, length) : null;
-        if (pooled) System.Buffers.ArrayPool<char>.Shared.Return(chars);
+        PooledArrays.Return(chars);
         return (text, problem);
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -48,8 +47,8 @@ sealed class OrderedEncoder : IDisposable
 
     /// <summary>
     /// A text to encode, and whether the end-of-text id (if the encoder has one) follows its ids: it ends a document.
-    /// <paramref name="Pooled"/>: its characters are in an array from the shared pool, returned once it is encoded
-    /// (texts that share one array, slices of a batch's, return it with the last of them alone).
+    /// <paramref name="Pooled"/>: its characters are in an array from <see cref="PooledArrays"/>, returned once it is
+    /// encoded (texts that share one array, slices of a batch's, return it with the last of them alone).
     /// </summary>
     public readonly record struct Text(ReadOnlyMemory<char> Value, bool EndOfText, bool Pooled = false)
     {
@@ -62,10 +61,9 @@ sealed class OrderedEncoder : IDisposable
         /// </summary>
         public static Text Rent(ReadOnlySpan<char> piece)
         {
-            bool pooled = piece.Length <= MostPooled;
-            var chars = pooled ? ArrayPool<char>.Shared.Rent(piece.Length) : new char[piece.Length];
+            var chars = PooledArrays.Rent<char>(piece.Length);
             piece.CopyTo(chars);
-            return new(chars.AsMemory(0, piece.Length), EndOfText: false, pooled);
+            return new(chars.AsMemory(0, piece.Length), EndOfText: false, Pooled: true);
         }
     }
 
@@ -103,13 +101,6 @@ sealed class OrderedEncoder : IDisposable
         }
     }
 
-    /// <summary>
-    /// The longest array taken from the shared pools, which round a length up to a power of two and keep what comes
-    /// back: a piece of hundreds of megabytes (a run with no place to cut) gets an array of its own size, left to the
-    /// collector, and a thread's list of ids is emptied after it.
-    /// </summary>
-    internal const int MostPooled = 1 << 20;
-
     /// <summary>Batches in flight per worker before the caller stops reading ahead.</summary>
     const int InFlightPerWorker = 8;
 
@@ -146,7 +137,7 @@ sealed class OrderedEncoder : IDisposable
     static void Deliver(EncodedBatch batch, Action<EncodedBatch> then)
     {
         then(batch);
-        if (batch.Rented.Length <= MostPooled) ArrayPool<int>.Shared.Return(batch.Rented);   // else not from the pool
+        PooledArrays.Return(batch.Rented);
     }
 
     void Work(int index)
@@ -191,16 +182,16 @@ sealed class OrderedEncoder : IDisposable
                 if (endOfText is { } eot && texts[i].EndOfText) ids.Add(eot);
                 each[i] = (ids.Count - before, CorpusPreparer.Scalars(text), Encoding.UTF8.GetByteCount(text));
             }
-            var rented = ids.Count <= MostPooled ? ArrayPool<int>.Shared.Rent(ids.Count) : new int[ids.Count];
+            var rented = PooledArrays.Rent<int>(ids.Count);
             CollectionsMarshal.AsSpan(ids).CopyTo(rented);
             var batch = new EncodedBatch(rented, ids.Count, each);
-            if (ids.Capacity > MostPooled) { ids.Clear(); ids.Capacity = 0; }
+            if (ids.Capacity > PooledArrays.MostPooled) { ids.Clear(); ids.Capacity = 0; }   // a run's, held no longer
             return batch;
         }
         finally
         {
             foreach (var text in texts)
-                if (text.Pooled && MemoryMarshal.TryGetArray(text.Value, out var chars)) ArrayPool<char>.Shared.Return(chars.Array!);
+                if (text.Pooled && MemoryMarshal.TryGetArray(text.Value, out var chars)) PooledArrays.Return(chars.Array!);
         }
     }
 
