@@ -29,13 +29,6 @@ static class DocumentCorpus
         return new(files.Sum(f => new FileInfo(f).Length), Chars: 0, Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet(), documents, skipped);
     }
 
-    /// <summary>
-    /// Whether a batch of <paramref name="texts"/> texts of <paramref name="chars"/> characters in all goes to the
-    /// encoder. Each text counts one character more than it has: a corpus of empty documents (20 million of them
-    /// gzip into 465 KB) would otherwise fill one batch with all of them, 1.4 GB.
-    /// </summary>
-    static bool BatchFull(long chars, int texts, PrepareOptions o) => chars + texts >= BatchChars(o);
-
     /// <summary>About how many characters go to the encoder at a time.</summary>
     static int BatchChars(PrepareOptions o) => Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars);
 
@@ -65,7 +58,7 @@ static class DocumentCorpus
             batch.Add(text);
             batchChars += text.Length;
             (within, index) = (!d.Ends, d.Ends ? index + 1 : index);
-            if (BatchFull(batchChars, batch.Count, o)) Flush();
+            if (DocumentBatch.Full(batchChars, batch.Count, BatchChars(o))) Flush();
             reported.Report(d, index);
         }
         Flush();

@@ -76,8 +76,7 @@ public static class Documents
         {
             batch.Add(d);
             chars += d.Text?.Length ?? 0;
-            // Each document counts one character more than it has: a file of 20 million empty rows would otherwise be one batch.
-            if (chars + batch.Count < batchChars) continue;
+            if (!DocumentBatch.Full(chars, batch.Count, batchChars)) continue;
             yield return new MadeDocuments(batch);
             (batch, chars) = ([], 0);
         }
