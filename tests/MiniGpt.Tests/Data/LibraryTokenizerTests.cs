@@ -26,8 +26,7 @@ public class LibraryTokenizerTests
     public void ForAnotherThread_IsAnotherTokenizer_ThatEncodesAsThisOne(string which)
     {
         using var dir = new TempDir();
-        var f = SmallBpe.Files(which, dir);
-        var t = Tokenizers.CreateBpe(f.Kind, f.Vocab, f.Merges, f.Tiktoken);
+        var t = SmallBpe.Tokenizer(which, dir);
         var text = SmallBpe.MultiByteText + "<|endoftext|>  it's 12345 hello\r\n\n\n   world's\tДобрый день 🙂🙂 ٣٤٥ THE'LL  \n";
         var other = t.ForAnotherThread();
         Assert.NotSame(t, other);
@@ -45,8 +44,7 @@ public class LibraryTokenizerTests
     public void EncodeIntoAList_AppendsTheIdsThatEncodeGives(string which)
     {
         using var dir = new TempDir();
-        var f = SmallBpe.Files(which, dir);
-        var t = Tokenizers.CreateBpe(f.Kind, f.Vocab, f.Merges, f.Tiktoken);
+        var t = SmallBpe.Tokenizer(which, dir);
         // Special tokens at the start, together and at the end: the span's own offsets, not a string's, find them.
         const string eot = "<|endoftext|>", rest = " it's 12345\r\n\n  world's 🙂";
         var text = eot + SmallBpe.MultiByteText + eot + eot + rest + eot;

@@ -60,5 +60,12 @@ public static class SmallBpe
         };
     }
 
+    /// <summary>One of <see cref="Kinds"/>, built from <see cref="Files"/>.</summary>
+    public static ITokenizer Tokenizer(string which, TempDir dir)
+    {
+        var f = Files(which, dir);
+        return Tokenizers.CreateBpe(f.Kind, f.Vocab, f.Merges, f.Tiktoken);
+    }
+
     public const string MultiByteText = "Héllo wörld, naïve café! 日本語のテキスト 😀🎉 end\nsecond line";
 }
