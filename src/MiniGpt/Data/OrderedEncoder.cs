@@ -55,7 +55,7 @@ sealed class OrderedEncoder : IDisposable
         public Text(string Value, bool EndOfText) : this(Value.AsMemory(), EndOfText) { }
 
         /// <summary>
-        /// A copy of <paramref name="piece"/> in an array from the shared pool. Pieces of text and their ids
+        /// A copy of <paramref name="piece"/> in an array from <see cref="PooledArrays"/>. Pieces of text and their ids
         /// allocated about 4.7 bytes per byte of corpus; each collection then copied those in flight, while both
         /// threads of two workers waited (docs/benchmarks.md).
         /// </summary>
@@ -93,8 +93,8 @@ sealed class OrderedEncoder : IDisposable
         {
             if (pending.Peek().Encoded.IsCompleted) Deliver();
             // Only a surplus: batches for the other workers stay queued. When reading the corpus is most of this
-            // thread's work (JSON Lines parsed here, as they once were; Parquet's decoding still is), a caller that encoded whenever a batch waited left the workers idle while it
-            // read the next ones (docs/benchmarks.md).
+            // thread's work (JSON Lines parsed here, as they once were; Parquet's decoding still is), a caller that
+            // encoded whenever a batch waited left the workers idle while it read the next ones (docs/benchmarks.md).
             else if (work.Count >= QueuedPerWorker * workers && work.TryTake(out var item)) Run(tokenizer, callerIds, item.Texts, item.Done);
             else if (pending.Count > InFlightPerWorker * workers) HelpOrDeliver();   // memory's bound: help, or wait for the oldest
             else break;
