@@ -10,74 +10,142 @@ namespace MiniGpt.Data;
 /// </summary>
 static class DocumentCorpus
 {
-    /// <summary>char, pass 1: checks and counts the documents, and collects the vocabulary.</summary>
+    /// <summary>
+    /// char, pass 1: checks and counts the documents, and collects the vocabulary, on o.Workers threads: each batch is
+    /// made and its characters noted on the thread that takes it, into a set of that thread's own; problems are
+    /// counted, skipped or reported in order.
+    /// </summary>
     public static CorpusPreparer.ScanResult Scan(IReadOnlyList<string> files, PrepareOptions o, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
-        var seen = new bool[0x110000];
+        var sets = new List<bool[]>();
         long documents = 0, skipped = 0;
         var reported = new ProgressMeter(files, PreparePhase.Scan, progress);
-        foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments, o.MaxLineBytes, o.MaxUncutChars))
+        using (var scan = new OrderedWork<bool[], (bool Ends, Document? Problem)[]>("scanner", NewSet(), NewSet, o.WorkerCount))
         {
-            ct.ThrowIfCancellationRequested();
-            if (d.Text is null) { skipped++; continue; }
-            if (d.Ends) documents++;
-            foreach (var r in d.Text.EnumerateRunes()) seen[r.Value] = true;   // pass 2 counts each split's characters
-            reported.Report(d, documents);
+            EachBatch(files, o, scan.Finish, ct, batch =>
+            {
+                scan.Add(seen => Note(batch, seen), made =>
+                {
+                    foreach (var (ends, problem) in made)
+                    {
+                        if (problem is not null) skipped += Skipped(problem, o);
+                        else if (ends) documents++;
+                    }
+                });
+                reported.Report(batch.File, batch.FileBytesRead, documents);
+            });
+            scan.Finish();
         }
         reported.Finish(documents);
-        foreach (var r in o.DocSeparator.EnumerateRunes()) seen[r.Value] = true;
-        return new(files.Sum(f => new FileInfo(f).Length), Chars: 0, Enumerable.Range(0, seen.Length).Where(i => seen[i]).ToHashSet(), documents, skipped);
+        var vocabulary = new HashSet<int>(o.DocSeparator.EnumerateRunes().Select(r => r.Value));   // pass 2 counts each split's characters
+        foreach (var seen in sets)   // every thread's, its thread joined
+            for (int i = 0; i < seen.Length; i++)
+                if (seen[i]) vocabulary.Add(i);
+        return new(files.Sum(f => new FileInfo(f).Length), Chars: 0, vocabulary, documents, skipped);
+
+        bool[] NewSet()
+        {
+            var seen = new bool[0x110000];
+            lock (sets) sets.Add(seen);
+            return seen;
+        }
     }
+
+    /// <summary>A batch made, each text's scalar values marked in <paramref name="seen"/> (as <see cref="string.EnumerateRunes"/> gives them); what is left is whether each document ends there, or its problem.</summary>
+    static (bool Ends, Document? Problem)[] Note(DocumentBatch batch, bool[] seen)
+    {
+        var made = batch.ForEncoder();
+        var noted = new (bool, Document?)[made.Count];
+        for (int i = 0; i < made.Count; i++)
+        {
+            if (made[i].Text is not { } text) { noted[i] = (false, made[i].Problem); continue; }
+            var chars = text.Value.Span;
+            for (int j = 0; j < chars.Length; j++)
+            {
+                if (!char.IsSurrogate(chars[j])) { seen[chars[j]] = true; continue; }
+                Rune.DecodeFromUtf16(chars[j..], out var rune, out int used);   // a pair, or a lone one as U+FFFD
+                seen[rune.Value] = true;
+                j += used - 1;
+            }
+            noted[i] = (text.EndOfText, null);
+            text.ReturnPooled();
+        }
+        return noted;
+    }
+
+    /// <summary>1, a problem skipped; without o.SkipBadDocuments, its exception.</summary>
+    static int Skipped(Document problem, PrepareOptions o)
+        => o.SkipBadDocuments ? 1 : throw new BadDocumentException(problem.File, problem.Where, problem.Problem!);
 
     /// <summary>About how many characters go to the encoder at a time.</summary>
     static int BatchChars(PrepareOptions o) => Math.Min(o.ChunkBytes, OrderedEncoder.PieceChars);
 
-    /// <summary>char, pass 2: the first <paramref name="trainDocuments"/> documents to train, the rest to val, encoded on o.Workers threads in order.</summary>
+    /// <summary>
+    /// Calls <paramref name="add"/> with each batch of the corpus in order. A file that cannot be read is reported only
+    /// after <paramref name="finish"/> delivers the batches in flight: a bad document in them came first.
+    /// </summary>
+    static void EachBatch(IReadOnlyList<string> files, PrepareOptions o, Action finish, CancellationToken ct, Action<DocumentBatch> add)
+    {
+        using var read = Documents.ReadBatches(files, o.TextField, o.ReplaceInvalidUtf8, o.MaxLineBytes, o.MaxUncutChars, BatchChars(o)).GetEnumerator();
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            try { if (!read.MoveNext()) return; }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                finish();
+                throw;
+            }
+            add(read.Current);
+        }
+    }
+
+    /// <summary>
+    /// char, pass 2: the first <paramref name="trainDocuments"/> documents to train, the rest to val, encoded on
+    /// o.Workers threads in order; the separator's ids go before each document but the first of each split. Problems
+    /// were reported or counted by pass 1.
+    /// </summary>
     public static SplitSizes Encode(IReadOnlyList<string> files, PrepareOptions o, CharTokenizer tokenizer, long trainDocuments,
         TokenFileWriter train, TokenFileWriter val, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
         var sizes = new SplitSizes();
+        var separator = tokenizer.Encode(o.DocSeparator).ToArray();
+        long separatorChars = CorpusPreparer.Scalars(o.DocSeparator), separatorBytes = Encoding.UTF8.GetByteCount(o.DocSeparator);
+        long index = 0;   // documents, not texts: a text file comes in pieces, and only its first starts a document
+        bool within = false;
         using var encoder = new OrderedEncoder(tokenizer, endOfText: null, o.WorkerCount);
-        var batch = new List<string>();
-        long index = 0, batchChars = 0;   // index counts documents, not texts: a text file comes in pieces
-        // Only a document's first piece starts it: the separator goes before it, and the split may fall there.
-        bool within = false, toTrain = true;
         var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
-        foreach (var d in Documents.Read(files, o.TextField, o.ReplaceInvalidUtf8, o.SkipBadDocuments, o.MaxLineBytes, o.MaxUncutChars))
+        EachBatch(files, o, encoder.Finish, ct, batch =>
         {
-            ct.ThrowIfCancellationRequested();
-            if (d.Text is null) continue;
-            var text = d.Text;
-            if (!within)
+            IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> made = [];
+            encoder.Add(() => (made = batch.ForEncoder()).Where(m => m.Text is not null).Select(m => m.Text!.Value).ToList(), encoded =>
             {
-                if (index == trainDocuments) Flush();   // a batch never straddles the split
-                toTrain = index < trainDocuments;
-                // The char separator joins documents within a split: before each but the first of train and of val.
-                if (index != 0 && index != trainDocuments) text = o.DocSeparator + text;
-            }
-            batch.Add(text);
-            batchChars += text.Length;
-            (within, index) = (!d.Ends, d.Ends ? index + 1 : index);
-            if (DocumentBatch.Full(batchChars, batch.Count, BatchChars(o))) Flush();
-            reported.Report(d, index);
-        }
-        Flush();
+                int text = 0, at = 0;
+                foreach (var (t, problem) in made)
+                {
+                    if (t is not { } piece)
+                    {
+                        Skipped(problem!, o);   // counted by pass 1; a problem now is a file that changed since
+                        continue;
+                    }
+                    var e = encoded.Each[text++];
+                    if (!within && index != 0 && index != trainDocuments) Write(index < trainDocuments, separator, separatorChars, separatorBytes);
+                    Write(index < trainDocuments, encoded.Ids.Slice(at, e.Ids), e.Chars, e.Bytes);
+                    at += e.Ids;
+                    (within, index) = (!piece.EndOfText, piece.EndOfText ? index + 1 : index);
+                }
+            });
+            reported.Report(batch.File, batch.FileBytesRead, index);
+        });
         encoder.Finish();
         reported.Finish(index);
         return sizes;
 
-        void Flush()
+        void Write(bool intoTrain, ReadOnlySpan<int> ids, long chars, long bytes)
         {
-            if (batch.Count == 0) return;
-            bool intoTrain = toTrain;   // the batch's split, kept: it may be delivered after the next document's began
-            encoder.Add(batch.Select(t => new OrderedEncoder.Text(t, EndOfText: false)).ToList(), encoded =>
-            {
-                (intoTrain ? train : val).Write(encoded.Ids);
-                if (intoTrain) (sizes.TrainChars, sizes.TrainBytes) = (sizes.TrainChars + encoded.Chars, sizes.TrainBytes + encoded.Bytes);
-                else (sizes.ValChars, sizes.ValBytes) = (sizes.ValChars + encoded.Chars, sizes.ValBytes + encoded.Bytes);
-            });
-            batch = [];
-            batchChars = 0;
+            (intoTrain ? train : val).Write(ids);
+            if (intoTrain) (sizes.TrainChars, sizes.TrainBytes) = (sizes.TrainChars + chars, sizes.TrainBytes + bytes);
+            else (sizes.ValChars, sizes.ValBytes) = (sizes.ValChars + chars, sizes.ValBytes + bytes);
         }
     }
 
@@ -95,18 +163,8 @@ static class DocumentCorpus
         using (var encoder = new OrderedEncoder(tokenizer, endOfText, o.WorkerCount))
         {
             var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
-            using var read = Documents.ReadBatches(files, o.TextField, o.ReplaceInvalidUtf8, o.MaxLineBytes, o.MaxUncutChars, BatchChars(o)).GetEnumerator();
-            while (true)
+            EachBatch(files, o, encoder.Finish, ct, batch =>
             {
-                ct.ThrowIfCancellationRequested();
-                try { if (!read.MoveNext()) break; }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // A bad document in a batch still in flight came first: delivered, it is the one reported.
-                    encoder.Finish();
-                    throw;
-                }
-                var batch = read.Current;
                 IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> made = [];
                 // Made (a batch of JSON lines parsed) on the thread that encodes it; counted here, in order.
                 encoder.Add(() => (made = batch.ForEncoder()).Where(m => m.Text is not null).Select(m => m.Text!.Value).ToList(), encoded =>
@@ -117,8 +175,7 @@ static class DocumentCorpus
                     {
                         if (problem is not null)
                         {
-                            if (!o.SkipBadDocuments) throw new BadDocumentException(problem.File, problem.Where, problem.Problem!);
-                            skipped++;
+                            skipped += Skipped(problem, o);
                             continue;
                         }
                         var e = encoded.Each[text++];
@@ -131,7 +188,7 @@ static class DocumentCorpus
                     }
                 });
                 reported.Report(batch.File, batch.FileBytesRead, documents);
-            }
+            });
             encoder.Finish();
             reported.Finish(documents);
         }

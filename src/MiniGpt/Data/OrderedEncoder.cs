@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -21,9 +20,8 @@ sealed record EncodedBatch(int[] Rented, int Count, (int Ids, long Chars, long B
 
 /// <summary>
 /// Encodes batches of text on a number of worker threads, each with a tokenizer of its own, and hands each batch's
-/// ids back in the order the batches were added, so what is written never depends on the number of workers. With
-/// one worker it encodes on the caller's thread. At most a few batches per worker are in flight, so memory does not
-/// grow with the corpus.
+/// ids back in the order the batches were added (<see cref="OrderedWork{TState, TResult}"/>), so what is written
+/// never depends on the number of workers.
 /// </summary>
 sealed class OrderedEncoder : IDisposable
 {
@@ -31,19 +29,13 @@ sealed class OrderedEncoder : IDisposable
     /// About how many characters to encode at a time. Pieces of a megabyte, as strings in the large object heap, made
     /// two workers only 1.4 times as fast as one; in pooled arrays, 128K characters were no faster than these 32K
     /// (docs/benchmarks.md). A batch of documents is about as long: JSON lines and Parquet rows share one pooled array,
-    /// other texts (a text file's pieces among documents, anything the char tokenizer encodes) are strings.
+    /// a text file's pieces among documents are strings.
     /// </summary>
     public const int PieceChars = 1 << 15;
 
-    readonly ITokenizer tokenizer;
     readonly int? endOfText;
-    readonly int workers;
-    readonly BlockingCollection<(Func<IReadOnlyList<Text>> Texts, TaskCompletionSource<EncodedBatch> Done)>? work;
-    readonly Queue<(Task<EncodedBatch> Encoded, Action<EncodedBatch> Then)> pending = new();
-    readonly Thread[] threads = [];
-    readonly List<int> callerIds = [];   // the caller's thread's, for every batch it encodes: a list per batch allocated as much again as its ids
-    volatile bool stopping;
-
+    // A thread's ids go into a list of its own, for every batch it encodes: a list per batch allocated as much again as its ids.
+    readonly OrderedWork<(ITokenizer Tokenizer, List<int> Ids), EncodedBatch> work;
 
     /// <summary>
     /// A text to encode, and whether the end-of-text id (if the encoder has one) follows its ids: it ends a document.
@@ -65,15 +57,18 @@ sealed class OrderedEncoder : IDisposable
             piece.CopyTo(chars);
             return new(chars.AsMemory(0, piece.Length), EndOfText: false, Pooled: true);
         }
+
+        /// <summary>Hands a pooled text's array back: once, after the text's last use.</summary>
+        public void ReturnPooled()
+        {
+            if (Pooled && MemoryMarshal.TryGetArray(Value, out var chars)) PooledArrays.Return(chars.Array!);
+        }
     }
 
     public OrderedEncoder(ITokenizer tokenizer, int? endOfText, int workers)
     {
-        (this.tokenizer, this.endOfText, this.workers) = (tokenizer, endOfText, workers);
-        if (workers == 1) return;
-        work = new();
-        threads = Enumerable.Range(1, workers - 1).Select(i => new Thread(() => Work(i)) { IsBackground = true, Name = $"encoder {i}" }).ToArray();
-        foreach (var t in threads) t.Start();
+        this.endOfText = endOfText;
+        work = new("encoder", (tokenizer, []), () => (tokenizer.ForAnotherThread(), []), workers, batch => PooledArrays.Return(batch.Rented));
     }
 
     /// <summary>Encodes <paramref name="texts"/>, then calls <paramref name="then"/> with the ids on this thread, after every batch added before.</summary>
@@ -83,85 +78,10 @@ sealed class OrderedEncoder : IDisposable
     /// Encodes the texts that <paramref name="texts"/> makes, which it makes on the thread that encodes them (the
     /// parsing of a batch of documents, say), then calls <paramref name="then"/> as the other overload does.
     /// </summary>
-    public void Add(Func<IReadOnlyList<Text>> texts, Action<EncodedBatch> then)
-    {
-        if (work is null) { Deliver(Encode(tokenizer, callerIds, texts), then); return; }
-        var done = new TaskCompletionSource<EncodedBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
-        work.Add((texts, done));
-        pending.Enqueue((done.Task, then));
-        while (pending.Count > 0)
-        {
-            if (pending.Peek().Encoded.IsCompleted) Deliver();
-            // Only a surplus: batches for the other workers stay queued. When reading the corpus is most of this
-            // thread's work (JSON Lines parsed here, as they once were; Parquet's decoding still is), a caller that
-            // encoded whenever a batch waited left the workers idle while it read the next ones (docs/benchmarks.md).
-            else if (work.Count >= QueuedPerWorker * workers && work.TryTake(out var item)) Run(tokenizer, callerIds, item.Texts, item.Done);
-            else if (pending.Count > InFlightPerWorker * workers) HelpOrDeliver();   // memory's bound: help, or wait for the oldest
-            else break;
-        }
-    }
-
-    /// <summary>Batches in flight per worker before the caller stops reading ahead.</summary>
-    const int InFlightPerWorker = 8;
-
-    /// <summary>
-    /// Batches per worker left queued before the caller encodes one itself: enough for the other threads while it
-    /// encodes its own and reads and cuts the next megabyte. With one per worker, the second of two threads waited
-    /// about 10 % of the time (docs/benchmarks.md).
-    /// </summary>
-    const int QueuedPerWorker = 3;
+    public void Add(Func<IReadOnlyList<Text>> texts, Action<EncodedBatch> then) => work.Add(s => Encode(s.Tokenizer, s.Ids, texts), then);
 
     /// <summary>Waits for every batch added and delivers it.</summary>
-    public void Finish()
-    {
-        work?.CompleteAdding();
-        while (pending.Count > 0) HelpOrDeliver();
-    }
-
-    /// <summary>
-    /// The caller's thread is one of the workers: rather than wait for the oldest batch, it encodes one still
-    /// waiting. On two cores, a third thread that only waited would take time from the two that encode.
-    /// </summary>
-    void HelpOrDeliver()
-    {
-        if (!pending.Peek().Encoded.IsCompleted && work!.TryTake(out var item)) Run(tokenizer, callerIds, item.Texts, item.Done);
-        else Deliver();
-    }
-
-    void Deliver()
-    {
-        var (encoded, then) = pending.Dequeue();
-        Deliver(encoded.GetAwaiter().GetResult(), then);   // rethrows a worker's exception as it was
-    }
-
-    static void Deliver(EncodedBatch batch, Action<EncodedBatch> then)
-    {
-        then(batch);
-        PooledArrays.Return(batch.Rented);
-    }
-
-    void Work(int index)
-    {
-        // Built here, in parallel with the others, and before taking a batch: a batch taken first would wait for it,
-        // and every batch after it with it, while the caller's thread encodes alone meanwhile.
-        ITokenizer? own = null;
-        Exception? failed = null;
-        var ids = new List<int>();
-        try { own = tokenizer.ForAnotherThread(); }
-        catch (Exception e) { failed = e; }
-        foreach (var (texts, done) in work!.GetConsumingEnumerable())
-        {
-            if (stopping) { done.TrySetCanceled(); continue; }
-            if (failed is not null) { done.SetException(failed); continue; }
-            Run(own!, ids, texts, done);
-        }
-    }
-
-    void Run(ITokenizer t, List<int> ids, Func<IReadOnlyList<Text>> texts, TaskCompletionSource<EncodedBatch> done)
-    {
-        try { done.SetResult(Encode(t, ids, texts)); }
-        catch (Exception e) { done.SetException(e); }
-    }
+    public void Finish() => work.Finish();
 
     /// <summary>
     /// Each text's ids, appended to the thread's own list <paramref name="ids"/>, then copied into an array from the
@@ -190,17 +110,9 @@ sealed class OrderedEncoder : IDisposable
         }
         finally
         {
-            foreach (var text in texts)
-                if (text.Pooled && MemoryMarshal.TryGetArray(text.Value, out var chars)) PooledArrays.Return(chars.Array!);
+            foreach (var text in texts) text.ReturnPooled();
         }
     }
 
-    public void Dispose()
-    {
-        if (work is null) return;
-        stopping = true;
-        work.CompleteAdding();
-        foreach (var t in threads) t.Join();
-        work.Dispose();
-    }
+    public void Dispose() => work.Dispose();
 }

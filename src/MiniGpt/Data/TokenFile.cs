@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 using System.Text;
 using MiniGpt.IO;
 
@@ -104,18 +105,28 @@ public sealed class TokenFileWriter : IDisposable
         file.Write(new byte[TokenFile.HeaderSize]);   // the real header is written once the count is known
     }
 
+    /// <summary>
+    /// Appends <paramref name="ids"/>, little-endian as the hosts TorchSharp runs on are. Checked first, then copied a
+    /// buffer's room at a time: a check and a call per id took a char prepare's writing thread about 3 ns a token (docs/benchmarks.md).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id does not fit the file's ids; none of <paramref name="ids"/> is written.</exception>
     public void Write(ReadOnlySpan<int> ids)
     {
-        foreach (var id in ids)
+        if ((bytesPerToken == 2 ? ids.IndexOfAnyExceptInRange(0, ushort.MaxValue) : ids.IndexOfAnyInRange(int.MinValue, -1)) is >= 0 and var bad)
+            throw new ArgumentOutOfRangeException(nameof(ids), $"id {ids[bad]} does not fit uint{8 * bytesPerToken}");
+        for (var rest = ids; !rest.IsEmpty;)
         {
             if (used + bytesPerToken > buffer.Length) FlushBuffer();
-            if (bytesPerToken == 2)
+            int n = Math.Min(rest.Length, (buffer.Length - used) / bytesPerToken);
+            var into = buffer.AsSpan(used, n * bytesPerToken);
+            if (bytesPerToken == 4) MemoryMarshal.AsBytes(rest[..n]).CopyTo(into);
+            else
             {
-                if ((uint)id > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(ids), $"id {id} does not fit uint16");
-                BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(used), (ushort)id);
+                var shorts = MemoryMarshal.Cast<byte, ushort>(into);
+                for (int i = 0; i < n; i++) shorts[i] = (ushort)rest[i];
             }
-            else BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(used), (uint)id);
-            used += bytesPerToken;
+            used += n * bytesPerToken;
+            rest = rest[n..];
         }
         Count += ids.Length;
     }

@@ -105,6 +105,23 @@ public class BadDocumentTests
             var ids = cache.Train.ReadAll().Concat(cache.Val.ReadAll()).Select(i => (int)i).ToList();
             Assert.Equal(good.SelectMany(n => tok.Encode(n % 11 == 0 ? $"crlf {n}" : $"line {n} é 😀").Append(Cl100kEndOfText)), ids);
         }
+        // char's two passes, each on every worker: the first counts and checks, the second encodes what the first let pass.
+        var texts = good.Select(n => n % 11 == 0 ? $"crlf {n}" : $"line {n} é 😀").ToList();
+        int train = texts.Count - (int)Math.Ceiling(0.4 * texts.Count);
+        foreach (var workers in new[] { 1, 2, 3 })
+        {
+            var o = new PrepareOptions(corpus, TokenizerKind.Char, dir.File($"c{workers}"), ValFraction: 0.4, Workers: workers, ChunkBytes: 100, DocSeparator: "|");
+            var reports = new List<PrepareProgress>();
+            var ex = Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(o, new DocumentCorpusTests.Collect(reports)));
+            Assert.Equal($"{corpus}: line 150: no field \"text\"", ex.Message);
+            // Found by the first pass, which stops there: it does not finish, and the second does not begin.
+            Assert.DoesNotContain(reports, r => r.Phase == PreparePhase.Encode || r.BytesDone == r.BytesTotal);
+            var meta = CorpusPreparer.Prepare(o with { OutDir = dir.File($"d{workers}"), SkipBadDocuments = true });
+            Assert.Equal((good.Count, texts.Count - train, 3L), ((int?)meta.Documents, (int?)meta.ValDocuments, meta.SkippedDocuments));
+            using var cache = TokenCache.Open(dir.File($"d{workers}"));
+            Assert.Equal((string.Join("|", texts[..train]), string.Join("|", texts[train..])),
+                (cache.Tokenizer.Decode(cache.Train.ReadAll().Select(i => (int)i)), cache.Tokenizer.Decode(cache.Val.ReadAll().Select(i => (int)i))));
+        }
         var read = Documents.Read([corpus], "text", replaceInvalidUtf8: false, skipBad: true).Where(d => d.Problem is not null).Select(d => d.Where);
         Assert.Equal(["line 150", "line 151", "line 260"], read);
     }

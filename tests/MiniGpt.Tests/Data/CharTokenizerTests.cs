@@ -35,6 +35,19 @@ public class CharTokenizerTests
     }
 
     [Fact]
+    public void SurrogatePairs_AreOneCharacter_AndLoneSurrogatesTheReplacementCharacter_AsEnumerateRunesHasThem()
+    {
+        var t = CharTokenizer.FromDescription("ab😀\uFFFD");
+        foreach (var text in new[] { "a😀b", "😀😀", "\uDE00ab", "ab\uD83D", "a\uD83Db", "\uD83D\uD83D😀", "😀\uDE00\uDE00a" })
+        {
+            var ids = new List<int> { 7 };
+            ((ITokenizer)t).Encode(text.AsSpan(), ids);
+            Assert.Equal([7, .. text.EnumerateRunes().Select(r => t.IdOf(r.Value))], ids);
+            Assert.DoesNotContain(-1, ids);
+        }
+    }
+
+    [Fact]
     public void Vocabulary_IsSortedByScalarValue_AndStable()
     {
         var a = CharTokenizer.FromDescription("ba😀c日a");

@@ -153,6 +153,24 @@ public class DocumentCorpusTests
     }
 
     [Fact]
+    public void Char_DocumentsWithCharactersOfTheirOwn_GiveTheirVocabularyAndText_WhateverTheNumberOfWorkers()
+    {
+        // Each thread notes the characters of the batches it takes in a set of its own: the vocabulary is all of them,
+        // pairs of surrogates as one character each, and the text decodes to the documents joined.
+        using var dir = new TempDir();
+        var docs = Enumerable.Range(0, 300).Select(i => $"{(char)(0x4E00 + i)}{(i % 7 == 0 ? char.ConvertFromUtf32(0x1F600 + i % 50) : "")} {i}").ToArray();
+        var corpus = CorpusFiles.Texts(dir.File("c.jsonl"), docs);
+        var vocabulary = string.Concat(docs.Append("|").SelectMany(d => d.EnumerateRunes()).Distinct().Order().Select(r => r.ToString()));
+        foreach (var workers in new[] { 1, 2, 3 })
+        {
+            var outDir = dir.File($"out{workers}");
+            var meta = CorpusPreparer.Prepare(new PrepareOptions(corpus, TokenizerKind.Char, outDir, ValFraction: 0.1, Workers: workers, ChunkBytes: 64, DocSeparator: "|"));
+            Assert.Equal(vocabulary, meta.Tokenizer.Chars);
+            Assert.Equal((string.Join("|", docs[..270]), string.Join("|", docs[270..])), Decoded(outDir));
+        }
+    }
+
+    [Fact]
     public void MixedFolder_IsReadInOrdinalPathOrder_EachTextFileOneDocument()
     {
         using var dir = new TempDir();
@@ -323,7 +341,7 @@ public class DocumentCorpusTests
         }
     }
 
-    sealed class Collect(List<PrepareProgress> into) : IProgress<PrepareProgress>
+    internal sealed class Collect(List<PrepareProgress> into) : IProgress<PrepareProgress>
     {
         public void Report(PrepareProgress value) => into.Add(value);
     }

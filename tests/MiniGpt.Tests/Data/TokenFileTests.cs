@@ -44,6 +44,38 @@ public class TokenFileTests
         Assert.Equal(TokenFile.HeaderSize + 4 * bytesPerToken, new FileInfo(path).Length);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void ManyIds_InWritesOfManySizes_ReadBackInOrder_AndABadIdWritesNoneOfItsCall(int bytesPerToken)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("many.bin");
+        var rng = new Random(5);
+        int largest = bytesPerToken == 2 ? ushort.MaxValue : int.MaxValue;
+        var expected = new List<long>();
+        using (var w = new TokenFileWriter(path, bytesPerToken))
+        {
+            // Writes of 1 to 40,000 ids end anywhere in the writer's 64 KB buffer, and some fill it more than once.
+            for (int n = 1; expected.Count < 300_000; n = n * 7 % 40_000 + 1)
+            {
+                var ids = Enumerable.Range(0, n).Select(i => i == n / 2 ? largest : rng.Next(largest)).ToArray();
+                w.Write(ids);
+                expected.AddRange(ids.Select(i => (long)i));
+            }
+            var bad = new int[5000];
+            bad[4321] = bytesPerToken == 2 ? ushort.MaxValue + 1 : -1;
+            var ex = Assert.Throws<ArgumentOutOfRangeException>(() => w.Write(bad));
+            Assert.Contains($"id {bad[4321]} does not fit uint{8 * bytesPerToken}", ex.Message);
+            Assert.Equal(expected.Count, w.Count);
+            w.Write([largest]);
+            expected.Add(largest);
+            w.Complete();
+        }
+        using var r = new TokenFileReader(path);
+        Assert.Equal(expected, r.ReadAll());
+    }
+
     [Fact]
     public void EveryOneByteHeaderCorruption_IsRejected()
     {
