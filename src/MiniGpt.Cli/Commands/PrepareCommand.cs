@@ -20,7 +20,7 @@ public static class PrepareCommand
         var textField = new Option<string>("--text-field") { Description = "the JSON Lines or Parquet field that holds the text", DefaultValueFactory = _ => "text" };
         var separator = new Option<string>("--doc-separator") { Description = "char: what joins documents (its characters join the vocabulary)", DefaultValueFactory = _ => "\n\n" };
         var skipBad = new Option<bool>("--skip-bad-documents") { Description = "skip unreadable documents (counted) instead of stopping" };
-        var workers = new Option<int?>("--workers") { Description = "threads that encode (default: one per core); the cache is the same whatever the number" };
+        var workers = new Option<int?>("--workers") { Description = "threads that read and encode (default: one per core); the cache is the same whatever the number" };
         var outDir = new Option<string>("--out") { Description = "the cache folder to write", Required = true };
         var cmd = new Command("prepare", "Tokenize a corpus into a token cache (train.bin, val.bin, meta.json).")
         {

@@ -23,7 +23,10 @@ public sealed record PrepareOptions(
     int MaxLineBytes = Documents.MaxLineBytes,
     int MaxUncutChars = HeldText.MaxRun)
 {
-    /// <summary>Threads that encode with a BPE tokenizer: <see cref="Workers"/>, or one per core.</summary>
+    /// <summary>
+    /// Threads that encode (a text with BPE; a corpus of documents, and with char both of its passes):
+    /// <see cref="Workers"/>, or one per core.
+    /// </summary>
     public int WorkerCount => Workers ?? Environment.ProcessorCount;
 
     /// <summary>Every bad value, each naming its key; empty when the options can be used.</summary>
@@ -89,6 +92,8 @@ public static class CorpusPreparer
         if (scan.Bytes == 0) throw new DataException(o.Corpus, $"corpus {o.Corpus} is empty");
         long splitAt = (long)(scan.Chars * (1 - o.ValFraction));   // the first character of val
         long trainDocuments = documents && !onePass ? TrainDocuments(o, scan.Documents) : 0;
+        if (bpe is null && scan.CharSet!.Count == 0)   // documents all empty, joined by an empty separator
+            throw new DataException(o.Corpus, $"corpus {o.Corpus} holds no characters, and a char vocabulary needs at least one");
         ITokenizer tokenizer = bpe ?? new CharTokenizer(scan.CharSet!);
         if (tokenizer is CharTokenizer fixedChars && scan.CharSet!.Where(r => fixedChars.IdOf(r) < 0).Take(10).ToList() is { Count: > 0 } unknown)
             throw new DataException(o.Corpus, $"corpus {o.Corpus} has characters the model's vocabulary lacks: " +

@@ -13,8 +13,8 @@ public abstract class DocumentBatch
     public abstract IReadOnlyList<Document> Make();
 
     /// <summary>
-    /// What <see cref="Make"/> makes, for an encoder: each document's text, or (Text null) the document that is a
-    /// problem. Called once, instead of <see cref="Make"/>.
+    /// What <see cref="Make"/> makes, for an encoder or char's scan: each document's text, or (Text null) the
+    /// document that is a problem. Called once, instead of <see cref="Make"/>, on the thread that takes the batch.
     /// </summary>
     internal virtual IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> ForEncoder()
         => Make().Select(d => d.Text is null ? ((OrderedEncoder.Text?)null, d) : (new OrderedEncoder.Text(d.Text, d.Ends), null)).ToList();

@@ -17,10 +17,10 @@ static class DocumentCorpus
     /// </summary>
     public static CorpusPreparer.ScanResult Scan(IReadOnlyList<string> files, PrepareOptions o, IProgress<PrepareProgress>? progress, CancellationToken ct)
     {
-        var sets = new List<bool[]>();
+        var sets = new List<ulong[]>();
         long documents = 0, skipped = 0;
         var reported = new ProgressMeter(files, PreparePhase.Scan, progress);
-        using (var scan = new OrderedWork<bool[], (bool Ends, Document? Problem)[]>("scanner", NewSet(), NewSet, o.WorkerCount))
+        using (var scan = new OrderedWork<ulong[], (bool Ends, Document? Problem)[]>("scanner", NewSet(), NewSet, o.WorkerCount))
         {
             EachBatch(files, o, scan.Finish, ct, batch =>
             {
@@ -37,22 +37,25 @@ static class DocumentCorpus
             scan.Finish();
         }
         reported.Finish(documents);
-        var vocabulary = new HashSet<int>(o.DocSeparator.EnumerateRunes().Select(r => r.Value));   // pass 2 counts each split's characters
+        var vocabulary = new HashSet<int>(o.DocSeparator.EnumerateRunes().Select(r => r.Value));
         foreach (var seen in sets)   // every thread's, its thread joined
-            for (int i = 0; i < seen.Length; i++)
-                if (seen[i]) vocabulary.Add(i);
+            for (int word = 0; word < seen.Length; word++)
+                for (ulong bits = seen[word]; bits != 0; bits &= bits - 1)
+                    vocabulary.Add(64 * word + System.Numerics.BitOperations.TrailingZeroCount(bits));
+        // Chars 0: pass 2 counts each split's characters.
         return new(files.Sum(f => new FileInfo(f).Length), Chars: 0, vocabulary, documents, skipped);
 
-        bool[] NewSet()
+        // A bit per scalar value, 139 KB: a thread per core of a large machine, each with a byte per value, would hold 1.1 MB each.
+        ulong[] NewSet()
         {
-            var seen = new bool[0x110000];
+            var seen = new ulong[0x110000 / 64];
             lock (sets) sets.Add(seen);
             return seen;
         }
     }
 
     /// <summary>A batch made, each text's scalar values marked in <paramref name="seen"/> (as <see cref="string.EnumerateRunes"/> gives them); what is left is whether each document ends there, or its problem.</summary>
-    static (bool Ends, Document? Problem)[] Note(DocumentBatch batch, bool[] seen)
+    static (bool Ends, Document? Problem)[] Note(DocumentBatch batch, ulong[] seen)
     {
         var made = batch.ForEncoder();
         var noted = new (bool, Document?)[made.Count];
@@ -62,10 +65,13 @@ static class DocumentCorpus
             var chars = text.Value.Span;
             for (int j = 0; j < chars.Length; j++)
             {
-                if (!char.IsSurrogate(chars[j])) { seen[chars[j]] = true; continue; }
-                Rune.DecodeFromUtf16(chars[j..], out var rune, out int used);   // a pair, or a lone one as U+FFFD
-                seen[rune.Value] = true;
-                j += used - 1;
+                int scalar = chars[j];
+                if (char.IsSurrogate(chars[j]))
+                {
+                    Rune.DecodeFromUtf16(chars[j..], out var rune, out int used);   // a pair, or a lone one as U+FFFD
+                    (scalar, j) = (rune.Value, j + used - 1);
+                }
+                seen[scalar >> 6] |= 1UL << scalar;
             }
             noted[i] = (text.EndOfText, null);
             text.ReturnPooled();
@@ -125,7 +131,7 @@ static class DocumentCorpus
                 {
                     if (t is not { } piece)
                     {
-                        Skipped(problem!, o);   // counted by pass 1; a problem now is a file that changed since
+                        Skipped(problem!, o);   // counted by pass 1, or (not skipped) a file that changed since
                         continue;
                     }
                     var e = encoded.Each[text++];
@@ -223,8 +229,6 @@ static class DocumentCorpus
         readonly Dictionary<string, long> before = Offsets(files);
         readonly long total = files.Sum(f => new FileInfo(f).Length);
         long last = -1;
-
-        public void Report(Document d, long documents) => Report(d.File, d.FileBytesRead, documents);
 
         public void Report(string file, long fileBytesRead, long documents)
         {

@@ -98,6 +98,8 @@ public sealed class TokenFileWriter : IDisposable
 
     public TokenFileWriter(string path, int bytesPerToken)
     {
+        // Ids are copied as they lie in memory (Write): little-endian, as on every host TorchSharp runs on.
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("token files are little-endian, and this machine is not");
         this.path = path;
         this.bytesPerToken = bytesPerToken;
         tmp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, AtomicFile.TempName(path));
@@ -106,7 +108,7 @@ public sealed class TokenFileWriter : IDisposable
     }
 
     /// <summary>
-    /// Appends <paramref name="ids"/>, little-endian as the hosts TorchSharp runs on are. Checked first, then copied a
+    /// Appends <paramref name="ids"/>, little-endian (see the constructor). Checked first, then copied a
     /// buffer's room at a time: a check and a call per id took a char prepare's writing thread about 3 ns a token (docs/benchmarks.md).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An id does not fit the file's ids; none of <paramref name="ids"/> is written.</exception>

@@ -118,12 +118,21 @@ public class BadDocumentTests
             Assert.DoesNotContain(reports, r => r.Phase == PreparePhase.Encode || r.BytesDone == r.BytesTotal);
             var meta = CorpusPreparer.Prepare(o with { OutDir = dir.File($"d{workers}"), SkipBadDocuments = true });
             Assert.Equal((good.Count, texts.Count - train, 3L), ((int?)meta.Documents, (int?)meta.ValDocuments, meta.SkippedDocuments));
-            using var cache = TokenCache.Open(dir.File($"d{workers}"));
-            Assert.Equal((string.Join("|", texts[..train]), string.Join("|", texts[train..])),
-                (cache.Tokenizer.Decode(cache.Train.ReadAll().Select(i => (int)i)), cache.Tokenizer.Decode(cache.Val.ReadAll().Select(i => (int)i))));
+            Assert.Equal((string.Join("|", texts[..train]), string.Join("|", texts[train..])), Decoded(dir.File($"d{workers}")));
+            // The split just after lines 150 and 151, skipped in the same batch: 145 good lines come before them.
+            var after = o with { OutDir = dir.File($"e{workers}"), SkipBadDocuments = true, ValDocuments = texts.Count - 145 };
+            CorpusPreparer.Prepare(after);
+            Assert.Equal((string.Join("|", texts[..145]), string.Join("|", texts[145..])), Decoded(after.OutDir));
+            Assert.StartsWith("line 152 ", texts[145]);
         }
         var read = Documents.Read([corpus], "text", replaceInvalidUtf8: false, skipBad: true).Where(d => d.Problem is not null).Select(d => d.Where);
         Assert.Equal(["line 150", "line 151", "line 260"], read);
+
+        static (string Train, string Val) Decoded(string dir)
+        {
+            using var cache = TokenCache.Open(dir);
+            return (cache.Tokenizer.Decode(cache.Train.ReadAll().Select(i => (int)i)), cache.Tokenizer.Decode(cache.Val.ReadAll().Select(i => (int)i)));
+        }
     }
 
     [Fact]
@@ -134,12 +143,13 @@ public class BadDocumentTests
         using var dir = new TempDir();
         CorpusFiles.JsonLines(dir.File("c/a.jsonl"), Enumerable.Range(0, 50).Select(i => i == 10 ? "{\"body\": 1}" : $"{{\"text\": \"doc {i}\"}}"));
         File.WriteAllText(dir.File("c/b.txt"), new string('a', 200_000));
-        foreach (var workers in new[] { 1, 2, 3 })
-        {
-            var o = new PrepareOptions(dir.File("c"), TokenizerKind.Cl100kBase, dir.File($"out{workers}"), Workers: workers, MaxUncutChars: 1 << 15);
-            var ex = Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(o));
-            Assert.Equal($"{dir.File("c/a.jsonl")}: line 11: no field \"text\"", ex.Message);
-        }
+        foreach (var tokenizer in new[] { TokenizerKind.Cl100kBase, TokenizerKind.Char })   // char: in its first pass
+            foreach (var workers in new[] { 1, 2, 3 })
+            {
+                var o = new PrepareOptions(dir.File("c"), tokenizer, dir.File($"out{tokenizer}{workers}"), Workers: workers, MaxUncutChars: 1 << 15);
+                var ex = Assert.Throws<BadDocumentException>(() => CorpusPreparer.Prepare(o));
+                Assert.Equal($"{dir.File("c/a.jsonl")}: line 11: no field \"text\"", ex.Message);
+            }
     }
 
     [Fact]

@@ -298,6 +298,18 @@ public class DocumentCorpusTests
     }
 
     [Fact]
+    public void EmptyDocuments_JoinedByAnEmptySeparator_HaveNoCharVocabulary_AndAreRefused()
+    {
+        using var dir = new TempDir();
+        var corpus = CorpusFiles.Texts(dir.File("c.jsonl"), "", "", "");
+        var o = new PrepareOptions(corpus, TokenizerKind.Char, dir.File("out"), DocSeparator: "");
+        var ex = Assert.Throws<DataException>(() => CorpusPreparer.Prepare(o));
+        Assert.Equal($"corpus {corpus} holds no characters, and a char vocabulary needs at least one", ex.Message);
+        Assert.False(Directory.Exists(o.OutDir));
+        CorpusPreparer.Prepare(o with { DocSeparator = "\n" });   // the separator's characters are the vocabulary
+    }
+
+    [Fact]
     public void OneDocument_CannotBeSplitByDocument()
     {
         using var dir = new TempDir();

@@ -67,6 +67,9 @@ public class TokenFileTests
             bad[4321] = bytesPerToken == 2 ? ushort.MaxValue + 1 : -1;
             var ex = Assert.Throws<ArgumentOutOfRangeException>(() => w.Write(bad));
             Assert.Contains($"id {bad[4321]} does not fit uint{8 * bytesPerToken}", ex.Message);
+            bad[4321] = 0;
+            bad[17] = -1;
+            Assert.Throws<ArgumentOutOfRangeException>(() => w.Write(bad));
             Assert.Equal(expected.Count, w.Count);
             w.Write([largest]);
             expected.Add(largest);
