@@ -54,7 +54,11 @@ static class DocumentCorpus
         }
     }
 
-    /// <summary>A batch made, each text's scalar values marked in <paramref name="seen"/> (as <see cref="string.EnumerateRunes"/> gives them); what is left is whether each document ends there, or its problem.</summary>
+    /// <summary>
+    /// A batch made, each text's scalar values marked in <paramref name="seen"/> as <see cref="CharTokenizer"/> reads
+    /// them (its loop, inlined here: a shared inlined helper made char prepares slower, docs/benchmarks.md); what is
+    /// left is whether each document ends there, or its problem.
+    /// </summary>
     static (bool Ends, Document? Problem)[] Note(DocumentBatch batch, ulong[] seen)
     {
         var made = batch.ForEncoder();
@@ -107,6 +111,17 @@ static class DocumentCorpus
     }
 
     /// <summary>
+    /// Encodes <paramref name="batch"/>, made (its JSON lines parsed, say) on the thread that encodes it; then, on this
+    /// thread and in order, calls <paramref name="then"/> with the ids and what was made: each document's text, or its problem.
+    /// </summary>
+    static void Encode(OrderedEncoder encoder, DocumentBatch batch,
+        Action<EncodedBatch, IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)>> then)
+    {
+        IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> made = [];
+        encoder.Add(() => (made = batch.ForEncoder()).Where(m => m.Text is not null).Select(m => m.Text!.Value).ToList(), encoded => then(encoded, made));
+    }
+
+    /// <summary>
     /// char, pass 2: the first <paramref name="trainDocuments"/> documents to train, the rest to val, encoded on
     /// o.Workers threads in order; the separator's ids go before each document but the first of each split. Problems
     /// were reported or counted by pass 1.
@@ -123,8 +138,7 @@ static class DocumentCorpus
         var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
         EachBatch(files, o, encoder.Finish, ct, batch =>
         {
-            IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> made = [];
-            encoder.Add(() => (made = batch.ForEncoder()).Where(m => m.Text is not null).Select(m => m.Text!.Value).ToList(), encoded =>
+            Encode(encoder, batch, (encoded, made) =>
             {
                 int text = 0, at = 0;
                 foreach (var (t, problem) in made)
@@ -171,9 +185,7 @@ static class DocumentCorpus
             var reported = new ProgressMeter(files, PreparePhase.Encode, progress);
             EachBatch(files, o, encoder.Finish, ct, batch =>
             {
-                IReadOnlyList<(OrderedEncoder.Text? Text, Document? Problem)> made = [];
-                // Made (a batch of JSON lines parsed) on the thread that encodes it; counted here, in order.
-                encoder.Add(() => (made = batch.ForEncoder()).Where(m => m.Text is not null).Select(m => m.Text!.Value).ToList(), encoded =>
+                Encode(encoder, batch, (encoded, made) =>
                 {
                     all.Write(encoded.Ids);
                     int text = 0;
